@@ -1,0 +1,35 @@
+"""Shared CLI helpers: consoles and error printing."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rich.console import Console
+from rich.markup import escape
+
+from nnrun.errors import NnrunError, SpecError
+
+__all__ = ["NnrunError", "console", "err_console", "print_error"]
+
+
+@lru_cache(maxsize=1)
+def console() -> Console:
+    return Console(highlight=False)
+
+
+@lru_cache(maxsize=1)
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def print_error(exc: NnrunError) -> None:
+    con = err_console()
+    if isinstance(exc, SpecError):
+        count = len(exc.problems)
+        con.print(f"[bold red]error:[/bold red] {count} problem{'s' if count != 1 else ''} in the config")
+        for p in exc.problems[:30]:
+            con.print(f"  {escape(p.render(exc.source))}", soft_wrap=True)
+        if count > 30:
+            con.print(f"  ... and {count - 30} more")
+    else:
+        con.print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)

@@ -1,0 +1,28 @@
+"""`nnrun schema`: the JSON Schema of a config, generated from the pydantic models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def schema(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")] = None,
+) -> None:
+    """Print the JSON Schema of nnrun configs (point your editor's YAML plugin at it)."""
+    from nnrun.spec.config import Spec
+
+    data = Spec.model_json_schema()
+    data["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    data["title"] = "nnrun config"
+    text = json.dumps(data, indent=2) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        from nnrun.runs.files import atomic_write_text
+
+        atomic_write_text(output, text)
+        typer.echo(f"wrote {output}")

@@ -1,0 +1,64 @@
+"""`nnrun train CONFIG`: train once and write a run folder."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nnrun.cli.common import console, err_console
+
+
+def summary_line(outcome: Any) -> str:
+    """One line: status, the headline test metric, epochs and seconds."""
+    rec = outcome.record
+    test = outcome.metrics.get("test", {})
+    parts = [f"{outcome.status}"]
+    for key in ("accuracy", "r2", "mae"):
+        if key in test and test[key] is not None:
+            parts.append(f"test {key} {test[key]:.4f}")
+            break
+    if "loss" in test:
+        parts.append(f"test loss {test['loss']:.4g}")
+    parts.append(f"{rec.get('epochs_run', 0)} epochs in {rec.get('train_seconds') or 0:.2f} s ({rec.get('trainer')})")
+    diagnosis = rec.get("diagnosis") or {}
+    if diagnosis.get("verdict"):
+        parts.append(diagnosis["verdict"])
+    return ", ".join(parts)
+
+
+def train(
+    config: Annotated[Path, typer.Argument(help="The experiment's YAML file.", show_default=False)],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a dotted key: --set training.epochs=5 (repeatable)."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Root folder for run folders.")] = Path("runs"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Train a model from CONFIG and write a timestamped run folder."""
+    from nnrun.experiment import prepare_experiment
+
+    prepared = prepare_experiment(config, set_ or [])
+    from nnrun.cli.progress import TrainingProgress
+    from nnrun.experiment import execute
+
+    spec = prepared.spec
+    show = not quiet and sys.stderr.isatty()
+    with TrainingProgress(spec.training.epochs, spec.name, enabled=show) as progress:
+
+        def started(run_dir: Path, trainer: str) -> None:
+            if not quiet:
+                err_console().print(f"training [bold]{spec.name}[/bold] ({trainer} trainer) -> {run_dir}")
+
+        outcome = execute(prepared, out, command=sys.argv, on_rows=progress.rows, on_start=started)
+    line = summary_line(outcome)
+    style = {"completed": "green", "interrupted": "yellow"}.get(outcome.status, "red")
+    console().print(f"[{style}]{line}[/{style}]")
+    console().print(f"run folder: {outcome.run_dir}")
+    if outcome.record.get("hint"):
+        console().print(f"hint: {outcome.record['hint']}")
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)

@@ -1,0 +1,38 @@
+"""`nnrun validate CONFIG...`: check configs (and their data) without training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nnrun.cli.common import console, print_error
+from nnrun.errors import NnrunError
+
+
+def validate(
+    configs: Annotated[list[Path], typer.Argument(help="Config files to check.", show_default=False)],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a dotted key, e.g. training.epochs=5."),
+    ] = None,
+) -> None:
+    """Check configs without training: every key, every value, the data they name."""
+    from nnrun.experiment import prepare_experiment
+
+    failed = 0
+    for config in configs:
+        try:
+            prepared = prepare_experiment(config, set_ or [])
+        except NnrunError as exc:
+            print_error(exc)
+            failed += 1
+            continue
+        d = prepared.data
+        console().print(
+            f"[green]ok[/green] {config}: {prepared.spec.name}, {d.task} on {prepared.spec.data.dataset} "
+            f"({len(d.x_train)} train / {len(d.x_test)} test rows, input {d.input_shape})"
+        )
+    if failed:
+        raise typer.Exit(2)

@@ -1,0 +1,93 @@
+"""The root of a config file: `Spec`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, PositiveInt, field_validator, model_validator
+
+from nnrun.spec.base import StrictModel
+from nnrun.spec.data import DATASETS, DataSpec
+from nnrun.spec.layers import AnyLayer
+from nnrun.spec.optimizers import SGD, AnyOptimizer
+from nnrun.spec.training import Evaluation, Training
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+
+LossName = Literal[
+    "mse",
+    "mae",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+]
+LOSSES: tuple[str, ...] = LossName.__args__  # type: ignore[attr-defined]
+LOSS_ALIASES = {
+    "mean_squared_error": "mse",
+    "mean_absolute_error": "mae",
+    "bce": "binary_crossentropy",
+    "cce": "categorical_crossentropy",
+}
+MetricName = Literal["accuracy", "mae", "mse", "auc", "precision", "recall"]
+METRICS: tuple[str, ...] = MetricName.__args__  # type: ignore[attr-defined]
+CLASSIFICATION_LOSSES = frozenset(
+    {"binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy"}
+)
+
+
+class ModelSpec(StrictModel):
+    layers: list[AnyLayer] = Field(min_length=1, max_length=200, description="Layers, input to output.")  # type: ignore[valid-type]
+
+
+class SweepSpec(StrictModel):
+    """Grid of dotted keys to values; every combination runs `seeds` times."""
+
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    seeds: PositiveInt = Field(1, le=100)
+
+    @field_validator("grid")
+    @classmethod
+    def _non_empty(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in grid.items():
+            if not values:
+                raise ValueError(f"grid key {key!r} has no values")
+        return grid
+
+
+class Spec(StrictModel):
+    """A whole experiment."""
+
+    name: str = Field(
+        "experiment",
+        pattern=NAME_PATTERN,
+        description="Run name: letters, digits, '.', '_' and '-' only.",
+    )
+    seed: int = Field(42, ge=0, le=2**31 - 1, description="Seeds Python, NumPy, TensorFlow and the split.")
+    data: DataSpec
+    model: ModelSpec
+    optimizer: AnyOptimizer = Field(default_factory=lambda: SGD(name="sgd"))  # type: ignore[valid-type]
+    loss: LossName = Field(description="Loss function.")
+    metrics: list[MetricName] | None = Field(
+        None, description="Metrics tracked per epoch; default accuracy for classification."
+    )
+    training: Training = Field(default_factory=Training)
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+    sweep: SweepSpec | None = None
+
+    @field_validator("loss", mode="before")
+    @classmethod
+    def _alias(cls, v: Any) -> Any:
+        return LOSS_ALIASES.get(v, v) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _default_metrics(self) -> Spec:
+        if self.metrics is None:
+            task = DATASETS[self.data.dataset].task
+            classify = task in ("binary", "multiclass") or (task is None and self.loss in CLASSIFICATION_LOSSES)
+            self.metrics = ["accuracy"] if classify else ["mae"] if self.loss != "mae" else []
+        return self
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """The resolved spec as plain data, defaults included (re-runnable as is)."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        return data

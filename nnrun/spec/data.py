@@ -1,0 +1,111 @@
+"""The `data:` section and what nnrun knows about each dataset without loading it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field, PositiveInt, field_validator, model_validator
+
+from nnrun.spec.base import StrictModel
+
+Task = Literal["binary", "multiclass", "regression"]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Static facts about a built-in dataset (None = known only after loading)."""
+
+    description: str
+    task: Task | None
+    input_shape: tuple[int, ...] | None
+    n_classes: int | None = None
+    n_outputs: int = 1
+    standardize: bool = True
+    sized: bool = False  # takes n_samples / noise
+    default_noise: float = 0.0
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "xor": DatasetInfo("XOR gate, 4 rows (not linearly separable)", "binary", (2,), 2, standardize=False),
+    "and": DatasetInfo("AND gate, 4 rows", "binary", (2,), 2, standardize=False),
+    "or": DatasetInfo("OR gate, 4 rows", "binary", (2,), 2, standardize=False),
+    "breast_cancer": DatasetInfo("Wisconsin breast cancer, 569 x 30, binary", "binary", (30,), 2),
+    "iris": DatasetInfo("Iris flowers, 150 x 4, 3 classes", "multiclass", (4,), 3),
+    "wine": DatasetInfo("Wine cultivars, 178 x 13, 3 classes", "multiclass", (13,), 3),
+    "digits": DatasetInfo(
+        "8x8 handwritten digits, 1797 x 64 pixels in [0, 1], 10 classes",
+        "multiclass",
+        (64,),
+        10,
+        standardize=False,
+    ),
+    "moons": DatasetInfo("two interleaving half-moons, 2 features", "binary", (2,), 2, sized=True, default_noise=0.2),
+    "circles": DatasetInfo("two concentric circles, 2 features", "binary", (2,), 2, sized=True, default_noise=0.1),
+    "diabetes": DatasetInfo("diabetes progression, 442 x 10, regression", "regression", (10,)),
+    "linear": DatasetInfo("y = 2x + noise, 1 feature, regression", "regression", (1,), sized=True, default_noise=0.1),
+    "sine": DatasetInfo(
+        "next value of a noisy sine wave from the previous `sequence_length` values",
+        "regression",
+        None,
+        sized=True,
+        default_noise=0.05,
+        standardize=False,
+    ),
+    "csv": DatasetInfo("your CSV file with a target column", None, None),
+}
+DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
+
+
+class DataSpec(StrictModel):
+    """Where the data comes from and how it is split and scaled."""
+
+    dataset: DatasetName = Field(description="Built-in dataset name, or 'csv'.")
+    path: str | None = Field(None, description="CSV file, relative to the config file (csv only).")
+    target: str | None = Field(None, description="Name of the target column (csv only).")
+    task: Literal["auto", "binary", "multiclass", "regression"] = Field(
+        "auto", description="csv only: what the target is; 'auto' infers it."
+    )
+    test_size: float = Field(0.2, gt=0, lt=1, description="Fraction held out for testing.")
+    validation: Literal["test"] | float = Field(
+        "test",
+        description="'test' validates on the test split; a fraction of train holds out that much.",
+    )
+    standardize: bool | None = Field(None, description="StandardScaler fit on train only; default per dataset.")
+    n_samples: PositiveInt | None = Field(None, description="Samples to generate (moons, circles, linear, sine).")
+    noise: float | None = Field(None, ge=0, le=10, description="Noise level (moons, circles, linear, sine).")
+    sequence_length: PositiveInt = Field(20, le=1000, description="sine only: steps per input window.")
+
+    @field_validator("validation")
+    @classmethod
+    def _fraction(cls, v: str | float) -> str | float:
+        if isinstance(v, float) and not 0 < v < 1:
+            raise ValueError(f"expected 'test' or a fraction between 0 and 1. Received: {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _fill_and_check(self) -> DataSpec:
+        info = DATASETS[self.dataset]
+        if self.dataset == "csv":
+            missing = [k for k in ("path", "target") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"dataset 'csv' needs {' and '.join(repr(m) for m in missing)}")
+        else:
+            wrong = [k for k in ("path", "target") if getattr(self, k) is not None]
+            if self.task != "auto":
+                wrong.append("task")
+            if wrong:
+                raise ValueError(f"{', '.join(wrong)} only apply to dataset 'csv'. Received: dataset={self.dataset}")
+        if not info.sized:
+            given = [k for k in ("n_samples", "noise") if getattr(self, k) is not None]
+            if given:
+                sized = ", ".join(n for n, i in DATASETS.items() if i.sized)
+                raise ValueError(f"{', '.join(given)} only apply to generated datasets ({sized})")
+        else:
+            if self.n_samples is None:
+                self.n_samples = 500
+            if self.noise is None:
+                self.noise = info.default_noise
+        if self.standardize is None:
+            self.standardize = info.standardize
+        return self

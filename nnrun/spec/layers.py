@@ -1,0 +1,207 @@
+"""Layer specs, one class per `type`, registered by name.
+
+Each class knows its Keras class name and the keyword arguments to build it with, so the
+builder needs no per-layer code: adding a layer is one class here (and, for a layer that
+Keras does not ship, one custom layer in `nnrun.build.custom`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, PositiveInt, field_validator
+
+from nnrun.spec.activations import Activation
+from nnrun.spec.base import Registry, StrictModel
+from nnrun.spec.regularizers import Regularizer
+
+LAYERS = Registry("layer", tag="type")
+
+
+class LayerSpec(StrictModel):
+    keras_class: ClassVar[str]
+    #: Input rank (without the batch axis) the layer needs; None = any.
+    input_rank: ClassVar[tuple[int, ...] | None] = None
+    #: Has trainable kernels (may take a kernel_regularizer).
+    weighted: ClassVar[bool] = False
+
+    def keras_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for the Keras constructor (activation/regularizer handled apart)."""
+        return self.model_dump(exclude={"type", "activation", "kernel_regularizer"})
+
+
+@LAYERS.register("dense")
+class Dense(LayerSpec):
+    """Fully connected layer."""
+
+    type: Literal["dense"]
+    units: PositiveInt = Field(description="Number of neurons.")
+    activation: Activation = Field(default_factory=lambda: Activation(name="linear"))
+    kernel_regularizer: Regularizer | None = None
+    use_bias: bool = True
+    keras_class: ClassVar[str] = "Dense"
+    weighted: ClassVar[bool] = True
+
+
+@LAYERS.register("dropout")
+class Dropout(LayerSpec):
+    """Randomly zeroes a fraction `rate` of inputs during training only."""
+
+    type: Literal["dropout"]
+    rate: float = Field(ge=0, lt=1, description="Fraction of inputs to drop, in [0, 1).")
+    keras_class: ClassVar[str] = "Dropout"
+
+
+@LAYERS.register("conv2d")
+class Conv2D(LayerSpec):
+    """2-D convolution over (height, width, channels) images."""
+
+    type: Literal["conv2d"]
+    filters: PositiveInt
+    kernel_size: PositiveInt | list[PositiveInt] = 3
+    strides: PositiveInt | list[PositiveInt] = 1
+    padding: Literal["valid", "same"] = "valid"
+    activation: Activation = Field(default_factory=lambda: Activation(name="linear"))
+    kernel_regularizer: Regularizer | None = None
+    keras_class: ClassVar[str] = "Conv2D"
+    input_rank: ClassVar[tuple[int, ...] | None] = (3,)
+    weighted: ClassVar[bool] = True
+
+    @field_validator("kernel_size", "strides")
+    @classmethod
+    def _two(cls, v: int | list[int]) -> int | list[int]:
+        if isinstance(v, list) and len(v) != 2:
+            raise ValueError(f"expected an integer or a list of two integers. Received: {v}")
+        return v
+
+
+@LAYERS.register("max_pooling2d")
+class MaxPooling2D(LayerSpec):
+    """Max over `pool_size` windows of an image."""
+
+    type: Literal["max_pooling2d"]
+    pool_size: PositiveInt | list[PositiveInt] = 2
+    strides: PositiveInt | None = None
+    padding: Literal["valid", "same"] = "valid"
+    keras_class: ClassVar[str] = "MaxPooling2D"
+    input_rank: ClassVar[tuple[int, ...] | None] = (3,)
+
+
+@LAYERS.register("flatten")
+class Flatten(LayerSpec):
+    type: Literal["flatten"]
+    keras_class: ClassVar[str] = "Flatten"
+
+
+@LAYERS.register("reshape")
+class Reshape(LayerSpec):
+    """Reshape each sample, e.g. 64 digit pixels -> [8, 8, 1] for a CNN or [8, 8] for an RNN."""
+
+    type: Literal["reshape"]
+    target_shape: list[PositiveInt] = Field(min_length=1, max_length=4)
+    keras_class: ClassVar[str] = "Reshape"
+
+
+@LAYERS.register("batch_normalization")
+class BatchNormalization(LayerSpec):
+    type: Literal["batch_normalization"]
+    momentum: float = Field(0.99, gt=0, lt=1)
+    epsilon: float = Field(0.001, gt=0)
+    keras_class: ClassVar[str] = "BatchNormalization"
+
+
+class _Recurrent(LayerSpec):
+    units: PositiveInt
+    activation: Activation = Field(default_factory=lambda: Activation(name="tanh"))
+    return_sequences: bool = False
+    dropout: float = Field(0.0, ge=0, lt=1)
+    kernel_regularizer: Regularizer | None = None
+    input_rank: ClassVar[tuple[int, ...] | None] = (2,)
+    weighted: ClassVar[bool] = True
+
+
+@LAYERS.register("simple_rnn")
+class SimpleRNN(_Recurrent):
+    """Elman recurrent layer over (steps, features) sequences."""
+
+    type: Literal["simple_rnn"]
+    keras_class: ClassVar[str] = "SimpleRNN"
+
+
+@LAYERS.register("lstm")
+class LSTM(_Recurrent):
+    type: Literal["lstm"]
+    keras_class: ClassVar[str] = "LSTM"
+
+
+@LAYERS.register("gru")
+class GRU(_Recurrent):
+    type: Literal["gru"]
+    keras_class: ClassVar[str] = "GRU"
+
+
+@LAYERS.register("transformer_encoder")
+class TransformerEncoder(LayerSpec):
+    """Multi-head self-attention + feed-forward, each with a residual and layer norm."""
+
+    type: Literal["transformer_encoder"]
+    num_heads: PositiveInt = 2
+    key_dim: PositiveInt = 16
+    ff_dim: PositiveInt = 32
+    dropout: float = Field(0.0, ge=0, lt=1)
+    keras_class: ClassVar[str] = "TransformerEncoder"
+    input_rank: ClassVar[tuple[int, ...] | None] = (2,)
+    weighted: ClassVar[bool] = True
+
+
+@LAYERS.register("global_average_pooling1d")
+class GlobalAveragePooling1D(LayerSpec):
+    """Average over the steps of a sequence: (steps, features) -> (features,)."""
+
+    type: Literal["global_average_pooling1d"]
+    keras_class: ClassVar[str] = "GlobalAveragePooling1D"
+    input_rank: ClassVar[tuple[int, ...] | None] = (2,)
+
+
+@LAYERS.register("random_flip")
+class RandomFlip(LayerSpec):
+    """Augmentation: flips training images at random (inactive at evaluation)."""
+
+    type: Literal["random_flip"]
+    mode: Literal["horizontal", "vertical", "horizontal_and_vertical"] = "horizontal"
+    keras_class: ClassVar[str] = "RandomFlip"
+    input_rank: ClassVar[tuple[int, ...] | None] = (3,)
+
+
+@LAYERS.register("random_rotation")
+class RandomRotation(LayerSpec):
+    """Augmentation: rotates training images by up to `factor` x 360 degrees."""
+
+    type: Literal["random_rotation"]
+    factor: float = Field(0.05, gt=0, le=1)
+    keras_class: ClassVar[str] = "RandomRotation"
+    input_rank: ClassVar[tuple[int, ...] | None] = (3,)
+
+
+@LAYERS.register("random_translation")
+class RandomTranslation(LayerSpec):
+    """Augmentation: shifts training images by up to a fraction of their size."""
+
+    type: Literal["random_translation"]
+    height_factor: float = Field(0.1, gt=0, le=1)
+    width_factor: float = Field(0.1, gt=0, le=1)
+    keras_class: ClassVar[str] = "RandomTranslation"
+    input_rank: ClassVar[tuple[int, ...] | None] = (3,)
+
+
+@LAYERS.register("gaussian_noise")
+class GaussianNoise(LayerSpec):
+    """Augmentation: adds N(0, stddev) noise to training inputs."""
+
+    type: Literal["gaussian_noise"]
+    stddev: float = Field(0.1, gt=0)
+    keras_class: ClassVar[str] = "GaussianNoise"
+
+
+AUGMENTATION = frozenset({"random_flip", "random_rotation", "random_translation", "gaussian_noise"})
+AnyLayer = LAYERS.union()

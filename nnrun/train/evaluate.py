@@ -1,0 +1,87 @@
+"""Final evaluation on the test split with scikit-learn: the numbers for metrics.json,
+the rows for predictions.csv and the confusion matrix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnrun.data import Dataset
+
+
+def _probabilities(raw: np.ndarray, data: Dataset) -> np.ndarray:
+    """Model outputs -> (n, k) class probabilities (k = 2 for a 1-unit binary output)."""
+    raw = np.asarray(raw, dtype="float64")
+    if raw.ndim == 1:
+        raw = raw[:, None]
+    if raw.shape[1] == 1:
+        p = np.clip(raw[:, 0], 0.0, 1.0)
+        return np.stack([1 - p, p], axis=1)
+    return raw
+
+
+def true_classes(data: Dataset, y: np.ndarray) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y.argmax(axis=1)
+    return y.reshape(-1).astype("int64")
+
+
+def evaluate(outputs: np.ndarray, data: Dataset, threshold: float = 0.5) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Test metrics and per-row predictions."""
+    from sklearn import metrics as skm
+
+    rows: list[dict[str, Any]] = []
+    if data.task == "regression":
+        pred = np.asarray(outputs, dtype="float64").reshape(len(outputs), -1)
+        true = np.asarray(data.y_test, dtype="float64").reshape(len(pred), -1)
+        result: dict[str, Any] = {
+            "mse": float(skm.mean_squared_error(true, pred)),
+            "mae": float(skm.mean_absolute_error(true, pred)),
+            "r2": float(skm.r2_score(true, pred)) if len(true) > 1 else float("nan"),
+        }
+        for i in range(len(pred)):
+            row: dict[str, Any] = {"row": i}
+            for j in range(pred.shape[1]):
+                suffix = "" if pred.shape[1] == 1 else f"_{j}"
+                row[f"target{suffix}"] = float(true[i, j])
+                row[f"prediction{suffix}"] = float(pred[i, j])
+            rows.append(row)
+        return result, rows
+
+    probs = _probabilities(outputs, data)
+    finite = np.isfinite(probs).all()
+    true = true_classes(data, data.y_test)
+    k = max(probs.shape[1], data.n_classes or 2)
+    if probs.shape[1] == 2 and data.task == "binary":
+        pred = (probs[:, 1] > threshold).astype("int64")
+    else:
+        pred = probs.argmax(axis=1)
+    labels = list(range(k))
+    names = data.class_names or [str(i) for i in labels]
+    average = "binary" if k == 2 else "macro"
+    result = {
+        "accuracy": float(skm.accuracy_score(true, pred)),
+        "precision": float(skm.precision_score(true, pred, average=average, zero_division=0)),
+        "recall": float(skm.recall_score(true, pred, average=average, zero_division=0)),
+        "f1": float(skm.f1_score(true, pred, average=average, zero_division=0)),
+    }
+    roc = float("nan")
+    if finite and len(set(true.tolist())) == k:
+        try:
+            roc = float(
+                skm.roc_auc_score(true, probs[:, 1]) if k == 2 else skm.roc_auc_score(true, probs, multi_class="ovr")
+            )
+        except ValueError:
+            pass
+    result["roc_auc"] = roc
+    result["confusion_matrix"] = skm.confusion_matrix(true, pred, labels=labels).tolist()
+    result["class_names"] = names
+    result["threshold"] = threshold if k == 2 else None
+    for i in range(len(pred)):
+        row = {"row": i, "target": names[true[i]], "predicted": names[pred[i]]}
+        for j, n in enumerate(names[: probs.shape[1]]):
+            row[f"p_{n}"] = float(probs[i, j])
+        rows.append(row)
+    return result, rows
