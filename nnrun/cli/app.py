@@ -1,8 +1,10 @@
-"""The root Typer app. Each command lives in its own module and is imported lazily, so
-`nnrun --help` stays fast and never imports TensorFlow."""
+"""The root Typer app. Each command lives in its own module, imported when the app is
+built; modules import only Typer and light helpers at the top and do heavy imports inside
+the command body, so `nnrun --help` stays fast and never imports TensorFlow."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
@@ -18,13 +20,18 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+#: (command name, module in nnrun.cli, function). One line per command.
+COMMANDS: list[tuple[str, str, str]] = [
+    ("train", "train", "train"),
+    ("validate", "validate", "validate"),
+    ("schema", "schema", "schema"),
+]
+
 
 def _register() -> None:
-    from nnrun.cli import schema, train, validate
-
-    app.command("train")(train.train)
-    app.command("validate")(validate.validate)
-    app.command("schema")(schema.schema)
+    for name, module, func in COMMANDS:
+        mod = importlib.import_module(f"nnrun.cli.{module}")
+        app.command(name)(getattr(mod, func))
 
 
 _register()
