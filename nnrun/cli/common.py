@@ -14,12 +14,12 @@ __all__ = ["NnrunError", "console", "err_console", "print_error"]
 
 @lru_cache(maxsize=1)
 def console() -> Console:
-    return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True)
 
 
 @lru_cache(maxsize=1)
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_error(exc: NnrunError) -> None:
