@@ -1,0 +1,150 @@
+"""Registries map every config name to a working Keras object."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from nnrun.build import custom, registry
+from nnrun.build.model import build_model
+from nnrun.spec import loads_spec
+from nnrun.spec.layers import LAYERS
+from nnrun.spec.optimizers import OPTIMIZERS
+
+
+def _lr_at(schedule, step: int) -> float:
+    return float(keras.ops.convert_to_numpy(schedule(step)))
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_optimizer_builds_with_its_learning_rate(name: str) -> None:
+    spec = OPTIMIZERS[name].model_validate({"name": name, "learning_rate": 0.123})
+    opt = registry.optimizer(spec)
+    assert np.isclose(float(keras.ops.convert_to_numpy(opt.learning_rate)), 0.123)
+
+
+def test_sgd_momentum_and_nesterov_reach_keras() -> None:
+    opt = registry.optimizer(OPTIMIZERS["sgd"].model_validate({"name": "sgd", "momentum": 0.9, "nesterov": True}))
+    assert opt.momentum == 0.9 and opt.nesterov is True
+
+
+def test_inverse_time_matches_formula() -> None:
+    spec = OPTIMIZERS["sgd"].model_validate(
+        {
+            "name": "sgd",
+            "learning_rate": 0.5,
+            "schedule": {"type": "inverse_time", "decay_rate": 2.0, "decay_steps": 10},
+        }
+    )
+    sched = registry.schedule(spec)
+    for t in (0, 5, 10, 37):
+        assert np.isclose(_lr_at(sched, t), 0.5 / (1 + 2.0 * t / 10), rtol=1e-6)
+
+
+def test_exponential_and_step_and_cyclical_match_formulas() -> None:
+    exp = registry.schedule(
+        OPTIMIZERS["adam"].model_validate(
+            {
+                "name": "adam",
+                "learning_rate": 0.1,
+                "schedule": {"type": "exponential", "decay_rate": 0.5, "decay_steps": 4},
+            }
+        )
+    )
+    assert np.isclose(_lr_at(exp, 8), 0.1 * 0.5**2, rtol=1e-6)
+    step = registry.schedule(
+        OPTIMIZERS["sgd"].model_validate(
+            {"name": "sgd", "learning_rate": 1.0, "schedule": {"type": "step", "boundaries": [10, 20], "factor": 0.1}}
+        )
+    )
+    assert [round(_lr_at(step, t), 6) for t in (0, 9, 10, 19, 20, 100)] == [1.0, 1.0, 0.1, 0.1, 0.01, 0.01]
+    cyc = custom.Cyclical(0.001, 0.1, 10)
+    assert np.isclose(_lr_at(cyc, 0), 0.001)
+    assert np.isclose(_lr_at(cyc, 10), 0.1)
+    assert np.isclose(_lr_at(cyc, 5), 0.001 + 0.5 * (0.1 - 0.001))
+    assert np.isclose(_lr_at(cyc, 20), 0.001)
+
+
+def test_step_activation_is_hard_forward_and_straight_through_backward() -> None:
+    x = tf.constant([[-2.0, -0.1, 0.0, 0.3, 4.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = custom.Step()(x)
+    assert y.numpy().tolist() == [[0.0, 0.0, 0.0, 1.0, 1.0]]
+    assert tape.gradient(y, x).numpy().tolist() == [[1.0] * 5]
+
+
+def test_augmentation_is_active_in_training_only() -> None:
+    spec = loads_spec(
+        """
+data: {dataset: digits}
+model:
+  layers:
+    - {type: reshape, target_shape: [8, 8, 1]}
+    - {type: random_translation, height_factor: 0.2, width_factor: 0.2}
+    - {type: random_rotation, factor: 0.1}
+    - {type: random_flip}
+    - {type: gaussian_noise, stddev: 0.3}
+    - {type: flatten}
+    - {type: dense, units: 10, activation: softmax}
+loss: sparse_categorical_crossentropy
+"""
+    )
+    keras.utils.set_random_seed(0)
+    model = build_model(spec, (64,))
+    augment = keras.Sequential(model.layers[:5])
+    x = np.random.default_rng(0).random((4, 64)).astype("float32")
+    inference = keras.ops.convert_to_numpy(augment(x, training=False)).reshape(4, 64)
+    np.testing.assert_allclose(inference, x, rtol=1e-6)
+    training = keras.ops.convert_to_numpy(augment(x, training=True)).reshape(4, 64)
+    assert not np.allclose(training, x)
+
+
+def test_every_layer_type_is_used_by_some_example_config() -> None:
+    from tests.conftest import CONFIGS
+
+    text = "\n".join(p.read_text() for p in CONFIGS.glob("*.yaml"))
+    missing = [name for name in LAYERS if f"type: {name}" not in text and name != "random_flip"]
+    assert missing == []
+
+
+def test_regularizers_add_losses() -> None:
+    spec = loads_spec(
+        """
+data: {dataset: xor}
+model:
+  layers:
+    - {type: dense, units: 4, activation: relu, kernel_regularizer: {l1: 0.1, l2: 0.1}}
+    - {type: dense, units: 1, activation: sigmoid, kernel_regularizer: {l2: 0.5}}
+loss: binary_crossentropy
+"""
+    )
+    model = build_model(spec, (2,))
+    model(np.zeros((1, 2), "float32"))
+    assert len(model.losses) == 2
+    assert isinstance(model.layers[0].kernel_regularizer, keras.regularizers.L1L2)
+
+
+def test_leaky_relu_alpha_and_transformer_serialise(tmp_path) -> None:
+    spec = loads_spec(
+        """
+data: {dataset: sine, sequence_length: 6}
+model:
+  layers:
+    - {type: dense, units: 8, activation: {name: leaky_relu, alpha: 0.2}}
+    - {type: transformer_encoder, num_heads: 2, key_dim: 4, ff_dim: 8}
+    - {type: global_average_pooling1d}
+    - {type: dense, units: 1}
+loss: mse
+"""
+    )
+    model = build_model(spec, (6, 1))
+    leaky = [layer for layer in model.layers if isinstance(layer, keras.layers.LeakyReLU)]
+    assert leaky and np.isclose(leaky[0].negative_slope, 0.2)
+    x = np.random.default_rng(1).random((3, 6, 1)).astype("float32")
+    before = model.predict(x, verbose=0)
+    model.save(tmp_path / "m.keras")
+    after = keras.models.load_model(tmp_path / "m.keras").predict(x, verbose=0)
+    np.testing.assert_allclose(before, after, rtol=1e-5)
