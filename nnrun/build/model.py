@@ -1,0 +1,23 @@
+"""Spec -> compiled keras.Model."""
+
+from __future__ import annotations
+
+import keras
+
+from nnrun.build import registry
+from nnrun.spec.config import Spec
+
+
+def build_model(spec: Spec, input_shape: tuple[int, ...]) -> keras.Model:
+    """A Sequential model with the spec's layers, compiled with its optimizer, loss and metrics."""
+    model = keras.Sequential(name=spec.name.replace(".", "_").replace("-", "_"))
+    model.add(keras.Input(shape=input_shape))
+    for layer_spec in spec.model.layers:
+        for layer in registry.layers(layer_spec):
+            model.add(layer)
+    model.compile(
+        optimizer=registry.optimizer(spec.optimizer),
+        loss=registry.loss(spec.loss),
+        metrics=[registry.metric(m, spec.loss, spec.evaluation.threshold) for m in spec.metrics or []],
+    )
+    return model

@@ -1,0 +1,107 @@
+"""Spec objects -> Keras objects. One small function per kind; each spec class already
+names its Keras class and arguments, so a new optimizer or layer needs no code here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from nnrun.build import custom
+from nnrun.spec.activations import Activation
+from nnrun.spec.layers import LayerSpec
+from nnrun.spec.optimizers import OptimizerSpec
+from nnrun.spec.regularizers import Regularizer
+
+#: Activations Keras knows by name; the rest become layers of their own.
+KERAS_ACTIVATIONS = frozenset({"linear", "sigmoid", "tanh", "relu", "softmax"})
+
+CUSTOM_LAYERS: dict[str, type[keras.layers.Layer]] = {"TransformerEncoder": custom.TransformerEncoder}
+
+
+def regularizer(spec: Regularizer | None) -> keras.regularizers.Regularizer | None:
+    if spec is None:
+        return None
+    if spec.kind == "l1":
+        return keras.regularizers.L1(spec.l1)
+    if spec.kind == "l2":
+        return keras.regularizers.L2(spec.l2)
+    return keras.regularizers.L1L2(l1=spec.l1, l2=spec.l2)
+
+
+def activation_layer(spec: Activation) -> keras.layers.Layer | None:
+    """A separate layer for activations Keras cannot name (step, leaky_relu with alpha)."""
+    if spec.name == "step":
+        return custom.Step()
+    if spec.name == "leaky_relu":
+        return keras.layers.LeakyReLU(negative_slope=spec.alpha)
+    return None
+
+
+def layers(spec: LayerSpec) -> list[keras.layers.Layer]:
+    """One spec layer -> one Keras layer (plus an activation layer where needed)."""
+    kwargs: dict[str, Any] = spec.keras_kwargs()
+    act: Activation | None = getattr(spec, "activation", None)
+    extra = None
+    if act is not None:
+        if act.name in KERAS_ACTIVATIONS:
+            kwargs["activation"] = act.name
+        else:
+            kwargs["activation"] = "linear"
+            extra = activation_layer(act)
+    if type(spec).weighted and hasattr(spec, "kernel_regularizer"):
+        kwargs["kernel_regularizer"] = regularizer(spec.kernel_regularizer)  # type: ignore[attr-defined]
+    cls = CUSTOM_LAYERS.get(spec.keras_class) or getattr(keras.layers, spec.keras_class)
+    built = [cls(**kwargs)]
+    return built + ([extra] if extra is not None else [])
+
+
+def schedule(spec: OptimizerSpec) -> Any:
+    """The learning rate: a float, or a schedule starting from the optimizer's rate."""
+    lr = float(spec.learning_rate)  # type: ignore[attr-defined]
+    s = spec.schedule
+    if s is None:
+        return lr
+    if s.type == "inverse_time":
+        return keras.optimizers.schedules.InverseTimeDecay(lr, s.decay_steps, s.decay_rate, staircase=s.staircase)
+    if s.type == "exponential":
+        return keras.optimizers.schedules.ExponentialDecay(lr, s.decay_steps, s.decay_rate, staircase=s.staircase)
+    if s.type == "step":
+        return custom.StepDecay(lr, s.boundaries, s.factor)
+    if s.type == "cyclical":
+        return custom.Cyclical(lr, s.max_learning_rate, s.step_size)
+    raise ValueError(f"no Keras schedule for {s.type!r}")
+
+
+def optimizer(spec: OptimizerSpec) -> keras.optimizers.Optimizer:
+    cls = getattr(keras.optimizers, spec.keras_class)
+    return cls(learning_rate=schedule(spec), **spec.keras_kwargs())
+
+
+def loss(name: str) -> keras.losses.Loss:
+    table: dict[str, Any] = {
+        "mse": keras.losses.MeanSquaredError,
+        "mae": keras.losses.MeanAbsoluteError,
+        "binary_crossentropy": keras.losses.BinaryCrossentropy,
+        "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
+        "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
+    }
+    return table[name]()
+
+
+def metric(name: str, loss_name: str, threshold: float = 0.5) -> keras.metrics.Metric:
+    """Per-epoch metric objects, chosen to match the label encoding of the loss."""
+    if name == "accuracy":
+        if loss_name == "sparse_categorical_crossentropy":
+            return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        if loss_name == "categorical_crossentropy":
+            return keras.metrics.CategoricalAccuracy(name="accuracy")
+        return keras.metrics.BinaryAccuracy(name="accuracy", threshold=threshold)
+    table: dict[str, Any] = {
+        "mae": lambda: keras.metrics.MeanAbsoluteError(name="mae"),
+        "mse": lambda: keras.metrics.MeanSquaredError(name="mse"),
+        "auc": lambda: keras.metrics.AUC(name="auc"),
+        "precision": lambda: keras.metrics.Precision(name="precision", thresholds=threshold),
+        "recall": lambda: keras.metrics.Recall(name="recall", thresholds=threshold),
+    }
+    return table[name]()
