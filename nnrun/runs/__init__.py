@@ -1,0 +1,2 @@
+"""The run-folder format: atomic writes, run.json statuses, reading folders back.
+Never imports TensorFlow."""

@@ -1,0 +1,137 @@
+"""The run folder: `<root>/<name>/<YYYYMMDD-HHMMSS>-<6 hex>/` and its run.json.
+
+Files in a run folder:
+    run.json          status and facts about the run (see `RunRecord`)
+    config.yaml       the resolved spec, defaults included; `nnrun train` takes it as is
+    history.csv       one row per epoch: epoch, loss, val_loss, metrics, val_metrics, learning_rate
+    metrics.json      final test metrics (and best/final epoch figures)
+    preprocessing.json scaler and encoders, for `nnrun predict`
+    model.keras       the trained model
+    summary.txt       the Keras model summary
+    predictions.csv   test-split predictions
+    loss.png, <metric>.png, confusion_matrix.png
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import secrets
+import shutil
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from nnrun.errors import NnrunError
+from nnrun.runs.files import atomic_write_json
+
+RUNNING = "running"
+COMPLETED = "completed"
+FAILED = "failed"
+INTERRUPTED = "interrupted"
+DIVERGED = "diverged"
+CRASHED = "crashed"  # derived by readers: "running" but its process is gone
+STATUSES = (RUNNING, COMPLETED, FAILED, INTERRUPTED, DIVERGED, CRASHED)
+
+MIN_FREE_BYTES = 50 * 1024 * 1024
+
+
+def now() -> _dt.datetime:
+    return _dt.datetime.now().astimezone()
+
+
+def ensure_writable(root: Path) -> None:
+    """Fail before training if the output root cannot take a run."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NnrunError(f"cannot create the output directory {root}: {exc.strerror}") from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise NnrunError(f"the output directory {root} is not writable")
+    free = shutil.disk_usage(root).free
+    if free < MIN_FREE_BYTES:
+        raise NnrunError(
+            f"only {free // (1024 * 1024)} MiB free in {root}; a run needs at least "
+            f"{MIN_FREE_BYTES // (1024 * 1024)} MiB"
+        )
+
+
+def create_run_dir(root: Path, name: str, prefix: str = "") -> Path:
+    """A fresh, unique folder; two runs started in the same second never collide."""
+    parent = root / name
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = now().strftime("%Y%m%d-%H%M%S")
+    for _ in range(100):
+        path = parent / f"{prefix}{stamp}-{secrets.token_hex(3)}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise NnrunError(f"could not create a unique run folder under {parent}")
+
+
+def versions() -> dict[str, str]:
+    import platform
+
+    from nnrun import __version__
+
+    out = {"nnrun": __version__, "python": platform.python_version()}
+    for mod in ("tensorflow", "keras", "numpy"):
+        m = sys.modules.get(mod)
+        if m is not None:
+            out[mod] = getattr(m, "__version__", "?")
+    return out
+
+
+class RunRecord:
+    """run.json, rewritten atomically on every change of state."""
+
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.dir = path
+        self.data = data
+
+    @classmethod
+    def start(cls, path: Path, name: str, seed: int, command: list[str], extra: dict[str, Any] | None = None) -> RunRecord:
+        started = now()
+        record = cls(
+            path,
+            {
+                "id": path.name,
+                "name": name,
+                "status": RUNNING,
+                "started": started.isoformat(timespec="seconds"),
+                "ended": None,
+                "duration_seconds": None,
+                "train_seconds": None,
+                "seed": seed,
+                "command": command,
+                "cwd": os.getcwd(),
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "versions": versions(),
+                **(extra or {}),
+            },
+        )
+        record._t0 = started
+        record.save()
+        return record
+
+    def update(self, **fields: Any) -> None:
+        self.data.update(fields)
+        self.save()
+
+    def finish(self, status: str, **fields: Any) -> None:
+        ended = now()
+        t0 = getattr(self, "_t0", None)
+        self.data.update(fields)
+        self.data["status"] = status
+        self.data["ended"] = ended.isoformat(timespec="seconds")
+        if t0 is not None:
+            self.data["duration_seconds"] = round((ended - t0).total_seconds(), 3)
+        self.data["versions"] = versions()
+        self.save()
+
+    def save(self) -> None:
+        atomic_write_json(self.dir / "run.json", self.data)
