@@ -162,6 +162,9 @@ def execute(
     record_extra: dict[str, Any] | None = None,
 ) -> Outcome:
     """Train and write a complete run folder."""
+    from nnrun.tf_import import import_tensorflow
+
+    import_tensorflow()
     from nnrun.build.model import build_model
     from nnrun.train.select import choose
 

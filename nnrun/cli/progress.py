@@ -23,11 +23,16 @@ class TrainingProgress:
         self.task = self.progress.add_task(label, total=epochs, stats="")
 
     def __enter__(self) -> TrainingProgress:
-        self.progress.__enter__()
         return self
 
+    def start(self) -> None:
+        """Show the display; called once training begins, not while TensorFlow loads."""
+        if self.enabled and not self.progress.live.is_started:
+            self.progress.start()
+
     def __exit__(self, *exc: Any) -> None:
-        self.progress.__exit__(*exc)
+        if self.progress.live.is_started:
+            self.progress.stop()
 
     def rows(self, rows: list[dict[str, float]]) -> None:
         if not rows:

@@ -52,6 +52,7 @@ def train(
         def started(run_dir: Path, trainer: str) -> None:
             if not quiet:
                 err_console().print(f"training [bold]{spec.name}[/bold] ({trainer} trainer) -> {run_dir}")
+            progress.start()
 
         outcome = execute(prepared, out, command=sys.argv, on_rows=progress.rows, on_start=started)
     line = summary_line(outcome)
