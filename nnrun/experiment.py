@@ -99,17 +99,29 @@ def seed_everything(seed: int) -> None:
 class _RunHooks:
     """Persist history while training and forward rows to the display."""
 
-    def __init__(self, run_dir: Path, on_rows: Callable[[list[dict[str, float]]], None] | None) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        on_rows: Callable[[list[dict[str, float]]], None] | None,
+        tensorboard: bool = False,
+    ) -> None:
         from nnrun.train.base import Hooks
 
         self.base = Hooks()
         self.run_dir = run_dir
         self.on_rows = on_rows
         self.last_flush = 0.0
+        self.tensorboard = None
+        if tensorboard:
+            from nnrun.integrations.tensorboard import TensorBoardLog
+
+            self.tensorboard = TensorBoardLog(run_dir)
         base = self.base
 
         def epochs_done(rows: list[dict[str, float]]) -> None:
             base.rows.extend(rows)
+            if self.tensorboard is not None:
+                self.tensorboard.write(rows)
             if on_rows is not None:
                 on_rows(rows)
             now = time.monotonic()
@@ -122,6 +134,14 @@ class _RunHooks:
     def flush(self) -> None:
         if self.base.rows:
             write_csv_rows(self.run_dir / "history.csv", self.base.rows)
+        if self.tensorboard is not None:
+            self.tensorboard.flush()
+
+    def close(self) -> None:
+        """The last flush: training is over, whatever the outcome."""
+        self.flush()
+        if self.tensorboard is not None:
+            self.tensorboard.close()
 
 
 class _Signals:
@@ -195,13 +215,13 @@ def execute(
     if on_start is not None:
         on_start(run_dir, trainer.name)
 
-    hooks = _RunHooks(run_dir, on_rows)
+    hooks = _RunHooks(run_dir, on_rows, tensorboard=spec.training.tensorboard)
     t0 = time.perf_counter()
     with _Signals(hooks.base) as signals:
         try:
             result = trainer.train(model, spec, data, hooks.base)
         except KeyboardInterrupt:
-            hooks.flush()
+            hooks.close()
             _save_model(model, run_dir)
             record.finish(
                 folder.INTERRUPTED,
@@ -211,7 +231,7 @@ def execute(
             )
             return Outcome(run_dir, folder.INTERRUPTED, record.data, signal=signal.SIGINT)
         except BaseException as exc:
-            hooks.flush()
+            hooks.close()
             record.finish(
                 folder.FAILED,
                 train_seconds=round(time.perf_counter() - t0, 3),
@@ -223,7 +243,7 @@ def execute(
             )
             raise
     train_seconds = time.perf_counter() - t0
-    hooks.flush()
+    hooks.close()
     return _finish(model, spec, data, run_dir, record, result, train_seconds, signals.received)
 
 
