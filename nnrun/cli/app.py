@@ -25,6 +25,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("train", "train", "train"),
     ("validate", "validate", "validate"),
     ("schema", "schema", "schema"),
+    ("init", "init", "init"),
 ]
 
 
