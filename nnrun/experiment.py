@@ -8,6 +8,7 @@ whatever happens (completed, failed, interrupted or diverged).
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import time
@@ -318,6 +319,11 @@ def _finish(
                 "epoch": result.best_epoch,
                 **{k: v for k, v in result.history[result.best_epoch - 1].items() if k != "epoch"},
             }
+        # compare reads this instead of parsing history.csv for thousands of runs
+        finite = [r for r in result.history if math.isfinite(r.get("val_loss", math.nan))]
+        if finite:
+            low = min(finite, key=lambda r: r["val_loss"])
+            metrics["best_val_loss"] = {"epoch": low["epoch"], "val_loss": low["val_loss"]}
     atomic_write_json(run_dir / "metrics.json", metrics)
     plots.curves(result.history, run_dir, spec.name)
     record.data["diagnosis"] = _diagnosis(result.history, status)
@@ -325,9 +331,7 @@ def _finish(
     return Outcome(run_dir, status, record.data, metrics, signal=received)
 
 
-def _diagnosis(history: list[dict[str, float]], status: str) -> dict[str, Any] | None:
-    try:
-        from nnrun.diagnose import diagnose
-    except ImportError:
-        return None
-    return diagnose(history).as_dict()
+def _diagnosis(history: list[dict[str, float]], status: str) -> dict[str, Any]:
+    from nnrun.diagnose import diagnose
+
+    return diagnose(history, status).as_dict()

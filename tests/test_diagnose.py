@@ -1,0 +1,270 @@
+"""The fit diagnosis: every rule on synthetic curves, then on real tiny trainings."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nnrun.diagnose import (
+    DIVERGED,
+    GOOD_FIT,
+    NOT_CONVERGED,
+    OVERFITTING,
+    UNDERFITTING,
+    VERDICTS,
+    diagnose,
+    noise,
+)
+
+EPOCHS = np.arange(1, 61, dtype="float64")
+
+
+def rows(train, val=None) -> list[dict[str, float]]:
+    out = []
+    for i, loss in enumerate(train):
+        row = {"epoch": i + 1, "loss": float(loss)}
+        if val is not None:
+            row["val_loss"] = float(val[i])
+        out.append(row)
+    return out
+
+
+def good_fit_curves(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    train = 0.1 + np.exp(-EPOCHS / 5) + rng.normal(0, 0.003, len(EPOCHS))
+    val = 0.15 + np.exp(-EPOCHS / 5) + rng.normal(0, 0.01, len(EPOCHS))
+    return train, val
+
+
+def overfitting_curves(seed: int = 0, turn: int = 15):
+    rng = np.random.default_rng(seed)
+    train = np.exp(-EPOCHS / 10) + rng.normal(0, 0.003, len(EPOCHS))
+    val = 0.3 + 0.5 * np.exp(-EPOCHS / 5) + 0.01 * np.maximum(EPOCHS - turn, 0) + rng.normal(0, 0.01, len(EPOCHS))
+    return train, val
+
+
+def test_good_fit() -> None:
+    d = diagnose(rows(*good_fit_curves()))
+    assert d.as_dict() == {"verdict": GOOD_FIT, "epoch": None, "label": "good fit", "hint": d.hint}
+    assert "flattened" in d.hint
+
+
+def test_good_fit_with_a_large_gap_says_so_in_the_hint() -> None:
+    train = 0.05 + np.exp(-EPOCHS / 5)
+    val = 0.5 + np.exp(-EPOCHS / 5)
+    d = diagnose(rows(train, val))
+    assert d.verdict == GOOD_FIT
+    assert "validation loss is" in d.hint and "the training loss" in d.hint
+
+
+def test_overfitting_names_the_epoch_where_validation_turns() -> None:
+    d = diagnose(rows(*overfitting_curves(turn=15)))
+    assert d.verdict == OVERFITTING
+    assert 12 <= d.epoch <= 18
+    assert d.label == f"overfitting from epoch {d.epoch}"
+    assert "early_stopping" in d.hint and "dropout" in d.hint
+
+
+def test_overfitting_epoch_uses_the_epoch_column() -> None:
+    train, val = overfitting_curves(turn=15)
+    history = rows(train, val)
+    for row in history:
+        row["epoch"] += 100  # e.g. a resumed run numbering its epochs from 101
+    d = diagnose(history)
+    assert d.verdict == OVERFITTING and 112 <= d.epoch <= 118
+
+
+def test_overfitting_is_detected_despite_noise_across_seeds() -> None:
+    verdicts = [diagnose(rows(*overfitting_curves(seed))).verdict for seed in range(40)]
+    assert verdicts.count(OVERFITTING) == 40
+
+
+def test_noise_alone_is_not_overfitting_across_seeds() -> None:
+    verdicts = [diagnose(rows(*good_fit_curves(seed))).verdict for seed in range(40)]
+    assert verdicts.count(GOOD_FIT) >= 39, verdicts
+
+
+def test_rising_validation_with_flat_training_is_not_overfitting() -> None:
+    """The rule needs the training loss still falling: a flat train curve is something else."""
+    train = np.full(len(EPOCHS), 0.2)
+    train[:10] = np.linspace(1.0, 0.2, 10)
+    val = 0.3 + 0.002 * EPOCHS
+    val[:10] = np.linspace(1.0, 0.32, 10)
+    assert diagnose(rows(train, val)).verdict != OVERFITTING
+
+
+def test_a_single_validation_spike_at_the_end_is_not_overfitting() -> None:
+    train, val = good_fit_curves()
+    val[-1] += 0.5
+    assert diagnose(rows(train, val)).verdict == GOOD_FIT
+
+
+def test_underfitting_when_still_falling_steeply() -> None:
+    t = EPOCHS[:20]
+    d = diagnose(rows(np.exp(-t / 30), 0.1 + np.exp(-t / 30)))
+    assert d.verdict == UNDERFITTING and d.epoch is None
+    assert "more epochs" in d.hint
+
+
+def test_still_falling_training_with_flat_validation_is_not_underfitting() -> None:
+    t = EPOCHS[:20]
+    train = np.exp(-t / 30)
+    val = np.full(len(t), 0.5)
+    assert diagnose(rows(train, val)).verdict != UNDERFITTING
+
+
+def test_underfitting_when_the_loss_barely_moved() -> None:
+    d = diagnose(rows(0.69 - 0.001 * EPOCHS, 0.70 - 0.001 * EPOCHS))
+    assert d.verdict == UNDERFITTING
+    assert "grow the model" in d.hint
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_diverged_on_non_finite_loss(bad: float) -> None:
+    train = list(np.exp(-EPOCHS[:10] / 5))
+    train[6] = bad
+    d = diagnose(rows(train))
+    assert d.verdict == DIVERGED and d.epoch == 7
+    assert d.label == "diverged at epoch 7"
+    assert "learning_rate" in d.hint
+
+
+def test_diverged_on_exploding_finite_loss() -> None:
+    train = [1.0, 0.5, 0.3, 0.4, 2.0, 30.0, 900.0, 4e4]
+    d = diagnose(rows(train))
+    assert d.verdict == DIVERGED and d.epoch == 6
+
+
+def test_diverged_status_wins_even_on_a_clean_history() -> None:
+    d = diagnose(rows(*good_fit_curves()), status="diverged")
+    assert d.verdict == DIVERGED
+    assert diagnose([], status="diverged").verdict == DIVERGED
+
+
+def test_not_converged_when_oscillating() -> None:
+    rng = np.random.default_rng(3)
+    train = 0.5 + 0.2 * np.abs(rng.normal(0, 1, len(EPOCHS)))
+    d = diagnose(rows(train, train + 0.1))
+    assert d.verdict == NOT_CONVERGED
+    assert "learning rate" in d.hint
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_not_converged_when_too_short(n: int) -> None:
+    d = diagnose(rows([0.7, 0.6][:n]))
+    assert d.verdict == NOT_CONVERGED
+    assert "epoch" in d.hint
+
+
+def test_history_read_from_csv_text_works() -> None:
+    """history.csv rows come back as strings, 'nan' included."""
+    train, val = overfitting_curves()
+    history = [{k: repr(v) for k, v in row.items()} for row in rows(train, val)]
+    assert diagnose(history).verdict == OVERFITTING
+    history[30]["loss"] = "nan"
+    assert diagnose(history).verdict == DIVERGED
+
+
+def test_missing_validation_values_are_tolerated() -> None:
+    train, val = good_fit_curves()
+    history = rows(train, val)
+    del history[5]["val_loss"]
+    assert diagnose(history).verdict == GOOD_FIT
+
+
+def test_noise_estimate_ignores_the_trend() -> None:
+    rng = np.random.default_rng(0)
+    jitter = rng.normal(0, 0.01, 2000)
+    assert noise(jitter) == pytest.approx(0.01, rel=0.1)
+    assert noise(jitter + np.linspace(5, 0, 2000)) == pytest.approx(0.01, rel=0.1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(allow_nan=True, allow_infinity=True, width=32),
+            st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, width=32)),
+        ),
+        max_size=40,
+    )
+)
+def test_any_history_gets_one_of_the_verdicts(pairs) -> None:
+    history = []
+    for i, (loss, val) in enumerate(pairs):
+        row = {"epoch": i + 1, "loss": loss}
+        if val is not None:
+            row["val_loss"] = val
+        history.append(row)
+    d = diagnose(history)
+    assert d.verdict in VERDICTS
+    assert d.label.startswith(d.verdict)
+    assert d.hint
+
+
+# --- real tiny trainings -------------------------------------------------------------------
+
+REAL = {
+    "overfitting": """
+name: overfit
+seed: 1
+data: {dataset: moons, n_samples: 80, noise: 0.35, test_size: 0.5}
+model:
+  layers:
+    - {type: dense, units: 128, activation: relu}
+    - {type: dense, units: 128, activation: relu}
+    - {type: dense, units: 1, activation: sigmoid}
+optimizer: {name: adam, learning_rate: 0.01}
+loss: binary_crossentropy
+training: {epochs: 150, batch_size: full}
+""",
+    "diverged": """
+name: diverge
+data: {dataset: linear, n_samples: 64}
+model: {layers: [{type: dense, units: 1}]}
+optimizer: {name: sgd, learning_rate: 50.0}
+loss: mse
+training: {epochs: 20, batch_size: full}
+""",
+    "underfitting": """
+name: under
+data: {dataset: xor}
+model: {layers: [{type: dense, units: 1, activation: sigmoid}]}
+optimizer: {name: sgd, learning_rate: 0.1}
+loss: binary_crossentropy
+training: {epochs: 30, batch_size: full}
+""",
+    "good fit": """
+name: good
+data: {dataset: linear, n_samples: 200}
+model: {layers: [{type: dense, units: 1}]}
+optimizer: {name: adam, learning_rate: 0.1}
+loss: mse
+training: {epochs: 60, batch_size: 32}
+""",
+}
+
+
+@pytest.mark.parametrize("verdict", list(REAL))
+def test_real_training_gets_the_expected_verdict(verdict: str, tmp_path: Path, write_config) -> None:
+    from nnrun.experiment import execute, prepare_experiment
+
+    outcome = execute(prepare_experiment(write_config(REAL[verdict])), tmp_path / "runs", command=["test"])
+    record = json.loads((outcome.run_dir / "run.json").read_text())
+    assert record["diagnosis"]["verdict"] == verdict, record["diagnosis"]
+    assert record["diagnosis"]["hint"]
+    if verdict == "diverged":
+        assert record["status"] == "diverged"
+        return
+    metrics = json.loads((outcome.run_dir / "metrics.json").read_text())
+    low = metrics["best_val_loss"]
+    vals = [float(r["val_loss"]) for r in csv.DictReader((outcome.run_dir / "history.csv").open())]
+    assert low["val_loss"] == pytest.approx(min(vals))
+    assert vals[low["epoch"] - 1] == pytest.approx(min(vals))
