@@ -26,6 +26,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("validate", "validate", "validate"),
     ("schema", "schema", "schema"),
     ("init", "init", "init"),
+    ("export", "export", "export"),
 ]
 
 

@@ -21,7 +21,12 @@ def _complete_template(incomplete: str) -> list[tuple[str, str]]:
         table = templates()
     except NnrunError:
         return []
-    return [(t.name, t.summary) for t in table.values() if t.name.startswith(incomplete)]
+    # Short help: zsh and fish show it beside each name, and a wrapped line breaks the layout.
+    return [(t.name, _shorten(t.summary, 60)) for t in table.values() if t.name.startswith(incomplete)]
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3].rstrip() + "..."
 
 
 def _plan(template: Template, output: Path, force: bool) -> list[tuple[Path, bytes]]:

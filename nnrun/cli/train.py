@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from nnrun.cli.common import console, err_console
+from nnrun.cli.completion import complete_config
 
 
 def summary_line(outcome: Any) -> str:
@@ -30,7 +31,10 @@ def summary_line(outcome: Any) -> str:
 
 
 def train(
-    config: Annotated[Path, typer.Argument(help="The experiment's YAML file.", show_default=False)],
+    config: Annotated[
+        Path,
+        typer.Argument(help="The experiment's YAML file.", show_default=False, autocompletion=complete_config),
+    ],
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="Override a dotted key: --set training.epochs=5 (repeatable)."),

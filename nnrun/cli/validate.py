@@ -8,11 +8,15 @@ from typing import Annotated
 import typer
 
 from nnrun.cli.common import console, print_error
+from nnrun.cli.completion import complete_config
 from nnrun.errors import NnrunError
 
 
 def validate(
-    configs: Annotated[list[Path], typer.Argument(help="Config files to check.", show_default=False)],
+    configs: Annotated[
+        list[Path],
+        typer.Argument(help="Config files to check.", show_default=False, autocompletion=complete_config),
+    ],
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="Override a dotted key, e.g. training.epochs=5."),

@@ -1,0 +1,183 @@
+"""`nnrun export mlflow`: real run folders into a real MLflow store (sqlite), read back with
+MLflow's own client. The only test module that imports MLflow (it is slow to import)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+
+import mlflow.tracking as mlflow_tracking  # installed by `make install` (the nnrun[mlflow] extra)
+import pytest
+import yaml
+
+from nnrun.experiment import execute, prepare_experiment
+from nnrun.integrations.mlflow_export import TAG_RUN_ID, export_runs, flatten
+from tests.conftest import CONFIGS, run_cli
+
+
+@pytest.fixture(scope="module")
+def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two tiny real runs; one also wrote TensorBoard files (a sub-folder to export)."""
+    root = tmp_path_factory.mktemp("runs")
+    for config, overrides in (
+        ("xor.yaml", ["training.epochs=12", "training.tensorboard=true"]),
+        ("iris_softmax.yaml", ["training.epochs=3"]),
+    ):
+        outcome = execute(prepare_experiment(CONFIGS / config, overrides), root, command=["test"])
+        assert outcome.status == "completed"
+    return root
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    work = tmp_path_factory.mktemp("mlflow")
+    return f"sqlite:///{work / 'mlflow.db'}", work
+
+
+def run_dirs(root: Path) -> list[Path]:
+    return sorted(p.parent for p in root.rglob("run.json"))
+
+
+def mlflow_runs(uri: str, experiment: str) -> list:
+    client = mlflow_tracking.MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(experiment)
+    assert exp is not None
+    return client.search_runs([exp.experiment_id], max_results=1000)
+
+
+def test_flatten_gives_dotted_keys() -> None:
+    config = {
+        "data": {"dataset": "xor", "standardize": None},
+        "model": {"layers": [{"type": "dense", "units": 4, "kernel_regularizer": {"l2": 0.01}}]},
+        "metrics": ["accuracy", "auc"],
+        "training": {"batch_size": "full", "shuffle": True, "epochs": 5},
+    }
+    assert dict(flatten(config)) == {
+        "data.dataset": "xor",
+        "data.standardize": "null",
+        "model.layers.0.type": "dense",
+        "model.layers.0.units": "4",
+        "model.layers.0.kernel_regularizer.l2": "0.01",
+        "metrics": '["accuracy", "auc"]',
+        "training.batch_size": "full",
+        "training.shuffle": "true",
+        "training.epochs": "5",
+    }
+
+
+def test_export_then_read_back_with_mlflow(runs_root: Path, store: tuple[str, Path]) -> None:
+    uri, work = store
+    proc = run_cli("export", "mlflow", str(runs_root), "--tracking-uri", uri, "--experiment", "cli", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 exported, 0 already in MLflow" in proc.stdout
+
+    client = mlflow_tracking.MlflowClient(tracking_uri=uri)
+    by_id = {r.data.tags[TAG_RUN_ID]: r for r in mlflow_runs(uri, "cli")}
+    assert len(by_id) == 2
+    for run_dir in run_dirs(runs_root):
+        record = json.loads((run_dir / "run.json").read_text())
+        run = by_id[record["id"]]
+        assert run.data.tags["nnrun.name"] == record["name"]
+        assert run.data.tags["nnrun.status"] == "completed"
+        assert run.data.tags["nnrun.trainer"] == record["trainer"]
+        assert run.info.status == "FINISHED"
+        assert run.info.run_name == f"{record['name']} {record['id']}"
+
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        assert run.data.params == dict(flatten(config))
+        assert run.data.params["optimizer.learning_rate"] == str(config["optimizer"]["learning_rate"])
+        assert run.data.params["model.layers.0.type"] == config["model"]["layers"][0]["type"]
+
+        history = list(csv.DictReader((run_dir / "history.csv").open()))
+        for column in ("loss", "val_loss", "accuracy", "learning_rate"):
+            points = client.get_metric_history(run.info.run_id, column)
+            assert [p.step for p in sorted(points, key=lambda p: p.step)] == [int(r["epoch"]) for r in history]
+            by_step = {p.step: p.value for p in points}
+            for row in history:
+                assert by_step[int(row["epoch"])] == pytest.approx(float(row[column]), rel=1e-9)
+
+        test = json.loads((run_dir / "metrics.json").read_text())["test"]
+        assert run.data.metrics["test_accuracy"] == pytest.approx(test["accuracy"])
+        assert run.data.metrics["test_loss"] == pytest.approx(test["loss"])
+        assert run.data.metrics["epochs_run"] == record["epochs_run"]
+
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        expected = {"config.yaml", "run.json", "history.csv", "metrics.json", "model.keras", "loss.png"}
+        assert expected <= artifacts, expected - artifacts
+        if (run_dir / "tensorboard").is_dir():
+            assert "tensorboard" in artifacts
+            assert {a.path for a in client.list_artifacts(run.info.run_id, "tensorboard")} == {
+                "tensorboard/train",
+                "tensorboard/validation",
+            }
+        local = Path(client.download_artifacts(run.info.run_id, "config.yaml", str(work / "dl" / run.info.run_id)))
+        assert local.read_bytes() == (run_dir / "config.yaml").read_bytes()
+
+    # Exporting again adds nothing.
+    proc = run_cli("export", "mlflow", str(runs_root), "--tracking-uri", uri, "--experiment", "cli", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert "0 exported, 2 already in MLflow" in proc.stdout
+    assert len(mlflow_runs(uri, "cli")) == 2
+
+
+def test_running_crashed_and_half_exported_runs(
+    runs_root: Path, store: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri, work = store
+    monkeypatch.chdir(work)  # MLflow's default artifact root is ./mlruns
+    source = run_dirs(runs_root)[0]
+    root = tmp_path / "copies"
+    live, crashed = root / "a" / "live-run", root / "a" / "crashed-run"
+    for target, pid in ((live, os.getpid()), (crashed, 2**22 + 12345)):
+        shutil.copytree(source, target)
+        record = json.loads((target / "run.json").read_text())
+        record.update(id=target.name, status="running", pid=pid, ended=None)
+        (target / "run.json").write_text(json.dumps(record))
+
+    results = {r.run_dir.name: r for r in export_runs([root], uri, "states")}
+    assert results["live-run"].action == "skipped" and "still running" in results["live-run"].reason
+    assert results["crashed-run"].action == "exported"
+    (run,) = mlflow_runs(uri, "states")
+    assert run.data.tags["nnrun.status"] == "crashed"
+    assert run.info.status == "FAILED"
+
+    # An export that broke half-way (no completion tag) is replaced, not kept beside the new one.
+    client = mlflow_tracking.MlflowClient(tracking_uri=uri)
+    client.set_tag(run.info.run_id, "nnrun.export", "started")
+    (again,) = list(export_runs([crashed], uri, "states"))
+    assert again.action == "exported" and again.mlflow_run_id != run.info.run_id
+    (now,) = mlflow_runs(uri, "states")
+    assert now.info.run_id == again.mlflow_run_id
+
+
+def test_bad_input_is_a_clean_error(store: tuple[str, Path], tmp_path: Path) -> None:
+    uri, work = store
+    proc = run_cli("export", "mlflow", str(tmp_path / "nothing"), "--tracking-uri", uri, cwd=work)
+    assert proc.returncode == 2
+    assert "no such file or folder" in proc.stderr and "Traceback" not in proc.stderr
+    (tmp_path / "empty").mkdir()
+    proc = run_cli("export", "mlflow", str(tmp_path / "empty"), "--tracking-uri", uri, cwd=work)
+    assert proc.returncode == 2
+    assert "no run folders found" in proc.stderr
+
+
+def test_missing_mlflow_gives_the_install_hint(runs_root: Path, tmp_path: Path) -> None:
+    shadow = tmp_path / "shadow" / "mlflow"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named mlflow')\n")
+    proc = run_cli(
+        "export",
+        "mlflow",
+        str(runs_root),
+        "--tracking-uri",
+        "sqlite:///x.db",
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path / "shadow")},
+    )
+    assert proc.returncode == 2
+    assert "pip install 'nnrun[mlflow]'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.db").exists()
