@@ -25,6 +25,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("train", "train", "train"),
     ("validate", "validate", "validate"),
     ("schema", "schema", "schema"),
+    ("compare", "compare", "compare"),
     ("init", "init", "init"),
     ("export", "export", "export"),
 ]

@@ -1,0 +1,161 @@
+"""`nnrun compare [PATHS...]`: runs side by side, with the keys that differ and a fit verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nnrun.cli.common import console, err_console
+from nnrun.errors import NnrunError
+
+#: In the terminal table and Markdown, at most this many differing config keys (CSV/JSON: all).
+MAX_DIFFERING_SHOWN = 8
+#: Up to this many runs the terminal gets a rich table fitted to its width; beyond, plain
+#: aligned columns (rich's table layout takes seconds on thousands of rows).
+RICH_TABLE_ROWS = 200
+
+PathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Run folders, sweep folders or folders of them [default: runs].",
+        show_default=False,
+    ),
+]
+FilterOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--filter",
+        help="Keep runs where this holds, e.g. 'optimizer.name=adam', 'test.accuracy>0.9', "
+        "'optimizer.name in (adam,sgd)', '0.001<=optimizer.learning_rate<=0.1', 'a=1 or b=2'. Repeatable (all must hold).",
+    ),
+]
+StatusOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--status",
+        help="Keep runs with this status (completed, failed, interrupted, diverged, crashed, running); repeatable or comma-separated.",
+    ),
+]
+LastOpt = Annotated[int | None, typer.Option("--last", help="Only the N most recently started runs (after filtering).")]
+SortOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sort",
+        help="Sort by this key, best first: descending for accuracy/auc/f1/r2..., ascending for losses and errors.",
+    ),
+]
+ReverseOpt = Annotated[bool, typer.Option("--reverse", help="Reverse the order.")]
+
+
+def split_statuses(values: list[str] | None) -> list[str]:
+    return [s.strip() for v in values or [] for s in v.split(",") if s.strip()]
+
+
+def gather(
+    paths: list[Path] | None,
+    statuses: list[str] | None,
+    filters: list[str] | None,
+    last: int | None,
+    sort: str | None,
+    reverse: bool,
+):  # noqa: ANN201
+    """Read, report skipped folders on stderr, select. Shared by compare and report."""
+    from nnrun.compare import collect
+    from nnrun.compare.filters import parse_filters
+    from nnrun.compare.table import select
+
+    parsed = parse_filters(filters or [])
+    runs, skipped = collect(paths or [Path("runs")])
+    for item in skipped:
+        err_console().print(f"[yellow]{_escape(item.line())}[/yellow]")
+    chosen = select(runs, statuses=split_statuses(statuses), filters=parsed, last=last, sort=sort, reverse=reverse)
+    return runs, chosen
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def compare(
+    paths: PathsArg = None,
+    sort: SortOpt = None,
+    reverse: ReverseOpt = False,
+    filter_: FilterOpt = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns", help="Comma-separated columns to show instead of the default ones (any key --sort takes)."
+        ),
+    ] = None,
+    last: LastOpt = None,
+    status: StatusOpt = None,
+    format_: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="table, csv, markdown or json [default: table, or from --output's suffix].",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of the terminal.")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Also draw the runs' validation curves into this PNG.")
+    ] = None,
+    plot_metric: Annotated[
+        str, typer.Option("--plot-metric", help="The history.csv column --plot draws.")
+    ] = "val_loss",
+    plot_train: Annotated[
+        bool, typer.Option("--plot-train", help="--plot also draws the training curves (dashed).")
+    ] = False,
+) -> None:
+    """Compare runs: one row each, the config keys that differ, metrics and a fit diagnosis."""
+    from nnrun.compare.formats import FORMATS, SUFFIXES, render, to_rich, to_text
+    from nnrun.compare.table import build_table
+    from nnrun.runs.files import atomic_write_text
+
+    fmt = format_ or (SUFFIXES.get(output.suffix.lower(), "table") if output else "table")
+    if fmt not in FORMATS:
+        raise NnrunError(f"--format: expected one of {', '.join(FORMATS)}. Received: {fmt!r}")
+    if output is not None and not output.parent.is_dir():
+        raise NnrunError(f"--output: the folder {output.parent} does not exist")
+    wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    all_runs, runs = gather(paths, status, filter_, last, sort, reverse)
+    if not all_runs:
+        raise NnrunError(f"no readable runs in {', '.join(str(p) for p in paths or [Path('runs')])}")
+    if plot is not None:
+        from nnrun.compare.plot import write_curves
+
+        if runs:
+            write_curves(runs, plot, plot_metric, plot_train)
+            err_console().print(f"wrote {plot}")
+    shown = MAX_DIFFERING_SHOWN if fmt in ("table", "markdown") else None
+    table = build_table(runs, wanted, max_differing=shown)
+    if table.hidden_differing:
+        more = ", ".join(table.hidden_differing[:10]) + (" ..." if len(table.hidden_differing) > 10 else "")
+        err_console().print(
+            f"{len(table.hidden_differing)} more config keys differ: {more} (--columns picks columns; --format csv has all)"
+        )
+    if not runs:
+        err_console().print(f"no runs match ({len(all_runs)} read)")
+    if output is not None:
+        atomic_write_text(output, render(table, fmt))
+        err_console().print(f"wrote {output} ({len(runs)} run{'s' if len(runs) != 1 else ''})")
+        return
+    if fmt == "table":
+        if not runs:
+            return
+        con = console()
+        if con.is_terminal and len(runs) <= RICH_TABLE_ROWS:
+            con.print(to_rich(table))
+        elif con.is_terminal:
+            con.print(to_text(table, color=True), soft_wrap=True, end="")
+        else:
+            con.file.write(to_text(table))
+        return
+    console().file.write(render(table, fmt))
