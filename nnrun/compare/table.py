@@ -62,6 +62,29 @@ def differing_keys(runs: Sequence[RunInfo]) -> list[str]:
 _MISSING = object()
 
 
+def rank_differing(runs: Sequence[RunInfo], keys: Sequence[str]) -> list[str]:
+    """Differing keys, most telling first: those that vary between runs of the same name
+    (what an experiment's runs tried) before those that only tell experiments apart, and
+    keys with different values before keys that are merely absent from some runs."""
+    groups: dict[str, list[RunInfo]] = {}
+    for run in runs:
+        groups.setdefault(run.name, []).append(run)
+    within = set()
+    for group in groups.values():
+        if len(group) > 1:
+            within.update(differing_keys(group))
+
+    def values_differ(key: str) -> bool:
+        # beta_1 is there for adam and not for sgd: that is optimizer.name's doing
+        seen = {repr(run.flat_config[key]) for run in runs if key in run.flat_config}
+        return len(seen) > 1
+
+    def tier(key: str) -> int:
+        return (0 if key in within else 2) + (0 if values_differ(key) else 1)
+
+    return sorted(keys, key=tier)  # stable: config order within a tier
+
+
 def test_keys(runs: Iterable[RunInfo]) -> list[str]:
     seen: dict[str, None] = {}
     for run in runs:
@@ -203,7 +226,10 @@ def build_table(
     else:
         shown = differing
         if max_differing is not None and len(differing) > max_differing:
-            shown, hidden = differing[:max_differing], differing[max_differing:]
+            ranked = rank_differing(runs, differing)
+            keep = set(ranked[:max_differing])
+            shown = [k for k in differing if k in keep]
+            hidden = [k for k in differing if k not in keep]
         cols = default_columns(runs, shown)
     if "duration" not in cols:
         cols.append("duration")  # every export carries it
