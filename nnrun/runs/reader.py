@@ -360,6 +360,9 @@ def _read_yaml(path: Path) -> dict[str, Any] | None:
 _TAGS: dict[tuple[str, Any], str] = {}
 _SCALARS: dict[tuple[str, str], Any] = {}
 _STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def load_yaml(text: str) -> Any:
@@ -408,7 +411,12 @@ def load_yaml(text: str) -> Any:
                     _SCALARS.clear()
                 value = _SCALARS[key] = constructor.construct_object(node, deep=True)
                 return value
+        if node.tag not in (_MAP_TAG, _SEQ_TAG):
+            # !!set, !!omap ... as safe_load does; any other tag raises ConstructorError
+            return constructor.construct_object(node, deep=True)
         if isinstance(node, yaml.MappingNode):
+            if any(k.tag == _MERGE_TAG for k, _ in node.value):
+                return constructor.construct_object(node, deep=True)
             out = {}
             for k, v in node.value:
                 key = build(k)
