@@ -10,7 +10,7 @@ import numpy as np
 from nnrun.data import Dataset
 
 
-def _probabilities(raw: np.ndarray, data: Dataset) -> np.ndarray:
+def probabilities(raw: np.ndarray) -> np.ndarray:
     """Model outputs -> (n, k) class probabilities (k = 2 for a 1-unit binary output)."""
     raw = np.asarray(raw, dtype="float64")
     if raw.ndim == 1:
@@ -32,7 +32,6 @@ def evaluate(outputs: np.ndarray, data: Dataset, threshold: float = 0.5) -> tupl
     """Test metrics and per-row predictions."""
     from sklearn import metrics as skm
 
-    rows: list[dict[str, Any]] = []
     if data.task == "regression":
         pred = np.asarray(outputs, dtype="float64").reshape(len(outputs), -1)
         true = np.asarray(data.y_test, dtype="float64").reshape(len(pred), -1)
@@ -41,23 +40,13 @@ def evaluate(outputs: np.ndarray, data: Dataset, threshold: float = 0.5) -> tupl
             "mae": float(skm.mean_absolute_error(true, pred)),
             "r2": float(skm.r2_score(true, pred)) if len(true) > 1 else float("nan"),
         }
-        for i in range(len(pred)):
-            row: dict[str, Any] = {"row": i}
-            for j in range(pred.shape[1]):
-                suffix = "" if pred.shape[1] == 1 else f"_{j}"
-                row[f"target{suffix}"] = float(true[i, j])
-                row[f"prediction{suffix}"] = float(pred[i, j])
-            rows.append(row)
-        return result, rows
+        return result, regression_rows(pred, true)
 
-    probs = _probabilities(outputs, data)
+    probs = probabilities(outputs)
     finite = np.isfinite(probs).all()
     true = true_classes(data, data.y_test)
     k = max(probs.shape[1], data.n_classes or 2)
-    if probs.shape[1] == 2 and data.task == "binary":
-        pred = (probs[:, 1] > threshold).astype("int64")
-    else:
-        pred = probs.argmax(axis=1)
+    pred = predicted_classes(probs, data.task, threshold)
     labels = list(range(k))
     names = data.class_names or [str(i) for i in labels]
     average = "binary" if k == 2 else "macro"
@@ -79,9 +68,41 @@ def evaluate(outputs: np.ndarray, data: Dataset, threshold: float = 0.5) -> tupl
     result["confusion_matrix"] = skm.confusion_matrix(true, pred, labels=labels).tolist()
     result["class_names"] = names
     result["threshold"] = threshold if k == 2 else None
+    return result, class_rows(probs, pred, names, true)
+
+
+def predicted_classes(probs: np.ndarray, task: str, threshold: float) -> np.ndarray:
+    """Class indices: `p(class 1) > threshold` for a binary task, else the most probable class."""
+    if probs.shape[1] == 2 and task == "binary":
+        return (probs[:, 1] > threshold).astype("int64")
+    return probs.argmax(axis=1)
+
+
+def class_rows(
+    probs: np.ndarray, pred: np.ndarray, names: list[str], true: np.ndarray | None = None
+) -> list[dict[str, Any]]:
+    """predictions.csv rows: row, target (when known), predicted, one p_<class> per class."""
+    rows: list[dict[str, Any]] = []
     for i in range(len(pred)):
-        row = {"row": i, "target": names[true[i]], "predicted": names[pred[i]]}
+        row: dict[str, Any] = {"row": i}
+        if true is not None:
+            row["target"] = names[true[i]]
+        row["predicted"] = names[pred[i]]
         for j, n in enumerate(names[: probs.shape[1]]):
             row[f"p_{n}"] = float(probs[i, j])
         rows.append(row)
-    return result, rows
+    return rows
+
+
+def regression_rows(pred: np.ndarray, true: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """predictions.csv rows: row, target (when known), prediction; `_<j>` suffixes for several outputs."""
+    rows: list[dict[str, Any]] = []
+    for i in range(len(pred)):
+        row: dict[str, Any] = {"row": i}
+        for j in range(pred.shape[1]):
+            suffix = "" if pred.shape[1] == 1 else f"_{j}"
+            if true is not None:
+                row[f"target{suffix}"] = float(true[i, j])
+            row[f"prediction{suffix}"] = float(pred[i, j])
+        rows.append(row)
+    return rows
