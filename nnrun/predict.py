@@ -1,0 +1,286 @@
+"""Predict on new rows with a saved run: the run's model, scaler and encoders, the same
+probabilities, thresholding and columns as the run's own predictions.csv.
+
+Everything that can fail because of the input (a missing column, an unseen category, a
+text value in a numeric column) is checked before TensorFlow is imported, so a bad file
+fails in a fraction of a second with a message naming the column.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnrun.errors import NnrunError
+
+#: The target column of a built-in dataset (the name predictions.csv uses).
+BUILTIN_TARGET = "target"
+
+
+@dataclass
+class SavedRun:
+    """What a run folder holds for prediction (everything but the model itself)."""
+
+    dir: Path
+    preprocessing: dict[str, Any]
+    threshold: float
+
+    @property
+    def task(self) -> str:
+        return str(self.preprocessing["task"])
+
+    @property
+    def target_column(self) -> str:
+        return str(self.preprocessing.get("target") or BUILTIN_TARGET)
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The columns an input file must have: the raw CSV columns, or the feature names."""
+        return list(self.preprocessing.get("csv_columns") or self.preprocessing["feature_names"])
+
+
+@dataclass
+class Prediction:
+    """Rows in predictions.csv format, plus accuracy or MAE when the input had targets."""
+
+    rows: list[dict[str, Any]]
+    threshold: float | None
+    metrics: dict[str, float] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    target_column: str | None = None
+
+
+def load_run(run_dir: Path) -> SavedRun:
+    """Read preprocessing.json and the threshold; refuse folders that cannot predict."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise NnrunError(f"no such run folder: {run_dir}")
+    prep_path = run_dir / "preprocessing.json"
+    if not prep_path.is_file():
+        raise NnrunError(f"{run_dir} is not a run folder (no preprocessing.json)")
+    if not (run_dir / "model.keras").is_file():
+        status = _status(run_dir)
+        raise NnrunError(f"{run_dir} has no model.keras (run status: {status}); it cannot predict")
+    try:
+        prep = json.loads(prep_path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise NnrunError(f"cannot read {prep_path}: {exc}") from None
+    missing = [k for k in ("task", "feature_names", "input_shape") if k not in prep]
+    if missing:
+        raise NnrunError(f"{prep_path} lacks {', '.join(missing)}; was it written by nnrun?")
+    return SavedRun(run_dir, prep, _threshold(run_dir))
+
+
+def _status(run_dir: Path) -> str:
+    try:
+        return str(json.loads((run_dir / "run.json").read_text()).get("status", "unknown"))
+    except (OSError, json.JSONDecodeError):
+        return "unknown"
+
+
+def _threshold(run_dir: Path) -> float:
+    import yaml
+
+    try:
+        config = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return 0.5
+    return float(((config.get("evaluation") or {}).get("threshold")) or 0.5)
+
+
+def read_input(path: Path, run: SavedRun) -> Any:
+    """The input CSV as a DataFrame; categorical columns are read as text, as in training."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise NnrunError(f"no such file: {path}")
+    text_columns = {c: str for c in run.preprocessing.get("categorical_levels") or {}}
+    try:
+        frame = pd.read_csv(path, dtype=text_columns)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise NnrunError(f"cannot read {path} as CSV: {str(exc).splitlines()[0]}") from None
+    frame.columns = [str(c) for c in frame.columns]
+    if len(frame) == 0:
+        raise NnrunError(f"{path.name} has no rows")
+    return frame
+
+
+def _missing_columns_error(missing: list[str], present: list[str], source: str) -> NnrunError:
+    parts = []
+    for name in missing:
+        near = difflib.get_close_matches(name, present, n=1, cutoff=0.6)
+        parts.append(f"{name!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+    return NnrunError(
+        f"{source} lacks {len(missing)} column{'s' if len(missing) != 1 else ''} the model was trained on: "
+        + ", ".join(parts)
+    )
+
+
+def features(frame: Any, run: SavedRun, source: str = "the input") -> np.ndarray:
+    """Input rows -> the scaled, encoded array the model takes, exactly as in training."""
+    import pandas as pd
+
+    prep = run.preprocessing
+    required = run.input_columns
+    present = [str(c) for c in frame.columns]
+    missing = [c for c in required if c not in present]
+    if missing:
+        raise _missing_columns_error(missing, present, source)
+    empty = frame[required].isna().sum()
+    empty = empty[empty > 0]
+    if len(empty):
+        where = ", ".join(f"{c} ({n} rows)" for c, n in empty.items())
+        raise NnrunError(f"{source} has missing values in {where}; fill or drop them first")
+
+    levels: dict[str, list[str]] = prep.get("categorical_levels") or {}
+    columns: dict[str, np.ndarray] = {}
+    for name in required:
+        values = frame[name]
+        if name in levels:
+            text = values.astype(str)
+            known = set(levels[name])
+            unseen = [v for v in text.unique() if v not in known]
+            if unseen:
+                raise NnrunError(
+                    f"{source}: column {name!r} has the value {unseen[0]!r}, which training never saw; "
+                    f"known values: {', '.join(levels[name])}"
+                )
+            for level in levels[name]:
+                columns[f"{name}_{level}"] = (text == level).to_numpy(dtype="float32")
+            continue
+        if not pd.api.types.is_numeric_dtype(values):
+            numeric = pd.to_numeric(values, errors="coerce")
+            bad = values[numeric.isna()]
+            if len(bad):
+                raise NnrunError(
+                    f"{source}: column {name!r} must be numeric; line {int(bad.index[0]) + 2} has {str(bad.iloc[0])!r}"
+                )
+            values = numeric
+        columns[name] = values.to_numpy(dtype="float32")
+
+    names = prep["feature_names"]
+    unknown = [n for n in names if n not in columns]
+    if unknown:
+        raise NnrunError(
+            f"cannot rebuild the features {', '.join(unknown[:5])} from the input; was the run made by nnrun?"
+        )
+    flat = np.stack([columns[n] for n in names], axis=1).astype("float32")
+    scaler = prep.get("scaler")
+    if scaler:
+        mean = np.asarray(scaler["mean"], dtype="float32")
+        scale = np.asarray(scaler["scale"], dtype="float32")
+        flat = ((flat - mean) / scale).astype("float32")
+    shape = tuple(int(d) for d in prep["input_shape"])
+    if math.prod(shape) != flat.shape[1]:
+        raise NnrunError(f"{len(names)} features do not fit the model's input shape {list(shape)}")
+    return flat.reshape((len(flat), *shape))
+
+
+def targets(frame: Any, run: SavedRun, source: str = "the input") -> np.ndarray | None:
+    """The target column as class indices (classification) or floats (regression), if present."""
+    import pandas as pd
+
+    column = run.target_column
+    if column not in frame.columns:
+        return None
+    values = frame[column]
+    if values.isna().any():
+        raise NnrunError(f"{source}: the target column {column!r} has missing values")
+    if run.task == "regression":
+        if not pd.api.types.is_numeric_dtype(values):
+            raise NnrunError(f"{source}: the target column {column!r} must be numeric for a regression model")
+        return values.to_numpy(dtype="float64").reshape(-1, 1)
+    names = [str(n) for n in run.preprocessing.get("class_names") or []]
+    index = {n: i for i, n in enumerate(names)}
+    out = np.empty(len(values), dtype="int64")
+    for i, raw in enumerate(values):
+        text = str(raw)
+        if text in index:
+            out[i] = index[text]
+        elif text.lstrip("-").isdigit() and 0 <= int(text) < len(names):
+            out[i] = int(text)  # built-in datasets store classes as 0..k-1
+        else:
+            raise NnrunError(
+                f"{source}: the target column {column!r} has the class {text!r}; the model knows {', '.join(names)}"
+            )
+    return out
+
+
+def load_model(run_dir: Path) -> Any:
+    """model.keras with nnrun's custom layers and schedules registered."""
+    import keras
+
+    import nnrun.build.custom  # noqa: F401 - registers Step, TransformerEncoder, schedules
+
+    return keras.models.load_model(run_dir / "model.keras", compile=False)
+
+
+def predict_frame(run: SavedRun, frame: Any, threshold: float | None = None, source: str = "the input") -> Prediction:
+    """Predict every row of `frame` with the run's model."""
+    from nnrun.train.evaluate import class_rows, predicted_classes, probabilities, regression_rows
+
+    if threshold is not None and not 0 < threshold < 1:
+        raise NnrunError(f"the threshold must be between 0 and 1. Received: threshold={threshold}")
+    x = features(frame, run, source)
+    true = targets(frame, run, source)
+    ignored = [c for c in frame.columns if c not in run.input_columns and c != run.target_column]
+    model = load_model(run.dir)
+    outputs = np.asarray(model.predict(x, batch_size=max(min(len(x), 4096), 1), verbose=0))
+
+    if run.task == "regression":
+        pred = outputs.astype("float64").reshape(len(outputs), -1)
+        if true is not None and pred.shape[1] != 1:
+            true = None  # one target column cannot score several outputs
+        result = Prediction(regression_rows(pred, true), None, ignored_columns=ignored)
+        if true is not None:
+            result.metrics["mae"] = float(np.mean(np.abs(pred - true)))
+            result.target_column = run.target_column
+        return result
+
+    used = run.threshold if threshold is None else threshold
+    probs = probabilities(outputs)
+    pred = predicted_classes(probs, run.task, used)
+    names = [str(n) for n in run.preprocessing.get("class_names") or range(probs.shape[1])]
+    result = Prediction(
+        class_rows(probs, pred, names, true),
+        used if run.task == "binary" else None,
+        ignored_columns=ignored,
+    )
+    if true is not None:
+        result.metrics["accuracy"] = float(np.mean(pred == true))
+        result.target_column = run.target_column
+    return result
+
+
+def predict_csv(run_dir: Path, input_path: Path, threshold: float | None = None) -> Prediction:
+    """`nnrun predict RUN_DIR INPUT.csv` without the output: read, check, predict."""
+    run = load_run(run_dir)
+    frame = read_input(input_path, run)
+    return predict_frame(run, frame, threshold, source=Path(input_path).name)
+
+
+def csv_text(rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV text, floats written exactly as in the run's predictions.csv."""
+    import csv
+    import io
+
+    columns = list(rows[0]) if rows else []
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
+    return buf.getvalue()
+
+
+def default_output(input_path: Path) -> Path:
+    """`data/new.csv` -> `data/new.predictions.csv`."""
+    input_path = Path(input_path)
+    return input_path.with_name(f"{input_path.stem}.predictions.csv")
