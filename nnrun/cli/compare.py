@@ -61,7 +61,10 @@ def gather(
     sort: str | None,
     reverse: bool,
 ):  # noqa: ANN201
-    """Read, report skipped folders on stderr, select. Shared by compare and report."""
+    """Read, report skipped folders on stderr, select. Shared by compare and report.
+
+    Returns (every readable run, the runs selected, the folders skipped).
+    """
     from nnrun.compare import collect
     from nnrun.compare.filters import parse_filters
     from nnrun.compare.table import select
@@ -71,7 +74,7 @@ def gather(
     for item in skipped:
         err_console().print(f"[yellow]{_escape(item.line())}[/yellow]")
     chosen = select(runs, statuses=split_statuses(statuses), filters=parsed, last=last, sort=sort, reverse=reverse)
-    return runs, chosen
+    return runs, chosen, skipped
 
 
 def _escape(text: str) -> str:
@@ -115,9 +118,9 @@ def compare(
     ] = False,
 ) -> None:
     """Compare runs: one row each, the config keys that differ, metrics and a fit diagnosis."""
+    from nnrun.compare import write_output
     from nnrun.compare.formats import FORMATS, SUFFIXES, render, to_rich, to_text
     from nnrun.compare.table import build_table
-    from nnrun.runs.files import atomic_write_text
 
     fmt = format_ or (SUFFIXES.get(output.suffix.lower(), "table") if output else "table")
     if fmt not in FORMATS:
@@ -125,7 +128,7 @@ def compare(
     if output is not None and not output.parent.is_dir():
         raise NnrunError(f"--output: the folder {output.parent} does not exist")
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    all_runs, runs = gather(paths, status, filter_, last, sort, reverse)
+    all_runs, runs, _ = gather(paths, status, filter_, last, sort, reverse)
     if not all_runs:
         raise NnrunError(f"no readable runs in {', '.join(str(p) for p in paths or [Path('runs')])}")
     if plot is not None:
@@ -144,7 +147,7 @@ def compare(
     if not runs:
         err_console().print(f"no runs match ({len(all_runs)} read)")
     if output is not None:
-        atomic_write_text(output, render(table, fmt))
+        write_output(output, render(table, fmt))
         err_console().print(f"wrote {output} ({len(runs)} run{'s' if len(runs) != 1 else ''})")
         return
     if fmt == "table":

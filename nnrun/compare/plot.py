@@ -8,13 +8,17 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from nnrun.compare.table import differing_keys
+from nnrun.compare import write_output
+from nnrun.compare.table import differing_keys, rank_differing
 from nnrun.errors import NnrunError
-from nnrun.runs.files import atomic_write_bytes
 from nnrun.runs.reader import RunInfo
 
 #: Beyond this many runs the legend would hide the curves.
 MAX_LEGEND = 25
+#: A legend label names at most this many differing keys (the most telling ones) ...
+MAX_LABEL_KEYS = 4
+#: ... in at most this many characters.
+MAX_LABEL_CHARS = 70
 
 
 def short_keys(keys: Sequence[str]) -> dict[str, str]:
@@ -36,13 +40,17 @@ def labels(runs: Sequence[RunInfo]) -> list[str]:
     from nnrun.compare.formats import plain
 
     keys = differing_keys(runs)
+    if len(keys) > MAX_LABEL_KEYS:
+        top = set(rank_differing(runs, keys)[:MAX_LABEL_KEYS])
+        keys = [k for k in keys if k in top]
     short = short_keys(keys)
     names = {r.name for r in runs}
     out = []
     for run in runs:
         parts = [run.name] if len(names) > 1 or not keys else []
         parts += [f"{short[k]}={plain(run.flat_config.get(k), 4)}" for k in keys if k in run.flat_config]
-        out.append(" ".join(parts) or run.id)
+        label = " ".join(parts) or run.id
+        out.append(label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 3] + "...")
     return out
 
 
@@ -102,5 +110,5 @@ def write_curves(runs: Sequence[RunInfo], path: Path, metric: str = "val_loss", 
         raise NnrunError(f"--plot: the folder {path.parent} is not writable")
     if path.suffix.lower() != ".png":
         raise NnrunError(f"--plot writes a PNG image; give a file name ending in .png. Received: {path}")
-    atomic_write_bytes(path, curves_png(runs, metric, train))
+    write_output(path, curves_png(runs, metric, train))
     return path

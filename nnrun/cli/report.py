@@ -1,0 +1,40 @@
+"""`nnrun report [PATHS...] -o report.html`: one self-contained HTML page about runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nnrun.cli.common import console, err_console
+from nnrun.cli.compare import FilterOpt, LastOpt, PathsArg, ReverseOpt, SortOpt, StatusOpt, gather
+from nnrun.errors import NnrunError
+
+
+def report(
+    paths: PathsArg = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path("report.html"),
+    title: Annotated[str, typer.Option("--title", help="The page's title.")] = "nnrun report",
+    filter_: FilterOpt = None,
+    status: StatusOpt = None,
+    last: LastOpt = None,
+    sort: SortOpt = None,
+    reverse: ReverseOpt = False,
+) -> None:
+    """Write one HTML page (no network needed to view it): the sortable comparison table, every
+    run's curves and confusion matrix, the sweep plots and the fit diagnosis."""
+    from nnrun.compare import write_output
+    from nnrun.compare.report import build_report
+
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise NnrunError(f"--output: the report is an HTML file; give a name ending in .html. Received: {output}")
+    if not output.parent.is_dir():
+        raise NnrunError(f"--output: the folder {output.parent} does not exist")
+    sources = [str(p) for p in paths or [Path("runs")]]
+    all_runs, runs, skipped = gather(paths, status, filter_, last, sort, reverse)
+    if not all_runs:
+        raise NnrunError(f"no readable runs in {', '.join(sources)}")
+    write_output(output, build_report(runs, skipped, title, sources))
+    err_console().print(f"wrote {output} ({len(runs)} run{'s' if len(runs) != 1 else ''})")
+    console().print(str(output.resolve()))

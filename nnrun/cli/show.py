@@ -1,0 +1,140 @@
+"""`nnrun show RUN_DIR`: one run at a glance in the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nnrun.cli.common import console
+
+
+def _metrics_line(values: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
+    from nnrun.compare.formats import plain
+
+    parts = [
+        f"{k} {plain(v, 4)}"
+        for k, v in values.items()
+        if k not in skip and not isinstance(v, list | dict) and v is not None and k != "epoch"
+    ]
+    return " · ".join(parts) or "-"
+
+
+def show(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.", show_default=False)],
+    all_: Annotated[bool, typer.Option("--all", help="Show the whole resolved config, defaults included.")] = False,
+) -> None:
+    """One run at a glance: status, config changes from the defaults, metrics, diagnosis, files."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from nnrun.compare.formats import STATUS_STYLE, VERDICT_STYLE, human_seconds, plain
+    from nnrun.compare.formats import show as show_value
+    from nnrun.compare.show import config_changes, files, human_bytes
+    from nnrun.errors import NnrunError
+    from nnrun.runs.reader import RunUnreadable, flatten, read_run
+
+    if run_dir.name == "run.json":
+        run_dir = run_dir.parent
+    try:
+        run = read_run(run_dir)
+    except RunUnreadable as exc:
+        hint = (
+            " (nnrun show takes one run folder; nnrun compare takes folders of runs)" if "missing" in str(exc) else ""
+        )
+        raise NnrunError(f"{run_dir}: {exc}{hint}") from None
+    con = console()
+    rec = run.record
+    style = STATUS_STYLE.get(run.status, "")
+    con.print(f"[bold]{escape(run.name)}[/bold]  {escape(run.id)}  [{style}]{run.status}[/{style}]")
+
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="dim")
+    facts.add_column()
+    facts.add_row("folder", escape(str(run.dir)))
+    timing = show_value("started", rec.get("started"))
+    if run.duration is not None:
+        timing += f"   duration {human_seconds(run.duration)}"
+    if run.train_seconds is not None:
+        timing += f"   training {human_seconds(run.train_seconds)}"
+    facts.add_row("started", timing)
+    epochs = run.epochs
+    stop = rec.get("stop_reason")
+    line = f"{rec.get('trainer') or '-'}   epochs {epochs if epochs is not None else '-'}"
+    if stop and stop != "completed":
+        line += f" (stopped: {stop}" + (f" at epoch {rec['stopped_epoch']}" if rec.get("stopped_epoch") else "") + ")"
+    line += f"   seed {rec.get('seed', '-')}"
+    facts.add_row("trainer", escape(line))
+    if run.sweep is not None:
+        facts.add_row("sweep", escape(str(run.sweep)))
+    if isinstance(rec.get("command"), list):
+        facts.add_row("command", escape(" ".join(str(c) for c in rec["command"])))
+    if rec.get("host"):
+        facts.add_row("host", escape(f"{rec['host']} (pid {rec.get('pid', '?')})"))
+    error = rec.get("error")
+    if isinstance(error, dict):
+        facts.add_row("error", f"[red]{escape(str(error.get('type')))}: {escape(str(error.get('message')))}[/red]")
+    if rec.get("hint"):
+        facts.add_row("hint", escape(str(rec["hint"])))
+    diagnosis = run.diagnosis
+    if diagnosis:
+        vstyle = VERDICT_STYLE.get(str(diagnosis.get("verdict")), "")
+        facts.add_row(
+            "diagnosis",
+            f"[{vstyle}]{escape(str(diagnosis.get('label')))}[/{vstyle}]: {escape(str(diagnosis.get('hint')))}",
+        )
+    con.print(facts)
+
+    if all_:
+        shown, note, title = flatten(run.config), None, "config (all of it)"
+    else:
+        shown, note = config_changes(run.config) if run.config else ({}, "config.yaml was never written")
+        title = "config (what differs from the defaults)"
+    con.print(f"\n[bold]{title}[/bold]")
+    if note:
+        con.print(f"[yellow]{escape(note)}[/yellow]")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="cyan")
+    grid.add_column()
+    for key, value in shown.items():
+        grid.add_row(escape(key), escape(plain(value)))
+    con.print(grid)
+
+    con.print("\n[bold]metrics[/bold]")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim")
+    grid.add_column()
+    if run.test:
+        grid.add_row("test", escape(_metrics_line(run.test, skip=("threshold",))))
+    final = run.final
+    if final:
+        grid.add_row(f"final (epoch {epochs})" if epochs else "final", escape(_metrics_line(final)))
+    epoch, low = run.best_val_loss
+    if low is not None:
+        grid.add_row("lowest val_loss", f"{plain(low, 4)} at epoch {epoch}")
+    best = run.metrics.get("best")
+    if isinstance(best, dict) and best.get("epoch"):
+        grid.add_row(f"best (epoch {best['epoch']}, weights kept)", escape(_metrics_line(best)))
+    if not grid.rows:
+        grid.add_row("-", "no metrics recorded")
+    con.print(grid)
+
+    matrix, names = run.test.get("confusion_matrix"), run.test.get("class_names")
+    if isinstance(matrix, list) and matrix and isinstance(names, list) and len(names) == len(matrix):
+        con.print("\n[bold]confusion matrix (test; rows true, columns predicted)[/bold]")
+        cm = Table(show_edge=False, box=None, padding=(0, 2))
+        cm.add_column("")
+        for name in names:
+            cm.add_column(escape(str(name)), justify="right")
+        for name, row in zip(names, matrix, strict=True):
+            cm.add_row(escape(str(name)), *(str(v) for v in row))
+        con.print(cm)
+
+    con.print("\n[bold]files[/bold]")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column()
+    grid.add_column(justify="right", style="dim")
+    for name, size in files(run):
+        grid.add_row(escape(name), human_bytes(size))
+    con.print(grid)

@@ -1,0 +1,266 @@
+"""`nnrun report`: one self-contained HTML page about a set of runs.
+
+Everything is inline: CSS, a few lines of JavaScript to sort the table, and every image as
+a base64 `data:` URI, so the file opens anywhere with no network and can be mailed or
+archived as is. Every piece of text from the run folders is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from nnrun.compare.formats import STATUS_STYLE, VERDICT_STYLE, human_seconds, plain, show
+from nnrun.compare.table import Table, build_table, sort_descending
+from nnrun.runs.reader import RunInfo, Unreadable
+
+#: Images larger than this are linked by name instead of inlined.
+MAX_IMAGE_BYTES = 5_000_000
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#222;max-width:1500px}
+h1{margin-bottom:.2rem} h2{margin-top:2.5rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
+.meta{color:#666} .skipped{color:#a60}
+.wrap{overflow-x:auto}
+table{border-collapse:collapse;font-size:.85rem}
+th,td{padding:.25rem .6rem;border-bottom:1px solid #eee;text-align:left;white-space:nowrap}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+table.sortable th{cursor:pointer;user-select:none;background:#f6f6f6;position:sticky;top:0}
+table.sortable th[aria-sort=ascending]::after{content:" \\25B2"}
+table.sortable th[aria-sort=descending]::after{content:" \\25BC"}
+tr:hover td{background:#fafaf0}
+.badge{padding:.05rem .45rem;border-radius:.6rem;font-size:.8rem;color:#fff}
+.green{background:#2a7d2a}.red{background:#b22}.yellow{background:#b80}.magenta{background:#939}.cyan{background:#188}
+.verdict-green{color:#2a7d2a}.verdict-yellow{color:#a60}.verdict-magenta{color:#939}
+section.run{border:1px solid #e4e4e4;border-radius:6px;padding:.5rem 1rem 1rem;margin:1rem 0}
+.figs{display:flex;flex-wrap:wrap;gap:.6rem} .figs img{max-width:480px;border:1px solid #eee}
+.figs.wide img{max-width:900px}
+.kv td:first-child{color:#666} pre{background:#f6f6f6;padding:.5rem;overflow-x:auto;font-size:.8rem}
+"""
+
+JS = """
+function sortTable(th){
+  const table = th.closest('table'), body = table.tBodies[0];
+  const index = Array.prototype.indexOf.call(th.parentNode.children, th);
+  const first = th.dataset.best === 'desc' ? 'descending' : 'ascending';
+  const current = th.getAttribute('aria-sort');
+  const dir = current ? (current === 'ascending' ? 'descending' : 'ascending') : first;
+  table.querySelectorAll('th').forEach(h => h.removeAttribute('aria-sort'));
+  th.setAttribute('aria-sort', dir);
+  const numeric = th.dataset.type === 'number';
+  const value = row => { const v = row.cells[index].dataset.value; return v === undefined || v === '' ? null : (numeric ? parseFloat(v) : v); };
+  const rows = Array.from(body.rows);
+  rows.sort((a, b) => {
+    const x = value(a), y = value(b);
+    if (x === null) return y === null ? 0 : 1;
+    if (y === null) return -1;
+    const c = x < y ? -1 : (x > y ? 1 : 0);
+    return dir === 'ascending' ? c : -c;
+  });
+  rows.forEach(r => body.appendChild(r));
+}
+document.querySelectorAll('table.sortable th').forEach(th => th.addEventListener('click', () => sortTable(th)));
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img src="{data_uri(png)}" alt="{_e(alt)}">'
+
+
+def _run_anchor(run: RunInfo) -> str:
+    return "run-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in str(run.dir))[-120:]
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def comparison_table(table: Table) -> str:
+    numeric = {c for c in table.columns if any(_is_number(r[c]) for r in table.rows)}
+    head = "".join(
+        f'<th data-key="{_e(c)}" data-type="{"number" if c in numeric else "text"}"'
+        f"{' data-best=desc' if sort_descending(c) else ''}>{_e(c)}</th>"
+        for c in table.columns
+    )
+    body = []
+    for run, row in zip(table.runs, table.rows, strict=True):
+        cells = []
+        for c in table.columns:
+            v = row[c]
+            raw = "" if v is None else (repr(float(v)) if _is_number(v) else plain(v))
+            text = _e(show(c, v))
+            if c == "run":
+                text = f'<a href="#{_run_anchor(run)}">{text}</a>'
+            elif c == "status":
+                text = f'<span class="badge {STATUS_STYLE.get(str(v), "")}">{text}</span>'
+            cls = ' class="num"' if c in numeric else ""
+            cells.append(f'<td{cls} data-value="{_e(raw)}">{text}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        f'<div class="wrap"><table id="runs" class="sortable"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def _figures(run: RunInfo) -> list[tuple[str, bytes]]:
+    """The run's PNGs (loss first, the confusion matrix last); drawn from history.csv if it has none."""
+    pngs = [p for p in run.dir.glob("*.png") if p.is_file() and p.stat().st_size <= MAX_IMAGE_BYTES]
+    order = {"loss.png": 0, "confusion_matrix.png": 2}
+    pngs.sort(key=lambda p: (order.get(p.name, 1), p.name))
+    out = []
+    for p in pngs:
+        try:
+            out.append((p.name, p.read_bytes()))
+        except OSError:
+            continue
+    if not any(name != "confusion_matrix.png" for name, _ in out) and run.history():
+        from nnrun.compare.plot import curves_png
+
+        try:
+            out.insert(
+                0, ("loss (from history.csv)", curves_png([run], "val_loss", train=True, title=f"{run.name}: loss"))
+            )
+        except ValueError:
+            pass
+    return out
+
+
+def run_section(run: RunInfo) -> str:
+    from nnrun.compare.show import config_changes
+
+    rec = run.record
+    style = STATUS_STYLE.get(run.status, "")
+    parts = [
+        f'<section class="run" id="{_run_anchor(run)}">',
+        f'<h3>{_e(run.name)} <small>{_e(run.id)}</small> <span class="badge {style}">{_e(run.status)}</span></h3>',
+    ]
+    d = run.diagnosis
+    if d:
+        vstyle = VERDICT_STYLE.get(str(d.get("verdict")), "")
+        parts.append(f'<p><b class="verdict-{vstyle}">{_e(d.get("label"))}</b>: {_e(d.get("hint"))}</p>')
+    facts = [
+        ("folder", str(run.dir)),
+        ("started", show("started", rec.get("started"))),
+        ("duration", human_seconds(run.duration) if run.duration is not None else "-"),
+        ("epochs", f"{run.epochs if run.epochs is not None else '-'} ({rec.get('stop_reason') or run.status})"),
+        ("trainer", rec.get("trainer") or "-"),
+    ]
+    if isinstance(rec.get("error"), dict):
+        facts.append(("error", f"{rec['error'].get('type')}: {rec['error'].get('message')}"))
+    if rec.get("hint"):
+        facts.append(("hint", rec["hint"]))
+    parts.append(
+        '<table class="kv">' + "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in facts) + "</table>"
+    )
+    test = {k: v for k, v in run.test.items() if not isinstance(v, list | dict) and v is not None and k != "threshold"}
+    if test:
+        parts.append(
+            "<h4>test metrics</h4><table><tr>"
+            + "".join(f"<th>{_e(k)}</th>" for k in test)
+            + "</tr><tr>"
+            + "".join(f'<td class="num">{_e(plain(v, 4))}</td>' for v in test.values())
+            + "</tr></table>"
+        )
+    if run.config:
+        changes, note = config_changes(run.config)
+        rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(plain(v))}</td></tr>" for k, v in changes.items())
+        parts.append(
+            "<details><summary>config (what differs from the defaults)</summary>"
+            + (f"<p>{_e(note)}</p>" if note else "")
+            + f'<table class="kv">{rows}</table></details>'
+        )
+    figures = _figures(run)
+    if figures:
+        parts.append(
+            '<div class="figs">' + "".join(_img(png, f"{run.name}: {name}") for name, png in figures) + "</div>"
+        )
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def sweep_section(sweep: Path, runs: Sequence[RunInfo]) -> str:
+    parts = [
+        f"<h3>{_e(sweep.parent.name)} / {_e(sweep.name)}</h3>",
+        f'<p class="meta">{_e(sweep)}: {len(runs)} runs listed</p>',
+    ]
+    grid = None
+    try:
+        info = json.loads((sweep / "sweep.json").read_text())
+        grid = info.get("grid") if isinstance(info, dict) else None
+    except (OSError, ValueError):
+        parts.append('<p class="skipped">sweep.json is unreadable</p>')
+    if grid:
+        parts.append(f"<pre>grid: {_e(json.dumps(grid, indent=1, default=str)[:4000])}</pre>")
+    figs = []
+    for p in sorted(sweep.glob("*.png")):
+        if p.stat().st_size <= MAX_IMAGE_BYTES:
+            figs.append(_img(p.read_bytes(), f"sweep {sweep.name}: {p.name}"))
+    if figs:
+        parts.append('<div class="figs">' + "".join(figs) + "</div>")
+    summary = sweep / "summary.md"
+    if summary.is_file():
+        parts.append(
+            f"<details><summary>summary.md</summary><pre>{_e(summary.read_text(errors='replace')[:20000])}</pre></details>"
+        )
+    return "\n".join(parts)
+
+
+def build_report(
+    runs: Sequence[RunInfo],
+    skipped: Sequence[Unreadable] = (),
+    title: str = "nnrun report",
+    sources: Sequence[str] = (),
+) -> str:
+    """The whole page as a string."""
+    table = build_table(runs)
+    now = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="meta">{len(runs)} run{"s" if len(runs) != 1 else ""}'
+        + (f" from {_e(', '.join(sources))}" if sources else "")
+        + f", generated {_e(now)}. Click a column header to sort.</p>",
+    ]
+    if skipped:
+        out.append('<ul class="skipped">' + "".join(f"<li>{_e(s.line())}</li>" for s in skipped) + "</ul>")
+    out.append("<h2>Runs</h2>")
+    out.append(comparison_table(table))
+    if table.differing:
+        out.append(f'<p class="meta">config keys that differ between these runs: {_e(", ".join(table.differing))}</p>')
+    with_curves = [r for r in runs if r.history()]
+    if with_curves:
+        from nnrun.compare.plot import curves_png
+
+        try:
+            png = curves_png(with_curves, "val_loss", train=False)
+            out.append("<h2>Validation loss</h2>")
+            out.append(f'<div class="figs wide">{_img(png, "validation loss of every run")}</div>')
+        except ValueError:
+            pass
+    sweeps: dict[Path, list[RunInfo]] = {}
+    for run in runs:
+        if run.sweep is not None:
+            sweeps.setdefault(run.sweep, []).append(run)
+    if sweeps:
+        out.append("<h2>Sweeps</h2>")
+        out += [sweep_section(path, members) for path, members in sweeps.items()]
+    out.append("<h2>Each run</h2>")
+    out += [run_section(run) for run in runs]
+    out.append(f"<script>{JS}</script></body></html>")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,69 @@
+"""One run at a glance: what `nnrun show RUN_DIR` prints.
+
+The config is shown as what differs from the defaults. The defaults come from the pydantic
+models in `nnrun.spec`: the run's config is validated and dumped without the fields equal to
+their declared defaults, and the fields that validators fill in (e.g. `metrics`, `data.noise`)
+are compared with a minimal spec built from the same data, model and loss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnrun.runs.reader import RunInfo, flatten
+
+#: Always shown: what makes the experiment what it is, default or not.
+ALWAYS = ("data.dataset", "data.path", "data.target", "loss")
+
+
+def config_changes(config: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The flattened config keys whose values are not the defaults, and a note if the config
+    no longer validates (then every key is returned)."""
+    from pydantic import ValidationError
+
+    from nnrun.spec import Spec
+
+    try:
+        spec = Spec.model_validate(config)
+        data = config.get("data") or {}
+        minimal = Spec.model_validate(
+            {
+                "data": {k: data[k] for k in ("dataset", "path", "target") if k in data},
+                "model": config["model"],
+                "loss": config["loss"],
+            }
+        )
+    except (ValidationError, KeyError, TypeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return flatten(config), f"this config does not validate with this version of nnrun ({first}); showing all of it"
+    explicit = flatten(spec.model_dump(mode="json", exclude_defaults=True))
+    baseline = flatten(minimal.model_dump(mode="json", exclude_none=True))
+    missing = object()
+    return {
+        key: value
+        for key, value in explicit.items()
+        if key.startswith("model.") or key in ALWAYS or baseline.get(key, missing) != value
+    }, None
+
+
+def files(run: RunInfo) -> list[tuple[str, int]]:
+    """(name, bytes) of what is in the folder, sub-folders summed; temporary files left out."""
+    out = []
+    for path in sorted(run.dir.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir():
+            size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+            out.append((path.name + "/", size))
+        else:
+            out.append((path.name, path.stat().st_size))
+    return out
+
+
+def human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"
