@@ -26,17 +26,22 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("validate", "validate", "validate"),
     ("schema", "schema", "schema"),
     ("compare", "compare", "compare"),
-    ("show", "show", "show"),
-    ("report", "report", "report"),
     ("init", "init", "init"),
     ("export", "export", "export"),
+    ("predict", "predict", "predict"),
+    ("lr-find", "lr_find", "lr_find"),
+    ("plot", "plot", "app"),  # a Typer sub-app: nnrun plot activations
 ]
 
 
 def _register() -> None:
     for name, module, func in COMMANDS:
         mod = importlib.import_module(f"nnrun.cli.{module}")
-        app.command(name)(getattr(mod, func))
+        obj = getattr(mod, func)
+        if isinstance(obj, typer.Typer):
+            app.add_typer(obj, name=name)
+        else:
+            app.command(name)(obj)
 
 
 _register()

@@ -1,0 +1,129 @@
+"""`nnrun plot ...`: figures that need no run folder. `nnrun plot activations` draws every
+activation function nnrun offers next to its derivative, computed with NumPy (no
+TensorFlow: the command starts in well under a second)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    help="Figures that need no run folder, e.g. the activation functions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+Curve = Callable[[Any], Any]
+
+
+def activation_curves(alpha: float = 0.01) -> dict[str, tuple[Curve, Curve, str]]:
+    """name -> (f, f', note) with NumPy, one entry per name in nnrun.spec.activations."""
+    import numpy as np
+
+    def sigmoid(x: Any) -> Any:
+        return 1.0 / (1.0 + np.exp(-x))
+
+    def softmax_first(x: Any) -> Any:
+        # Softmax is a vector function: show the probability of the first of the
+        # logits (x, 0, 1) as x varies; its derivative is p(1 - p).
+        logits = np.stack([x, np.zeros_like(x), np.ones_like(x)])
+        e = np.exp(logits - logits.max(axis=0))
+        return e[0] / e.sum(axis=0)
+
+    return {
+        "linear": (lambda x: x, lambda x: np.ones_like(x), "f(x) = x"),
+        "step": (
+            lambda x: (x > 0).astype(float),
+            lambda x: np.zeros_like(x),
+            "true derivative 0 (undefined at 0);\ntraining uses the straight-through\nestimate f'(x) = 1 (dotted)",
+        ),
+        "sigmoid": (sigmoid, lambda x: sigmoid(x) * (1 - sigmoid(x)), "f' peaks at 0.25"),
+        "tanh": (np.tanh, lambda x: 1 - np.tanh(x) ** 2, "zero-centred; f' peaks at 1"),
+        "relu": (lambda x: np.maximum(0.0, x), lambda x: (x > 0).astype(float), "f' = 0 for x < 0 (dead units)"),
+        "leaky_relu": (
+            lambda x: np.where(x > 0, x, alpha * x),
+            lambda x: np.where(x > 0, 1.0, alpha),
+            f"alpha = {alpha:g}",
+        ),
+        "softmax": (
+            softmax_first,
+            lambda x: softmax_first(x) * (1 - softmax_first(x)),
+            "p of logit x among (x, 0, 1);\nf' = p (1 - p)",
+        ),
+    }
+
+
+def activations_figure(alpha: float = 0.01, limit: float = 5.0) -> Any:
+    """The classic comparison: one panel per activation (f solid, f' dashed), plus all f together."""
+    import numpy as np
+
+    from nnrun.plots import _pyplot
+
+    plt = _pyplot()
+    x = np.linspace(-limit, limit, 801)
+    curves = activation_curves(alpha)
+    fig, axes = plt.subplots(2, 4, figsize=(16, 7.5), dpi=100)
+    for ax, (name, (f, df, note)) in zip(axes.flat, curves.items(), strict=False):
+        fx, dfx = f(x), df(x)
+        if name == "step":
+            # Break the lines at the jump instead of drawing a vertical segment.
+            fx = np.where(np.isclose(x, 0), np.nan, fx)
+        ax.plot(x, fx, lw=2, label="f(x)")
+        ax.plot(x, dfx, lw=2, ls="--", label="f'(x)")
+        if name == "step":
+            ax.plot(x, np.ones_like(x), lw=2, ls=":", color="tab:green", label="straight-through f'")
+            ax.set_ylim(-0.15, 1.6)
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.axvline(0, color="grey", lw=0.5)
+        ax.set_title(name)
+        ax.set_xlabel("x")
+        ax.text(0.03, 0.97, note, transform=ax.transAxes, va="top", fontsize=8, color="dimgray")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="best", fontsize=8)
+    together = axes.flat[len(curves)]
+    for name, (f, _, _) in curves.items():
+        together.plot(x, f(x), lw=1.5, label=name)
+    together.set_ylim(-1.5, 2.5)
+    together.set_title("all functions")
+    together.set_xlabel("x")
+    together.grid(True, alpha=0.3)
+    together.legend(fontsize=8, loc="upper left")
+    fig.suptitle("Activation functions (solid) and their derivatives (dashed)")
+    fig.tight_layout()
+    return fig
+
+
+@app.command("activations")
+def activations(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Image file (.png, .pdf or .svg).")] = Path(
+        "activations.png"
+    ),
+    alpha: Annotated[float, typer.Option("--alpha", help="leaky_relu's negative slope.")] = 0.01,
+) -> None:
+    """One figure of every activation function and its derivative."""
+    import os
+
+    from nnrun.cli.common import console
+    from nnrun.errors import NnrunError
+
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt not in ("png", "pdf", "svg"):
+        raise NnrunError(f"expected a .png, .pdf or .svg file. Received: {output}")
+    if not output.parent.is_dir():
+        raise NnrunError(f"cannot write {output}: no such directory {output.parent}")
+    if not alpha >= 0:
+        raise NnrunError(f"expected alpha >= 0. Received: alpha={alpha}")
+    fig = activations_figure(alpha)
+    tmp = output.with_name(f".{output.name}.tmp")
+    try:
+        fig.savefig(tmp, format=fmt)
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    console().print(f"wrote {output}")
