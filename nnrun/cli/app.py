@@ -26,6 +26,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("validate", "validate", "validate"),
     ("schema", "schema", "schema"),
     ("compare", "compare", "compare"),
+    ("show", "show", "show"),
+    ("report", "report", "report"),
     ("init", "init", "init"),
     ("export", "export", "export"),
     ("predict", "predict", "predict"),
