@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from nnrun.cli.common import console, err_console
+from nnrun.cli.completion import complete_run_dir
 from nnrun.errors import NnrunError
 
 #: In the terminal table and Markdown, at most this many differing config keys (CSV/JSON: all).
@@ -21,6 +22,7 @@ PathsArg = Annotated[
     typer.Argument(
         help="Run folders, sweep folders or folders of them [default: runs].",
         show_default=False,
+        autocompletion=complete_run_dir,
     ),
 ]
 FilterOpt = Annotated[

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from nnrun.cli.common import console
+from nnrun.cli.completion import complete_run_dir
 
 
 def _metrics_line(values: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
@@ -22,7 +23,7 @@ def _metrics_line(values: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
 
 
 def show(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder.", show_default=False)],
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.", show_default=False, autocompletion=complete_run_dir)],
     all_: Annotated[bool, typer.Option("--all", help="Show the whole resolved config, defaults included.")] = False,
 ) -> None:
     """One run at a glance: status, config changes from the defaults, metrics, diagnosis, files."""

@@ -7,7 +7,8 @@ What goes where:
     tags       `nnrun.run_id`, `nnrun.name`, `nnrun.status`, `nnrun.trainer`, `nnrun.run_dir`, ...
     artifacts  the folder's files (config, run.json, history, metrics, plots, model.keras, ...)
 
-Run folders stay the source of truth; exporting is repeatable. An MLflow run is found again
+Run folders are read with `nnrun.runs.reader` (a "running" run whose process is gone is
+exported as crashed). Run folders stay the source of truth; exporting is repeatable. An MLflow run is found again
 by its `nnrun.run_id` and `nnrun.name` tags, so a second export skips folders already there.
 A run whose export broke half-way (no `nnrun.export: complete` tag) is deleted and redone.
 
@@ -17,18 +18,16 @@ each epoch ended); chart them against the step. MLflow is imported inside functi
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import json
 import math
-import os
-import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nnrun.errors import NnrunError
+from nnrun.runs.reader import RunInfo
 
 INSTALL_HINT = "pip install 'nnrun[mlflow]'"
 TAG_RUN_ID = "nnrun.run_id"
@@ -68,71 +67,6 @@ def load_mlflow() -> Any:
     return MlflowClient
 
 
-# --- reading run folders (a minimal local reader: only what the export needs) ---------------
-
-
-def find_run_dirs(paths: Iterable[Path]) -> list[Path]:
-    """Run folders (folders with a run.json) at or below each path, in order, without repeats."""
-    found: list[Path] = []
-    seen: set[Path] = set()
-    for path in paths:
-        path = Path(path)
-        if not path.exists():
-            raise NnrunError(f"no such file or folder: {path}")
-        if not path.is_dir():
-            raise NnrunError(f"{path} is not a folder; pass run folders or folders that hold them (e.g. runs/)")
-        candidates = [path] if (path / "run.json").is_file() else sorted(p.parent for p in path.rglob("run.json"))
-        for run_dir in candidates:
-            key = run_dir.resolve()
-            if key not in seen:
-                seen.add(key)
-                found.append(run_dir)
-    return found
-
-
-def read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise NnrunError(f"cannot read {path}: {exc}") from None
-
-
-def effective_status(record: dict[str, Any]) -> str:
-    """run.json's status, with a "running" run whose process is gone reported as crashed."""
-    status = str(record.get("status") or "unknown")
-    if status != "running" or record.get("host") != socket.gethostname():
-        return status
-    pid = record.get("pid")
-    if not isinstance(pid, int):
-        return status
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return "crashed"
-    except PermissionError:
-        pass
-    return status
-
-
-def read_history(path: Path) -> list[dict[str, float]]:
-    if not path.is_file():
-        return []
-    rows: list[dict[str, float]] = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        for raw in csv.DictReader(fh):
-            row: dict[str, float] = {}
-            for key, value in raw.items():
-                try:
-                    row[key] = float(value)
-                except (TypeError, ValueError):
-                    continue
-            if "epoch" in row:
-                rows.append(row)
-    return rows
-
-
 # --- turning a run folder into MLflow entities ------------------------------------------------
 
 
@@ -141,19 +75,12 @@ def _param_value(value: Any) -> str:
     return text if len(text) <= MAX_PARAM_VALUE else text[: MAX_PARAM_VALUE - 3] + "..."
 
 
-def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
-    """Dotted keys for a nested config; list items by index (`model.layers.0.units`).
+def params_of(config: dict[str, Any]) -> dict[str, str]:
+    """MLflow params: the config's dotted keys (`model.layers.0.units`, as `--set` spells them),
+    values as text; a list of plain values stays one param (`metrics` -> `["accuracy"]`)."""
+    from nnrun.runs.reader import flatten
 
-    Lists of plain values stay one param (`metrics` -> `["accuracy"]`).
-    """
-    if isinstance(value, dict) and value:
-        for key, inner in value.items():
-            yield from flatten(inner, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
-        for i, inner in enumerate(value):
-            yield from flatten(inner, f"{prefix}.{i}" if prefix else str(i))
-    elif prefix:
-        yield prefix, _param_value(value)
+    return {key: _param_value(value) for key, value in flatten(config).items()}
 
 
 def _millis(stamp: Any) -> int | None:
@@ -171,9 +98,9 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def final_metrics(metrics: dict[str, Any] | None, record: dict[str, Any]) -> dict[str, float]:
+def final_metrics(test: dict[str, Any], record: dict[str, Any]) -> dict[str, float]:
     out: dict[str, float] = {}
-    for key, value in ((metrics or {}).get("test") or {}).items():
+    for key, value in test.items():
         number = _number(value)
         if number is not None:
             out[f"test_{key}"] = number
@@ -184,12 +111,13 @@ def final_metrics(metrics: dict[str, Any] | None, record: dict[str, Any]) -> dic
     return out
 
 
-def _tags(run_dir: Path, record: dict[str, Any], status: str) -> dict[str, str]:
+def _tags(run: RunInfo) -> dict[str, str]:
+    record = run.record
     tags = {
-        TAG_RUN_ID: str(record.get("id") or run_dir.name),
-        TAG_NAME: str(record.get("name") or run_dir.parent.name),
-        "nnrun.status": status,
-        "nnrun.run_dir": str(run_dir.resolve()),
+        TAG_RUN_ID: run.id,
+        TAG_NAME: run.name,
+        "nnrun.status": run.status,
+        "nnrun.run_dir": str(run.dir.resolve()),
     }
     for key in ("trainer", "stop_reason", "seed", "host"):
         if record.get(key) is not None:
@@ -232,49 +160,43 @@ class Exporter:
         query = f"tags.`{TAG_RUN_ID}` = '{run_id}' and tags.`{TAG_NAME}` = '{name}'"
         return list(self.client.search_runs([self.experiment_id], filter_string=query, max_results=100))
 
-    def export(self, run_dir: Path) -> Exported:
-        record = read_json(run_dir / "run.json")
-        if not isinstance(record, dict):
-            return Exported(run_dir, "error", reason="run.json is not a JSON object")
-        status = effective_status(record)
-        if status == "running":
-            return Exported(run_dir, "skipped", reason="still running; export it when it ends")
-        tags = _tags(run_dir, record, status)
+    def export(self, run: RunInfo) -> Exported:
+        if run.status == "running":
+            return Exported(run.dir, "skipped", reason="still running; export it when it ends")
+        tags = _tags(run)
         for old in self.existing(tags[TAG_RUN_ID], tags[TAG_NAME]):
             if old.data.tags.get(TAG_EXPORT) == EXPORT_COMPLETE:
-                return Exported(run_dir, "already", old.info.run_id)
+                return Exported(run.dir, "already", old.info.run_id)
             self.client.delete_run(old.info.run_id)  # a broken earlier export: redo it
         try:
-            return self._create(run_dir, record, status, tags)
+            return self._create(run, tags)
         except self.errors as exc:
             message = getattr(exc, "message", None) or str(exc)
-            return Exported(run_dir, "error", reason=str(message).splitlines()[0][:300])
+            return Exported(run.dir, "error", reason=str(message).splitlines()[0][:300])
 
-    def _create(self, run_dir: Path, record: dict[str, Any], status: str, tags: dict[str, str]) -> Exported:
-        import yaml
+    def _create(self, run: RunInfo, tags: dict[str, str]) -> Exported:
         from mlflow.entities import Metric, Param, RunTag
 
+        record, run_dir = run.record, run.dir
         start = _millis(record.get("started"))
         end = _millis(record.get("ended")) or start
-        run = self.client.create_run(
+        created = self.client.create_run(
             self.experiment_id,
             start_time=start,
             tags=tags,
             run_name=f"{tags[TAG_NAME]} {tags[TAG_RUN_ID]}",
         )
-        run_id = run.info.run_id
+        run_id = created.info.run_id
         try:
-            config_path = run_dir / "config.yaml"
-            config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
-            params = [Param(k, v) for k, v in flatten(config or {})]
+            params = [Param(k, v) for k, v in params_of(run.config).items()]
             for chunk in _chunks(params, BATCH_PARAMS):
                 self.client.log_batch(run_id, params=chunk)
             stamp = end or 0
             points: list[Any] = []
-            for row in read_history(run_dir / "history.csv"):
+            for row in run.history():
                 step = int(row["epoch"])
                 points.extend(Metric(k, v, stamp, step) for k, v in row.items() if k != "epoch")
-            finals = final_metrics(read_json(run_dir / "metrics.json"), record)
+            finals = final_metrics(run.test, record)
             points.extend(Metric(k, v, stamp, 0) for k, v in finals.items() if math.isfinite(v))
             for chunk in _chunks(points, BATCH_METRICS):
                 self.client.log_batch(run_id, metrics=chunk)
@@ -286,7 +208,7 @@ class Exporter:
                 elif path.is_dir():
                     self.client.log_artifacts(run_id, str(path), artifact_path=path.name)
             self.client.log_batch(run_id, tags=[RunTag(TAG_EXPORT, EXPORT_COMPLETE)])
-            self.client.set_terminated(run_id, STATUS.get(status, "FAILED"), end_time=end)
+            self.client.set_terminated(run_id, STATUS.get(run.status, "FAILED"), end_time=end)
         except BaseException:
             try:
                 self.client.delete_run(run_id)
@@ -297,10 +219,18 @@ class Exporter:
 
 
 def export_runs(paths: Iterable[Path], tracking_uri: str, experiment: str) -> Iterator[Exported]:
-    """Export every run folder found under `paths`; yields one result per folder as it goes."""
-    run_dirs = find_run_dirs(paths)
-    if not run_dirs:
+    """Export every run folder found under `paths`; yields one result per folder as it goes.
+
+    Folders that are not readable runs come back as "skipped" with the reader's reason.
+    """
+    from nnrun.runs.reader import Unreadable, iter_runs
+
+    items = list(iter_runs(paths))
+    if not any(isinstance(item, RunInfo) for item in items):
         raise NnrunError("no run folders found (a run folder holds a run.json)")
     exporter = Exporter(tracking_uri, experiment)
-    for run_dir in run_dirs:
-        yield exporter.export(run_dir)
+    for item in items:
+        if isinstance(item, Unreadable):
+            yield Exported(item.dir, "skipped", reason=item.reason)
+        else:
+            yield exporter.export(item)

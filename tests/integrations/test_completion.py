@@ -84,7 +84,12 @@ def test_completion_protocol_for_configs_and_runs(workdir: Path) -> None:
         "configs/xor.yaml",
         "configs/xor_sgd.yaml",
     ]
-    assert complete(workdir, "nnrun export mlflow runs/x", 3) == [f"runs/xor/{i}" for i in RUN_IDS["xor"]]
+    xor_runs = [f"runs/xor/{i}" for i in RUN_IDS["xor"]]
+    for words in ("nnrun export mlflow runs/x", "nnrun compare runs/and runs/x", "nnrun report runs/and runs/x"):
+        assert complete(workdir, words, 3) == xor_runs, words
+    assert complete(workdir, "nnrun show runs/x", 2) == xor_runs
+    assert complete(workdir, "nnrun predict runs/x", 2) == xor_runs
+    assert complete(workdir, "nnrun show ", 2) == ["runs/and/", "runs/xor/"]
     assert complete(workdir, "nnrun export ml", 2) == ["mlflow"]
     assert complete(workdir, "nnrun init xo", 2) == ["xor", "xor_sgd"]
     assert "train" in complete(workdir, "nnrun tr", 1)

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from nnrun.experiment import execute, prepare_experiment
-from nnrun.integrations.mlflow_export import TAG_RUN_ID, export_runs, flatten
+from nnrun.integrations.mlflow_export import TAG_RUN_ID, export_runs, params_of
 from tests.conftest import CONFIGS, run_cli
 
 
@@ -48,14 +48,14 @@ def mlflow_runs(uri: str, experiment: str) -> list:
     return client.search_runs([exp.experiment_id], max_results=1000)
 
 
-def test_flatten_gives_dotted_keys() -> None:
+def test_params_are_dotted_keys_with_text_values() -> None:
     config = {
         "data": {"dataset": "xor", "standardize": None},
         "model": {"layers": [{"type": "dense", "units": 4, "kernel_regularizer": {"l2": 0.01}}]},
         "metrics": ["accuracy", "auc"],
         "training": {"batch_size": "full", "shuffle": True, "epochs": 5},
     }
-    assert dict(flatten(config)) == {
+    assert params_of(config) == {
         "data.dataset": "xor",
         "data.standardize": "null",
         "model.layers.0.type": "dense",
@@ -87,7 +87,7 @@ def test_export_then_read_back_with_mlflow(runs_root: Path, store: tuple[str, Pa
         assert run.info.run_name == f"{record['name']} {record['id']}"
 
         config = yaml.safe_load((run_dir / "config.yaml").read_text())
-        assert run.data.params == dict(flatten(config))
+        assert run.data.params == params_of(config)
         assert run.data.params["optimizer.learning_rate"] == str(config["optimizer"]["learning_rate"])
         assert run.data.params["model.layers.0.type"] == config["model"]["layers"][0]["type"]
 
@@ -157,7 +157,7 @@ def test_bad_input_is_a_clean_error(store: tuple[str, Path], tmp_path: Path) -> 
     uri, work = store
     proc = run_cli("export", "mlflow", str(tmp_path / "nothing"), "--tracking-uri", uri, cwd=work)
     assert proc.returncode == 2
-    assert "no such file or folder" in proc.stderr and "Traceback" not in proc.stderr
+    assert "nothing does not exist" in proc.stderr and "Traceback" not in proc.stderr
     (tmp_path / "empty").mkdir()
     proc = run_cli("export", "mlflow", str(tmp_path / "empty"), "--tracking-uri", uri, cwd=work)
     assert proc.returncode == 2
