@@ -14,6 +14,8 @@ from nnrun.runs.reader import RunInfo, flatten
 
 #: Always shown: what makes the experiment what it is, default or not.
 ALWAYS = ("data.dataset", "data.path", "data.target", "loss")
+#: Keys that say which kind of thing a section is (a union's tag).
+TAGS = ("name", "type")
 
 
 def config_changes(config: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -38,12 +40,30 @@ def config_changes(config: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         return flatten(config), f"this config does not validate with this version of nnrun ({first}); showing all of it"
     explicit = flatten(spec.model_dump(mode="json", exclude_defaults=True))
     baseline = flatten(minimal.model_dump(mode="json", exclude_none=True))
+    full = flatten(spec.model_dump(mode="json", exclude_none=True))
     missing = object()
-    return {
-        key: value
+
+    def other_kind(key: str) -> bool:
+        # under an adam optimizer, sgd's defaults say nothing
+        parts = key.split(".")
+        for n in range(1, len(parts)):
+            for tag in TAGS:
+                t = f"{'.'.join(parts[:n])}.{tag}"
+                if t in full and baseline.get(t, missing) != full[t]:
+                    return True
+        return False
+
+    keep = {
+        key
         for key, value in explicit.items()
-        if key.startswith("model.") or key in ALWAYS or baseline.get(key, missing) != value
-    }, None
+        if key.startswith("model.") or key in ALWAYS or other_kind(key) or baseline.get(key, missing) != value
+    }
+    # a shown setting keeps the name of what it belongs to (optimizer.name with optimizer.momentum)
+    for key in list(keep):
+        parts = key.split(".")
+        for n in range(1, len(parts)):
+            keep.update(f"{'.'.join(parts[:n])}.{tag}" for tag in TAGS)
+    return {key: value for key, value in explicit.items() if key in keep}, None
 
 
 def files(run: RunInfo) -> list[tuple[str, int]]:

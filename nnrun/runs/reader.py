@@ -202,9 +202,10 @@ def lowest(rows: list[dict[str, float]], key: str) -> tuple[int | None, float | 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     """Nested mappings -> {dotted.key: value}; list items by index (`model.layers.0.units`,
-    the same syntax as `--set`); a list of plain values stays one value."""
+    the same syntax as `--set`); a list of plain values, and an empty mapping (e.g.
+    `early_stopping: {}`, all defaults), stay one value."""
     out: dict[str, Any] = {}
-    if isinstance(data, dict):
+    if isinstance(data, dict) and data:
         for k, v in data.items():
             out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
     elif isinstance(data, list) and any(isinstance(v, dict | list) for v in data):

@@ -204,7 +204,12 @@ def test_orphan_temporary_files_are_ignored(made: MadeRuns, tmp_path: Path) -> N
 
 
 def test_flatten_uses_the_set_syntax() -> None:
-    data = {"a": {"b": 1, "c": [1, 2]}, "layers": [{"type": "dense", "units": 3}, {"type": "dropout"}], "e": []}
+    data = {
+        "a": {"b": 1, "c": [1, 2]},
+        "layers": [{"type": "dense", "units": 3}, {"type": "dropout"}],
+        "e": [],
+        "f": {},
+    }
     assert flatten(data) == {
         "a.b": 1,
         "a.c": [1, 2],
@@ -212,6 +217,7 @@ def test_flatten_uses_the_set_syntax() -> None:
         "layers.0.units": 3,
         "layers.1.type": "dropout",
         "e": [],
+        "f": {},
     }
 
 
