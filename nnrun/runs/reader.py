@@ -205,15 +205,27 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     the same syntax as `--set`); a list of plain values, and an empty mapping (e.g.
     `early_stopping: {}`, all defaults), stay one value."""
     out: dict[str, Any] = {}
-    if isinstance(data, dict) and data:
-        for k, v in data.items():
-            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-    elif isinstance(data, list) and any(isinstance(v, dict | list) for v in data):
-        for i, v in enumerate(data):
-            out.update(flatten(v, f"{prefix}.{i}" if prefix else str(i)))
+    if _nested(data):
+        _flatten_into(data, prefix, out)
     elif prefix:
         out[prefix] = data
     return out
+
+
+def _nested(v: Any) -> bool:
+    if isinstance(v, dict):
+        return bool(v)
+    return isinstance(v, list) and any(isinstance(x, dict | list) for x in v)
+
+
+def _flatten_into(data: Any, prefix: str, out: dict[str, Any]) -> None:
+    items = data.items() if isinstance(data, dict) else enumerate(data)
+    for k, v in items:
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if _nested(v):
+            _flatten_into(v, key, out)
+        else:
+            out[key] = v
 
 
 #: Keys `lookup` answers besides config keys, `test.*`, `final.*` and run.json fields.
@@ -442,6 +454,13 @@ def read_run(path: str | Path, sweep: Path | None = None) -> RunInfo:
     run_dir = Path(path)
     if not run_dir.is_dir():
         raise RunUnreadable(f"{run_dir} is not a folder" if run_dir.exists() else f"{run_dir} does not exist")
+    if sweep is None and (run_dir.parent / SWEEP_FILE).is_file():
+        sweep = run_dir.parent
+    return _read(run_dir, sweep)
+
+
+def _read(run_dir: Path, sweep: Path | None) -> RunInfo:
+    """`read_run` for a folder `find_runs` found (it knows the folder and its sweep)."""
     record = _read_json(run_dir / RUN_FILE, required=True)
     assert record is not None
     status = record.get("status")
@@ -455,8 +474,6 @@ def read_run(path: str | Path, sweep: Path | None = None) -> RunInfo:
         config = {}
     if status == folder.RUNNING and not is_alive(record, run_dir):
         status = folder.CRASHED
-    if sweep is None and (run_dir.parent / SWEEP_FILE).is_file():
-        sweep = run_dir.parent
     return RunInfo(run_dir, record, config, metrics, status, sweep)
 
 
@@ -515,17 +532,24 @@ def find_runs(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path | None] 
 
 
 def _find(roots: list[Path]) -> Iterator[tuple[Path, Path | None] | Unreadable]:
-    seen: set[str] = set()
+    seen: set[str] = set()  # folders searched (real paths of roots and symlinks) and runs found
     for root in roots:
         if root.name == RUN_FILE and root.is_file():
             root = root.parent
-        yield from _walk(root, None, 0, seen, top=True)
+        real = os.path.realpath(root)
+        if real in seen:
+            continue
+        if (root / RUN_FILE).is_file():
+            seen.add(real)
+            sweep = root.parent if (root.parent / SWEEP_FILE).is_file() else None
+            yield (root, sweep)
+            continue
+        yield from _walk(root, real, None, 0, seen, top=True)
 
 
-def _walk(path: Path, sweep: Path | None, depth: int, seen: set[str], top: bool) -> Iterator[Any]:
-    real = os.path.realpath(path)
-    if real in seen:
-        return
+def _walk(path: Path, real: str, sweep: Path | None, depth: int, seen: set[str], top: bool) -> Iterator[Any]:
+    # Speed matters with thousands of runs: one listing per folder that is *not* a run, one
+    # stat per run folder, real paths only for roots and symlinks (loops need a symlink).
     seen.add(real)
     try:
         with os.scandir(path) as it:
@@ -533,11 +557,7 @@ def _walk(path: Path, sweep: Path | None, depth: int, seen: set[str], top: bool)
     except OSError as exc:
         yield Unreadable(path, f"cannot list the folder: {exc.strerror}")
         return
-    names = {e.name for e in entries}
-    if RUN_FILE in names:
-        yield (path, sweep)
-        return
-    if SWEEP_FILE in names:
+    if any(e.name == SWEEP_FILE for e in entries):
         sweep = path
     subdirs = []
     for e in entries:
@@ -551,10 +571,15 @@ def _walk(path: Path, sweep: Path | None, depth: int, seen: set[str], top: bool)
     if not subdirs:
         yield Unreadable(path, "no run folders here" if top else "not a run folder (no run.json)")
         return
-    if depth >= MAX_DEPTH:
-        return
     for e in sorted(subdirs, key=lambda e: e.name):
-        yield from _walk(Path(e.path), sweep, depth + 1, seen, top=False)
+        sub_real = os.path.realpath(e.path) if e.is_symlink() else os.path.join(real, e.name)
+        if sub_real in seen:
+            continue
+        if os.path.isfile(os.path.join(e.path, RUN_FILE)):
+            seen.add(sub_real)
+            yield (Path(e.path), sweep)
+        elif depth + 1 <= MAX_DEPTH:
+            yield from _walk(Path(e.path), sub_real, sweep, depth + 1, seen, top=False)
 
 
 def iter_runs(paths: Iterable[str | Path]) -> Iterator[RunInfo | Unreadable]:
@@ -571,7 +596,7 @@ def iter_runs(paths: Iterable[str | Path]) -> Iterator[RunInfo | Unreadable]:
                 continue
             run_dir, sweep = item
             try:
-                yield read_run(run_dir, sweep)
+                yield _read(run_dir, sweep)
             except RunUnreadable as exc:
                 yield Unreadable(run_dir, str(exc))
 
