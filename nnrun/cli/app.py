@@ -24,6 +24,7 @@ app = typer.Typer(
 COMMANDS: list[tuple[str, str, str]] = [
     ("train", "train", "train"),
     ("validate", "validate", "validate"),
+    ("sweep", "sweep", "sweep"),
     ("schema", "schema", "schema"),
     ("compare", "compare", "compare"),
     ("show", "show", "show"),

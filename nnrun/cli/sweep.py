@@ -1,0 +1,236 @@
+"""`nnrun sweep CONFIG --lr ... --grid KEY=V1,V2 ...`: train a grid of points in parallel."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nnrun.cli.common import console, err_console
+from nnrun.cli.completion import complete_config
+from nnrun.errors import NnrunError
+
+
+def _headline(point: dict[str, Any], run: Any) -> str:
+    """`best val_loss 0.012, test accuracy 1.000, 500 epochs, 0.91 s`, from the point's run folder."""
+    parts = []
+    best = run.best_val_loss[1] if run is not None else None
+    if best is not None:
+        parts.append(f"best val_loss {best:.4g}")
+    test = run.test if run is not None else {}
+    for key in ("accuracy", "r2", "mae"):
+        if isinstance(test.get(key), int | float):
+            parts.append(f"test {key} {test[key]:.4g}")
+            break
+    if point.get("epochs_run") is not None:
+        parts.append(f"{point['epochs_run']} epochs")
+    if point.get("train_seconds") is not None:
+        parts.append(f"{point['train_seconds']:.2f} s")
+    return ", ".join(parts)
+
+
+class _Display:
+    """A progress bar of points (on a terminal) and one line per finished point, as it finishes."""
+
+    def __init__(self, record: Any, total: int, quiet: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.record = record
+        self.quiet = quiet
+        self.console = err_console()
+        enabled = not quiet and self.console.is_terminal
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            disable=not enabled,
+        )
+        self.task = self.progress.add_task(f"sweep {record.data.get('name')}", total=total, counts="")
+        self.done = 0
+        self.failed = 0
+
+    def __enter__(self) -> _Display:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.stop()
+
+    def _counts(self) -> None:
+        running = sum(1 for p in self.record.points if p["status"] == "running")
+        text = f"running {running}"
+        if self.failed:
+            text += f"  [red]failed {self.failed}[/red]"
+        self.progress.update(self.task, completed=self.done, counts=text)
+
+    def started(self, point: dict[str, Any]) -> None:
+        self._counts()
+
+    def finished(self, point: dict[str, Any]) -> None:
+        from rich.markup import escape
+
+        from nnrun.runs.reader import RunUnreadable, read_run
+
+        status = point["status"]
+        where = f"point {point['index']} ({point['label']}, seed {point['seed']})"
+        run_dir = self.record.run_dir(point["index"]) if point.get("run_dir") else None
+        if status == "failed":
+            self.failed += 1
+            self.done += 1
+            folder_text = f"run folder: {run_dir}" if run_dir else "no run folder"
+            self.progress.console.print(
+                f"[red]✗ {escape(where)} failed: {escape(str(point.get('error')))}[/red] ({escape(folder_text)})"
+            )
+        elif status in ("completed", "diverged"):
+            self.done += 1
+            if not self.quiet:
+                try:
+                    run = read_run(run_dir) if run_dir else None
+                except RunUnreadable:
+                    run = None
+                style = "green" if status == "completed" else "yellow"
+                self.progress.console.print(
+                    f"[{style}]✓ {escape(where)} {status}[/{style}]: {escape(_headline(point, run))}"
+                )
+        elif not self.quiet:
+            self.progress.console.print(f"[yellow]· {escape(where)} {status}[/yellow]")
+        self._counts()
+
+    def note(self, text: str) -> None:
+        self.progress.console.print(f"[yellow]{text}[/yellow]")
+
+
+def sweep(
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="The experiment's YAML file (omit with --resume).", autocompletion=complete_config),
+    ] = None,
+    lr: Annotated[
+        str | None,
+        typer.Option(
+            "--lr", help="Learning rates: 1e-4,1e-3,1e-2 or LOW:HIGH:COUNT, e.g. 1e-4:1:9 (log-spaced, both ends)."
+        ),
+    ] = None,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option("--grid", help="KEY=V1,V2,... for any dotted key (repeatable; keys combine as a product)."),
+    ] = None,
+    seeds: Annotated[
+        int | None, typer.Option("--seeds", help="Run every point with N seeds (seed, seed+1, ...).", min=1, max=100)
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-w", help="Points trained at once [default: the number of cores].", min=1),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option("--resume", help="Finish a sweep folder: skip completed points, re-run the others."),
+    ] = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="local (worker processes) or ray [default: local].")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster address (with --backend ray); default: a local Ray.")
+    ] = None,
+    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failed point.")] = False,
+    out: Annotated[Path, typer.Option("--out", help="Root folder for run folders.")] = Path("runs"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only failures and the result.")] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a dotted key of CONFIG before the sweep: --set training.epochs=5."),
+    ] = None,
+) -> None:
+    """Train every combination of a grid (learning rates, any key, seeds) in parallel, then summarise."""
+    from nnrun.errors import Fatal
+    from nnrun.sweep import runner
+    from nnrun.sweep.backend import check_backend, make_backend
+    from nnrun.sweep.worker import thread_budget
+
+    command = list(sys.argv)
+    if resume is not None:
+        if config is not None or lr or grid or seeds or set_:
+            raise NnrunError(
+                "--resume finishes a sweep exactly as it was started; give only --resume SWEEP_DIR "
+                "(and optionally --workers, --backend, --address, --fail-fast)"
+            )
+        job = runner.open_for_resume(resume, command)
+        data = job.record.data
+        backend = backend or data.get("backend") or "local"
+        address = address if address is not None else (data.get("address") if backend == "ray" else None)
+    else:
+        if config is None:
+            raise NnrunError("missing CONFIG: nnrun sweep CONFIG --lr 1e-3,1e-2 (or --resume SWEEP_DIR)")
+        from nnrun.spec.loader import load
+        from nnrun.spec.parse import apply_overrides, parse
+        from nnrun.sweep.expand import expand
+
+        doc = load(config)
+        if set_:
+            apply_overrides(doc, set_)
+        parse(doc)
+        plan = expand(doc, lr, grid or [], seeds)
+        runner.check_data(plan, config.resolve().parent)
+        backend = backend or "local"
+        job = None
+    n = len(job.to_run) if job is not None else len(plan.points)
+    workers = max(1, min(workers or os.cpu_count() or 1, max(n, 1)))
+    threads = thread_budget(workers)
+    check_backend(backend, address)
+    if job is None:
+        job = runner.create(plan, doc, config, out, command, backend, workers, threads, address, fail_fast)
+    chosen = make_backend(backend, workers, threads, job.dir / ".logs", address)
+    record = job.record
+    if not quiet:
+        err_console().print(
+            f"sweep [bold]{record.data['name']}[/bold]: {len(record.points)} points, {n} to run on "
+            f"{backend} with {workers} worker{'s' if workers != 1 else ''} -> {job.dir}"
+        )
+    try:
+        with _Display(record, len(job.to_run), quiet) as display:
+            reporter = runner.Reporter(display.started, display.finished, display.note)
+            status = runner.run(job, chosen, command, fail_fast, reporter)
+    except Fatal as exc:
+        err_console().print(f"[bold red]error:[/bold red] {exc}")
+        _finish(record, quiet)
+        raise typer.Exit(1) from None
+    counts = _finish(record, quiet)
+    if status == runner.INTERRUPTED:
+        raise typer.Exit(130)
+    if counts.get("failed") or status == runner.STOPPED:
+        raise typer.Exit(1)
+
+
+def _finish(record: Any, quiet: bool) -> dict[str, int]:
+    """Write the summary files and print the table, the best point and the folder."""
+    from nnrun.sweep import summary
+
+    result = summary.write(record)
+    counts = record.counts()
+    out = console()
+    table = result.markdown.split("\n\n")
+    if len(result.rows) <= 40 and len(table) >= 3:
+        out.print(table[2], markup=False)
+    else:
+        out.print(f"{len(result.rows)} points: see {record.dir / 'summary.md'}")
+    out.print(
+        f"{record.data['status']}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
+        markup=False,
+    )
+    best = result.best
+    if best is not None:
+        dirs = " ".join(str(record.dir / d) for d in best["run_dirs"])
+        out.print(
+            f"best: point {best['point']} ({best['label']}), mean {best['metric'].replace('_', ' ')} "
+            f"{best['value']:.4g} -> {dirs}",
+            markup=False,
+        )
+    else:
+        out.print("best: none (no grid point has all its runs completed)")
+    out.print(f"sweep folder: {record.dir}", markup=False)
+    return counts

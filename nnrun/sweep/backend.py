@@ -1,0 +1,90 @@
+"""What the sweep runner needs from a backend: slots, submit, poll, stop.
+
+A backend runs `worker.Task`s somewhere (local worker processes, Ray tasks) and reports
+back with `Event`s; it keeps no sweep state. The runner decides what to submit and when to
+stop, so both backends share every rule about statuses, resume and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from nnrun.errors import NnrunError
+from nnrun.sweep.worker import Task
+
+BACKENDS = ("local", "ray")
+
+
+@dataclass
+class Event:
+    """`started`: a worker began the point. `done`: the point ended; `result` is what
+    `worker.run_point` returned (status, run_dir, error, ...)."""
+
+    kind: Literal["started", "done"]
+    index: int
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(ABC):
+    name: str
+    #: How many points run at once.
+    slots: int
+    #: Threads each worker's TensorFlow uses.
+    threads: int
+
+    @abstractmethod
+    def start(self) -> None:
+        """Start the workers (may return before they are ready)."""
+
+    @abstractmethod
+    def free_slots(self) -> int: ...
+
+    @abstractmethod
+    def submit(self, task: Task) -> None: ...
+
+    @abstractmethod
+    def poll(self, timeout: float) -> list[Event]:
+        """Events since the last call, waiting up to `timeout` seconds for the first one."""
+
+    @abstractmethod
+    def busy(self) -> set[int]:
+        """Indices of the points submitted and not yet done."""
+
+    @abstractmethod
+    def interrupt(self) -> None:
+        """Ask running points to stop after their current step; safe to call repeatedly."""
+
+    @abstractmethod
+    def kill(self) -> None:
+        """Stop every worker at once (a second Ctrl-C)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+def check_backend(name: str, address: str | None) -> None:
+    """Refuse a backend that cannot run here before anything is created (exit code 2)."""
+    if name not in BACKENDS:
+        raise NnrunError(f"unknown backend. Received: --backend {name}; expected one of {', '.join(BACKENDS)}")
+    if address and name != "ray":
+        raise NnrunError("--address is for --backend ray")
+    if name == "ray":
+        from nnrun.sweep.ray_backend import import_ray
+
+        import_ray()
+
+
+def make_backend(name: str, workers: int, threads: int, log_dir: Any, address: str | None = None) -> Backend:
+    if name == "local":
+        if address:
+            raise NnrunError("--address is for --backend ray")
+        from nnrun.sweep.local import LocalBackend
+
+        return LocalBackend(workers, threads, log_dir)
+    if name == "ray":
+        from nnrun.sweep.ray_backend import RayBackend
+
+        return RayBackend(workers, threads, address)
+    raise NnrunError(f"unknown backend. Received: --backend {name}; expected one of {', '.join(BACKENDS)}")

@@ -1,0 +1,164 @@
+"""The local backend: long-lived worker processes on this machine, one point at a time each.
+
+Why not `concurrent.futures.ProcessPoolExecutor`: when one of its workers dies (killed,
+out of memory) it marks every pending future broken and terminates all the other workers,
+and it cannot say which point the dead worker was running. Here each worker has its own
+pipe, so a dead worker fails exactly its own point and is replaced; the others keep going.
+
+Workers are started with `spawn` (no forked TensorFlow state), import TensorFlow once, and
+limit their thread pools to `threads` so that `workers x threads` does not exceed the cores.
+Their stdout/stderr go to `<sweep>/.logs/worker-<n>.log`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from nnrun.errors import Fatal
+from nnrun.sweep.backend import Backend, Event
+from nnrun.sweep.worker import Task, serve
+
+#: A sweep gives up when workers keep dying (e.g. every point runs out of memory).
+MAX_RESTARTS_PER_WORKER = 5
+
+
+class _Worker:
+    def __init__(self, ctx: Any, number: int, threads: int, log_dir: Path | None) -> None:
+        self.number = number
+        parent, child = ctx.Pipe(duplex=True)
+        log = str(log_dir / f"worker-{number}.log") if log_dir else None
+        self.conn: Connection = parent
+        self.process = ctx.Process(target=serve, args=(child, threads, log), name=f"nnrun-sweep-{number}", daemon=True)
+        self.process.start()
+        child.close()
+        self.task: int | None = None
+        self.log = log
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+
+class LocalBackend(Backend):
+    name = "local"
+
+    def __init__(self, workers: int, threads: int, log_dir: Path | None = None) -> None:
+        self.slots = max(1, workers)
+        self.threads = threads
+        self.log_dir = log_dir
+        self.ctx = mp.get_context("spawn")
+        self.workers: list[_Worker] = []
+        self.spawned = 0
+        self.deaths = 0
+
+    def start(self) -> None:
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        for _ in range(self.slots):
+            self._spawn()
+
+    def _spawn(self) -> _Worker:
+        self.spawned += 1
+        worker = _Worker(self.ctx, self.spawned, self.threads, self.log_dir)
+        self.workers.append(worker)
+        return worker
+
+    def free_slots(self) -> int:
+        return sum(1 for w in self.workers if w.task is None)
+
+    def submit(self, task: Task) -> None:
+        worker = next(w for w in self.workers if w.task is None)
+        worker.task = task.index
+        worker.conn.send(task)
+
+    def busy(self) -> set[int]:
+        return {w.task for w in self.workers if w.task is not None}
+
+    def poll(self, timeout: float) -> list[Event]:
+        events: list[Event] = []
+        if not self.workers:
+            return events
+        handles: list[Any] = [w.conn for w in self.workers] + [w.process.sentinel for w in self.workers]
+        ready = set(wait(handles, timeout))
+        for worker in list(self.workers):
+            alive = worker.process.is_alive()
+            if worker.conn in ready or worker.process.sentinel in ready or not alive:
+                events += self._drain(worker)
+            if not alive:
+                events += self._buried(worker)
+        return events
+
+    def _drain(self, worker: _Worker) -> list[Event]:
+        events = []
+        try:
+            while worker.conn.poll():
+                message = worker.conn.recv()
+                kind = message[0]
+                if kind == "started":
+                    events.append(Event("started", message[1]))
+                elif kind == "done":
+                    events.append(Event("done", message[1]["index"], message[1]))
+                    worker.task = None
+                elif kind == "setup_failed":
+                    raise Fatal(f"a sweep worker could not start TensorFlow: {message[1]}")
+        except (EOFError, OSError):
+            pass
+        return events
+
+    def _buried(self, worker: _Worker) -> list[Event]:
+        """A worker that exited: fail its point, and replace it."""
+        worker.process.join(timeout=1)
+        self.workers.remove(worker)
+        worker.conn.close()
+        events = []
+        if worker.task is not None:
+            self.deaths += 1
+            code = worker.process.exitcode
+            how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+            hint = "; out of memory?" if code == -signal.SIGKILL else ""
+            log = f"; see {worker.log}" if worker.log else ""
+            events.append(
+                Event(
+                    "done",
+                    worker.task,
+                    {"index": worker.task, "status": "failed", "error": f"the worker process died ({how}{hint}){log}"},
+                )
+            )
+            if self.deaths > MAX_RESTARTS_PER_WORKER * self.slots:
+                raise Fatal(f"sweep workers died {self.deaths} times; giving up")
+            self._spawn()
+        return events
+
+    def interrupt(self) -> None:
+        for w in self.workers:
+            if w.task is not None and w.pid:
+                try:
+                    os.kill(w.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+
+    def kill(self) -> None:
+        for w in self.workers:
+            if w.process.is_alive():
+                w.process.kill()
+        for w in self.workers:
+            w.process.join(timeout=5)
+
+    def close(self) -> None:
+        for w in self.workers:
+            try:
+                w.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        for w in self.workers:
+            w.process.join(timeout=10)
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join(timeout=5)
+            w.conn.close()
+        self.workers = []

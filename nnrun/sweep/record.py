@@ -1,0 +1,112 @@
+"""sweep.json: the grid, the command, and the status of every point, rewritten atomically as
+points start and finish, so a sweep killed at any moment can be read back and resumed.
+
+    {
+      "id": "sweep-20250101-120000-a1b2c3", "name": "xor", "status": "running",
+      "grid": {"optimizer.learning_rate": [0.001, 0.01]}, "seeds": 1, "base_seed": 42,
+      "command": [...], "backend": "local", "workers": 2, "threads_per_worker": 1, ...
+      "points": [
+        {"index": 0, "values": {"optimizer.learning_rate": 0.001}, "label": "...",
+         "seed": 42, "seed_index": 0, "status": "completed", "run_dir": "p000-...",
+         "error": null, "epochs_run": 50, "train_seconds": 0.4, "worker_pid": 123,
+         "peak_rss_mib": 410.2, "attempts": []},
+        ...
+      ],
+      "best": {"index": 1, "label": "...", "metric": "best_val_loss", "value": 0.01}
+    }
+
+`run_dir` is relative to the sweep folder. `attempts` keeps what earlier tries of a point
+ended with (status, error) when `--resume` re-ran it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from nnrun.errors import NnrunError
+from nnrun.runs import folder
+from nnrun.runs.files import atomic_write_json
+
+SWEEP_FILE = "sweep.json"
+BASE_FILE = "base.yaml"
+
+# Point statuses: a run's statuses, plus the two a point has before/without a run.
+PENDING = "pending"
+SKIPPED = "skipped"  # never started because --fail-fast stopped the sweep
+FINISHED = (folder.COMPLETED, folder.DIVERGED)
+
+# Sweep statuses.
+RUNNING = "running"
+COMPLETED = "completed"
+INTERRUPTED = "interrupted"
+STOPPED = "stopped"  # --fail-fast
+
+
+class SweepRecord:
+    """sweep.json in memory; `save()` after every change."""
+
+    def __init__(self, sweep_dir: Path, data: dict[str, Any]) -> None:
+        self.dir = sweep_dir
+        self.data = data
+
+    @property
+    def points(self) -> list[dict[str, Any]]:
+        return self.data["points"]
+
+    def point(self, index: int) -> dict[str, Any]:
+        return self.points[index]
+
+    def run_dir(self, index: int) -> Path | None:
+        rel = self.points[index].get("run_dir")
+        return self.dir / rel if rel else None
+
+    def save(self) -> None:
+        atomic_write_json(self.dir / SWEEP_FILE, self.data)
+
+    def mark(self, index: int, **fields: Any) -> None:
+        self.points[index].update(fields)
+        self.save()
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for p in self.points:
+            out[p["status"]] = out.get(p["status"], 0) + 1
+        return out
+
+    @classmethod
+    def load(cls, sweep_dir: Path) -> SweepRecord:
+        path = sweep_dir / SWEEP_FILE
+        if not sweep_dir.is_dir():
+            raise NnrunError(f"--resume: {sweep_dir} is not a folder")
+        if not path.is_file():
+            raise NnrunError(f"--resume: {sweep_dir} is not a sweep folder (no {SWEEP_FILE})")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise NnrunError(f"--resume: cannot read {path}: {exc}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("points"), list) or "grid" not in data:
+            raise NnrunError(f"--resume: {path} is not a sweep record")
+        return cls(sweep_dir, data)
+
+    def still_running(self) -> int | None:
+        """The pid of a live process that is running this sweep right now, if any."""
+        pid = self.data.get("pid")
+        if self.data.get("status") != RUNNING or self.data.get("host") != socket.gethostname():
+            return None
+        if not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except OSError:
+            return pid
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return pid
+        return pid if b"sweep" in cmdline else None

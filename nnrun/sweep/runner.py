@@ -1,0 +1,372 @@
+"""Run a sweep: the Tuner's role. Check every point, create the sweep folder, hand points to a
+backend, record each outcome in sweep.json as it arrives, stop on Ctrl-C or --fail-fast,
+resume, and write the summary at the end.
+
+A failed point is recorded and the sweep goes on (unless --fail-fast); a `Fatal` error (the
+workers cannot start) stops everything. The runner never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from nnrun.errors import NnrunError, SpecError
+from nnrun.runs import folder
+from nnrun.runs.files import atomic_write_yaml
+from nnrun.spec.loader import Document
+from nnrun.sweep.backend import Backend
+from nnrun.sweep.expand import Plan, Point, expand_grid
+from nnrun.sweep.record import (
+    BASE_FILE,
+    COMPLETED,
+    FINISHED,
+    INTERRUPTED,
+    PENDING,
+    RUNNING,
+    SKIPPED,
+    STOPPED,
+    SweepRecord,
+)
+from nnrun.sweep.worker import Task
+
+#: How often (seconds) a stopping sweep repeats its request to running points.
+RESEND_SECONDS = 0.5
+POLL_SECONDS = 0.2
+
+
+@dataclass
+class Reporter:
+    """What the runner tells the display; every callback is optional."""
+
+    started: Callable[[dict[str, Any]], None] = lambda point: None
+    finished: Callable[[dict[str, Any]], None] = lambda point: None
+    note: Callable[[str], None] = lambda text: None
+
+
+@dataclass
+class Sweep:
+    record: SweepRecord
+    plan: Plan
+    base_dir: Path
+    to_run: list[int] = field(default_factory=list)
+
+    @property
+    def dir(self) -> Path:
+        return self.record.dir
+
+
+def now() -> str:
+    return folder.now().isoformat(timespec="seconds")
+
+
+def check_data(plan: Plan, base_dir: Path) -> None:
+    """The checks `nnrun train` makes after loading the data, for every point, before anything trains.
+
+    The data are loaded once per distinct `data:` section (points that vary other keys share it).
+    """
+    from nnrun.data import Dataset
+    from nnrun.experiment import prepare_loaded
+    from nnrun.spec.checks import DataFacts, static_facts
+    from nnrun.spec.parse import semantic_problems
+
+    facts: dict[str, DataFacts] = {}
+    for point in plan.points:
+        key = json.dumps(point.spec.data.model_dump(mode="json"), sort_keys=True, default=str)
+        if key not in facts:
+            data: Dataset = prepare_loaded(point.spec, point.doc, base_dir).data
+            facts[key] = DataFacts(data.task, data.input_shape, data.n_classes, data.n_outputs)
+            continue
+        if static_facts(point.spec) is None:
+            problems = semantic_problems(point.spec, facts[key], point.doc)
+            if problems:
+                raise SpecError(problems, point.doc.source)
+
+
+def _point_entry(point: Point) -> dict[str, Any]:
+    return {
+        "index": point.index,
+        "values": point.values,
+        "label": point.label,
+        "seed": point.seed,
+        "seed_index": point.seed_index,
+        "status": PENDING,
+        "run_dir": None,
+        "error": None,
+        "epochs_run": None,
+        "train_seconds": None,
+        "worker_pid": None,
+        "peak_rss_mib": None,
+        "attempts": [],
+    }
+
+
+def create(
+    plan: Plan,
+    doc: Document,
+    config_path: Path,
+    out_root: Path,
+    command: list[str],
+    backend: str,
+    workers: int,
+    threads: int,
+    address: str | None,
+    fail_fast: bool,
+) -> Sweep:
+    """Make `<out>/<name>/sweep-<timestamp>-<hex>/` with base.yaml and sweep.json (every point pending)."""
+    folder.ensure_writable(out_root)
+    base_spec_name = plan.name
+    sweep_dir = folder.create_run_dir(out_root, base_spec_name, prefix="sweep-")
+    base_dir = config_path.resolve().parent
+    atomic_write_yaml(sweep_dir / BASE_FILE, {k: v for k, v in doc.data.items() if k != "sweep"})
+    data = {
+        "id": sweep_dir.name,
+        "name": base_spec_name,
+        "status": RUNNING,
+        "created": now(),
+        "ended": None,
+        "command": command,
+        "cwd": os.getcwd(),
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "config_source": str(config_path),
+        "base_dir": str(base_dir),
+        "backend": backend,
+        "address": address,
+        "workers": workers,
+        "threads_per_worker": threads,
+        "fail_fast": fail_fast,
+        "grid": plan.grid,
+        "seeds": plan.seeds,
+        "base_seed": plan.base_seed,
+        "learning_rate_sweep": plan.lr_sweep,
+        "points": [_point_entry(p) for p in plan.points],
+        "best": None,
+        "resumed": [],
+    }
+    record = SweepRecord(sweep_dir, data)
+    record.save()
+    return Sweep(record, plan, base_dir, [p.index for p in plan.points])
+
+
+def _run_status(run_dir: Path | None) -> tuple[str | None, dict[str, Any]]:
+    """A point folder's run.json status (None if there is no readable run.json) and the record."""
+    if run_dir is None:
+        return None, {}
+    try:
+        data = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, {}
+    return (data.get("status"), data) if isinstance(data, dict) else (None, {})
+
+
+def open_for_resume(sweep_dir: Path, command: list[str]) -> Sweep:
+    """Read a sweep folder back and work out which points must run again.
+
+    Completed and diverged points are kept. A point whose worker finished after the sweep
+    process died is adopted from its run.json. Every other point (failed, interrupted,
+    crashed, never started) runs again; its old folder is removed and the attempt is
+    remembered in sweep.json.
+    """
+    from nnrun.spec.loader import load
+
+    record = SweepRecord.load(sweep_dir)
+    pid = record.still_running()
+    if pid is not None:
+        raise NnrunError(f"--resume: this sweep is still running (pid {pid}); stop it first (Ctrl-C)")
+    doc = load(sweep_dir / BASE_FILE)
+    plan = expand_grid(doc, record.data["grid"], int(record.data.get("seeds", 1)))
+    planned = [(p.values, p.seed) for p in plan.points]
+    recorded = [(p.get("values"), p.get("seed")) for p in record.points]
+    if planned != recorded:
+        raise NnrunError(f"--resume: {sweep_dir}/{BASE_FILE} and sweep.json do not describe the same points")
+    base_dir = Path(record.data.get("base_dir") or sweep_dir)
+    to_run = []
+    for point in record.points:
+        index = point["index"]
+        run_dir = record.run_dir(index)
+        status, run = _run_status(run_dir)
+        if status in FINISHED:
+            if point["status"] != status:
+                point.update(
+                    status=status,
+                    error=None,
+                    epochs_run=run.get("epochs_run"),
+                    train_seconds=run.get("train_seconds"),
+                )
+            continue
+        if run_dir is not None and run_dir.exists():
+            point["attempts"].append(
+                {"run_dir": point["run_dir"], "status": _derived(status, point["status"]), "error": point.get("error")}
+            )
+            shutil.rmtree(run_dir, ignore_errors=True)
+        point.update(status=PENDING, run_dir=None, error=None, epochs_run=None, train_seconds=None)
+        to_run.append(index)
+    record.data.update(
+        status=RUNNING,
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        ended=None,
+        resumed=[*record.data.get("resumed", []), {"at": now(), "command": command, "points": len(to_run)}],
+    )
+    record.save()
+    return Sweep(record, plan, base_dir, to_run)
+
+
+def _derived(run_status: str | None, point_status: str) -> str:
+    if run_status == folder.RUNNING:
+        return folder.CRASHED
+    return run_status or point_status
+
+
+class _Interrupts:
+    """Ctrl-C / SIGTERM while the sweep runs: the first stops cleanly, a second kills the workers."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.count += 1
+
+    def __enter__(self) -> _Interrupts:
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM):
+                self.previous[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for s, h in self.previous.items():
+            signal.signal(s, h)
+
+
+def _point_dir(sweep: Sweep, index: int) -> Path:
+    import secrets
+
+    width = max(3, len(str(len(sweep.record.points) - 1)))
+    stamp = folder.now().strftime("%Y%m%d-%H%M%S")
+    return sweep.dir / f"p{index:0{width}d}-{stamp}-{secrets.token_hex(3)}"
+
+
+def _task(sweep: Sweep, point: Point, run_dir: Path, command: list[str]) -> Task:
+    return Task(
+        index=point.index,
+        doc=point.doc,
+        base=str(sweep.base_dir),
+        config_path=sweep.record.data.get("config_source"),
+        run_dir=str(run_dir),
+        command=command,
+        record_extra={
+            "sweep": {
+                "id": sweep.record.data["id"],
+                "index": point.index,
+                "point": point.values,
+                "seed_index": point.seed_index,
+            }
+        },
+    )
+
+
+def _settle(record: SweepRecord, index: int, result: dict[str, Any]) -> dict[str, Any]:
+    """Record a finished point; make its run.json agree (a killed worker leaves it "running")."""
+    run_dir = record.run_dir(index)
+    status = result.get("status") or folder.FAILED
+    error = result.get("error")
+    run_status, run = _run_status(run_dir)
+    if run_status == folder.RUNNING and run_dir is not None:
+        rr = folder.RunRecord(run_dir, run)
+        try:
+            rr._t0 = datetime.fromisoformat(run["started"])  # so finish() fills in the duration
+        except (KeyError, TypeError, ValueError):
+            pass
+        fields: dict[str, Any] = {"error": {"type": "WorkerDied", "message": error}} if error else {}
+        rr.finish(status if status != folder.COMPLETED else folder.FAILED, **fields)
+        run_status = rr.data["status"]
+    if run_status is not None:
+        status = run_status  # the run folder is the truth (e.g. a point that ended before the cancel)
+        if status in FINISHED:
+            error = None
+    elif run_dir is not None:
+        if run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()
+        if not run_dir.exists():
+            record.points[index]["run_dir"] = None
+    fields = {
+        "status": status,
+        "error": error,
+        "epochs_run": result.get("epochs_run", run.get("epochs_run")),
+        "train_seconds": result.get("train_seconds", run.get("train_seconds")),
+        "worker_pid": result.get("pid"),
+        "peak_rss_mib": result.get("peak_rss_mib"),
+    }
+    record.mark(index, **fields)
+    return record.points[index]
+
+
+def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, reporter: Reporter) -> str:
+    """Train every point in `sweep.to_run` on `backend`; returns the sweep's final status."""
+    record = sweep.record
+    points = {p.index: p for p in sweep.plan.points}
+    pending = deque(sweep.to_run)
+    stop: str | None = None
+    last_resend = 0.0
+    with _Interrupts() as interrupts:
+        try:
+            if pending:
+                backend.start()
+            while True:
+                if stop is None and interrupts.count:
+                    stop = INTERRUPTED
+                    reporter.note("stopping: running points finish their current step; Ctrl-C again to kill them")
+                while stop is None and pending and backend.free_slots() > 0:
+                    index = pending.popleft()
+                    run_dir = _point_dir(sweep, index)
+                    record.mark(index, status=folder.RUNNING, run_dir=run_dir.name, started=now())
+                    backend.submit(_task(sweep, points[index], run_dir, command))
+                    reporter.started(record.point(index))
+                if not backend.busy() and (stop is not None or not pending):
+                    break
+                if stop is not None and interrupts.count >= 2:
+                    reporter.note("killing the workers")
+                    backend.kill()
+                    for index in backend.busy():
+                        _settle(record, index, {"status": folder.INTERRUPTED, "error": "killed by a second Ctrl-C"})
+                    break
+                if stop is not None and time.monotonic() - last_resend > RESEND_SECONDS:
+                    backend.interrupt()
+                    last_resend = time.monotonic()
+                for event in backend.poll(POLL_SECONDS):
+                    if event.kind != "done":
+                        continue
+                    point = _settle(record, event.index, event.result)
+                    reporter.finished(point)
+                    if point["status"] == folder.FAILED and fail_fast and stop is None:
+                        stop = STOPPED
+                        reporter.note(f"--fail-fast: stopping after the failure of point {event.index}")
+        except BaseException:
+            stop = stop or "failed"
+            backend.kill()
+            raise
+        finally:
+            left = SKIPPED if stop == STOPPED else INTERRUPTED
+            unfinished = [*pending, *backend.busy()]
+            backend.close()
+            for index in unfinished:
+                if record.point(index)["status"] in (PENDING, folder.RUNNING):
+                    _settle(record, index, {"status": left} if index in pending else {"status": folder.INTERRUPTED})
+            final = stop or COMPLETED
+            record.data.update(status=final, ended=now())
+            record.save()
+    return final

@@ -1,0 +1,363 @@
+"""The sweep's summary: summary.csv, summary.md, curves.png, lr_vs_metric.png, and the best point.
+
+Reads only the point folders (through `nnrun.runs.reader`) and sweep.json, so it works on
+any sweep folder, finished or not. One row per grid point; with several seeds, each number
+is the mean over the point's completed runs, with its standard deviation (ddof=1) beside it.
+
+The best point is the one with the lowest mean best validation loss among points whose runs
+all completed (diverged, failed or unfinished runs disqualify a point); without a validation
+split, the test loss decides.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nnrun.runs import folder
+from nnrun.runs.files import atomic_write_bytes, atomic_write_text, write_csv_rows
+from nnrun.runs.reader import RunInfo, RunUnreadable, read_run
+from nnrun.sweep.expand import LR_KEY, format_value
+from nnrun.sweep.record import SweepRecord
+
+#: Test metrics that are settings or arrays, not results.
+_NOT_METRICS = {"threshold", "confusion_matrix", "class_names"}
+
+
+@dataclass
+class Group:
+    """One grid point: its values and the runs (one per seed) that belong to it."""
+
+    number: int
+    values: dict[str, Any]
+    label: str
+    points: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[RunInfo] = field(default_factory=list)
+
+    @property
+    def completed(self) -> list[RunInfo]:
+        return [r for r in self.runs if r.status == folder.COMPLETED]
+
+    @property
+    def all_completed(self) -> bool:
+        return (
+            bool(self.points)
+            and all(p["status"] == folder.COMPLETED for p in self.points)
+            and (len(self.completed) == len(self.points))
+        )
+
+    def status(self) -> str:
+        counts = Counter(p["status"] for p in self.points)
+        if len(counts) == 1:
+            (status,) = counts
+            return status if len(self.points) == 1 else f"{len(self.points)}/{len(self.points)} {status}"
+        return ", ".join(f"{n} {s}" for s, n in counts.most_common())
+
+
+@dataclass
+class Summary:
+    groups: list[Group]
+    varied: list[str]
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    best: dict[str, Any] | None
+    markdown: str
+    files: list[Path]
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _stats(values: list[float | None]) -> tuple[float | None, float | None]:
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None, None
+    mean = statistics.fmean(vals)
+    std = statistics.stdev(vals) if len(vals) > 1 else None
+    return (int(mean) if mean.is_integer() and all(float(v).is_integer() for v in vals) else mean), std
+
+
+def _fmt(mean: float | None, std: float | None, seeds: int) -> str:
+    if mean is None:
+        return "—"
+    text = f"{mean:.4g}"
+    if seeds > 1:
+        text += f" ± {std:.2g}" if std is not None else " ± —"
+    return text
+
+
+def groups_of(record: SweepRecord) -> list[Group]:
+    by_label: dict[str, Group] = {}
+    for point in record.points:
+        label = point.get("label") or ""
+        group = by_label.get(label)
+        if group is None:
+            group = by_label[label] = Group(len(by_label), dict(point.get("values") or {}), label)
+        group.points.append(point)
+        run_dir = record.run_dir(point["index"])
+        if run_dir is None or point["status"] in ("pending", "skipped"):
+            continue
+        try:
+            group.runs.append(read_run(run_dir, sweep=record.dir))
+        except RunUnreadable:
+            continue
+    return list(by_label.values())
+
+
+def _metric_names(groups: list[Group]) -> list[str]:
+    names: list[str] = []
+    for g in groups:
+        for run in g.completed:
+            for k, v in run.test.items():
+                if k not in _NOT_METRICS and _num(v) is not None and k not in names:
+                    names.append(k)
+    return names
+
+
+def _fit(runs: list[RunInfo]) -> str:
+    labels = Counter((run.diagnosis or {}).get("label") or "—" for run in runs)
+    if not labels:
+        return "—"
+    if len(labels) == 1:
+        (label,) = labels
+        return label
+    return ", ".join(f"{label} ×{n}" for label, n in labels.most_common())
+
+
+def build(record: SweepRecord) -> tuple[list[Group], list[str], list[dict[str, Any]], dict[str, Any] | None]:
+    """Groups, varied keys, one row of numbers per group, and the best group."""
+    groups = groups_of(record)
+    seeds = int(record.data.get("seeds", 1))
+    varied = list(record.data.get("grid") or {})
+    metrics = _metric_names(groups)
+    rows = []
+    for g in groups:
+        done = g.completed
+        row: dict[str, Any] = {"point": g.number, **{k: g.values.get(k) for k in varied}}
+        row["status"] = g.status()
+        row["runs_completed"] = len(done)
+        numbers = {
+            "final_val_loss": [_num(r.final.get("val_loss")) for r in done],
+            "best_val_loss": [r.best_val_loss[1] for r in done],
+            **{f"test_{m}": [_num(r.test.get(m)) for r in done] for m in metrics},
+            "epochs": [_num(r.epochs) for r in done],
+            "train_seconds": [r.train_seconds for r in done],
+        }
+        for name, values in numbers.items():
+            mean, std = _stats(values)
+            row[name] = mean
+            if seeds > 1:
+                row[f"{name}_std"] = std
+        row["fit"] = _fit([r for r in g.runs if r.status in (folder.COMPLETED, folder.DIVERGED)])
+        row["folders"] = " ".join(r.dir.name for r in g.runs)
+        rows.append(row)
+    return groups, varied, rows, _best(groups, rows)
+
+
+def _best(groups: list[Group], rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    candidates = [(g, r) for g, r in zip(groups, rows, strict=True) if g.all_completed]
+    for metric in ("best_val_loss", "test_loss"):
+        scored = [(r[metric], g, r) for g, r in candidates if r.get(metric) is not None]
+        if scored:
+            value, g, r = min(scored, key=lambda t: t[0])
+            return {
+                "point": g.number,
+                "values": g.values,
+                "label": g.label,
+                "metric": metric,
+                "value": value,
+                "run_dirs": [r_.dir.name for r_ in g.runs],
+            }
+    return None
+
+
+def _markdown(record: SweepRecord, varied: list[str], rows: list[dict[str, Any]], best: dict[str, Any] | None) -> str:
+    seeds = int(record.data.get("seeds", 1))
+    metrics = [k for k in rows[0] if k.startswith("test_") and not k.endswith("_std")] if rows else []
+    head = [
+        "#",
+        *varied,
+        "status",
+        "final val_loss",
+        "best val_loss",
+        *[m.replace("_", " ", 1) for m in metrics],
+        "epochs",
+        "fit",
+        "seconds",
+    ]
+    lines = [
+        f"# Sweep {record.data.get('id')} ({record.data.get('name')})",
+        "",
+        f"{len(rows)} points x {seeds} seed{'s' if seeds != 1 else ''}"
+        + (" (mean ± std over the completed seeds)" if seeds > 1 else "")
+        + f"; status: {record.data.get('status')}.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join("---" for _ in head) + "|",
+    ]
+
+    def cell(row: dict[str, Any], name: str) -> str:
+        return _fmt(row.get(name), row.get(f"{name}_std"), seeds)
+
+    for row in rows:
+        mark = " **(best)**" if best is not None and best["point"] == row["point"] else ""
+        cells = [
+            f"{row['point']}{mark}",
+            *[format_value(row.get(k)) for k in varied],
+            str(row["status"]),
+            cell(row, "final_val_loss"),
+            cell(row, "best_val_loss"),
+            *[cell(row, m) for m in metrics],
+            _fmt(row.get("epochs"), row.get("epochs_std"), 1),
+            str(row["fit"]),
+            _fmt(row.get("train_seconds"), row.get("train_seconds_std"), 1),
+        ]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines.append("")
+    if best is not None:
+        lines.append(
+            f"Best point: **{best['point']}** ({best['label']}): mean {best['metric'].replace('_', ' ')} "
+            f"{best['value']:.4g}."
+        )
+    else:
+        lines.append("No best point: no grid point has all its runs completed.")
+    return "\n".join(lines) + "\n"
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: Path) -> None:
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def curves(groups: list[Group], path: Path, title: str) -> bool:
+    """Validation loss per epoch, one line per grid point (the mean over its seeds)."""
+    series = []
+    for g in groups:
+        runs = [r for r in g.runs if r.status in (folder.COMPLETED, folder.DIVERGED, folder.INTERRUPTED)]
+        histories = [r.history() for r in runs]
+        key = "val_loss" if any("val_loss" in row for h in histories for row in h) else "loss"
+        by_epoch: dict[int, list[float]] = {}
+        for h in histories:
+            for row in h:
+                v, e = row.get(key), row.get("epoch")
+                if v is not None and e is not None and math.isfinite(v) and math.isfinite(e):
+                    by_epoch.setdefault(int(e), []).append(v)
+        if by_epoch:
+            epochs = sorted(by_epoch)
+            series.append((g.label, key, epochs, [statistics.fmean(by_epoch[e]) for e in epochs]))
+    if not series:
+        return False
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
+    for label, _, epochs, values in series:
+        ax.plot(epochs, values, label=label, linewidth=1.2)
+    values = [v for *_, vs in series for v in vs]
+    if min(values) > 0 and max(values) / min(values) > 100:
+        ax.set_yscale("log")
+    ylabel = "validation loss" if all(s[1] == "val_loss" for s in series) else "loss (validation where available)"
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{title}: {ylabel} per epoch")
+    ax.grid(True, alpha=0.3)
+    if len(series) <= 20:
+        ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return True
+
+
+def lr_vs_metric(groups: list[Group], rows: list[dict[str, Any]], varied: list[str], path: Path, title: str) -> bool:
+    """Best validation loss (and the headline test metric) against the learning rate, log x.
+
+    One line per combination of the other varied keys; error bars are the std over seeds.
+    """
+    metric = next(
+        (m for m in ("test_accuracy", "test_r2", "test_mae") if any(r.get(m) is not None for r in rows)), None
+    )
+    loss = "best_val_loss" if any(r.get("best_val_loss") is not None for r in rows) else "test_loss"
+    others = [k for k in varied if k != LR_KEY]
+    lines: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+    for g, row in zip(groups, rows, strict=True):
+        lr = _num(g.values.get(LR_KEY))
+        if lr is None or lr <= 0:
+            continue
+        name = ", ".join(f"{k}={format_value(g.values.get(k))}" for k in others) or "all"
+        lines.setdefault(name, []).append((lr, row))
+    if not lines:
+        return False
+    plt = _pyplot()
+    panels = [loss] + ([metric] if metric else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), dpi=100, squeeze=False)
+    for ax, name in zip(axes[0], panels, strict=True):
+        for line, pts in lines.items():
+            pts = sorted(pts, key=lambda t: t[0])
+            xs = [lr for lr, r in pts if r.get(name) is not None]
+            ys = [r[name] for _, r in pts if r.get(name) is not None]
+            errs = [r.get(f"{name}_std") or 0.0 for _, r in pts if r.get(name) is not None]
+            if xs:
+                ax.errorbar(xs, ys, yerr=errs if any(errs) else None, marker="o", capsize=3, label=line)
+        ax.set_xscale("log")
+        shown = [r[name] for pts in lines.values() for _, r in pts if r.get(name) is not None]
+        if name.endswith("loss") and shown and min(shown) > 0 and max(shown) / min(shown) > 100:
+            ax.set_yscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel(name.replace("_", " "))
+        ax.grid(True, which="both", alpha=0.3)
+        if len(lines) > 1:
+            ax.legend(fontsize=7)
+    fig.suptitle(f"{title}: learning rate sweep")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return True
+
+
+def write(record: SweepRecord) -> Summary:
+    """Write summary.csv, summary.md, curves.png and (learning-rate sweeps) lr_vs_metric.png;
+    store the best point in sweep.json."""
+    groups, varied, rows, best = build(record)
+    out = record.dir
+    files = []
+    if rows:
+        write_csv_rows(out / "summary.csv", [{k: _csv(v) for k, v in r.items()} for r in rows])
+        files.append(out / "summary.csv")
+    markdown = _markdown(record, varied, rows, best)
+    atomic_write_text(out / "summary.md", markdown)
+    files.append(out / "summary.md")
+    title = str(record.data.get("name") or "sweep")
+    if curves(groups, out / "curves.png", title):
+        files.append(out / "curves.png")
+    if record.data.get("learning_rate_sweep") and lr_vs_metric(groups, rows, varied, out / "lr_vs_metric.png", title):
+        files.append(out / "lr_vs_metric.png")
+    record.data["best"] = best
+    record.save()
+    columns = list(rows[0]) if rows else []
+    return Summary(groups, varied, columns, rows, best, markdown, files)
+
+
+def _csv(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return format_value(value)
+    return value

@@ -1,0 +1,201 @@
+"""What runs inside a worker process: set up TensorFlow once, then train points one after another.
+
+Both backends call `setup` once per process and `run_point` once per point. A point never
+shares state with the previous one: it gets a fresh Keras session, its own seed and its own
+run folder, and the worker's memory is returned to the allocator after each point
+(`keras.backend.clear_session()` + `gc.collect()`), so a long sweep runs in flat memory.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import resource
+import signal
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nnrun.spec.loader import Document
+
+_READY = False
+
+
+@dataclass
+class Task:
+    """Everything a worker needs to train one point; plain data, so it pickles for any backend."""
+
+    index: int
+    doc: Document
+    base: str
+    config_path: str | None
+    run_dir: str
+    command: list[str]
+    record_extra: dict[str, Any] = field(default_factory=dict)
+
+
+def thread_budget(workers: int, cores: int | None = None) -> int:
+    """Threads per worker so that `workers` processes together use the cores once."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, workers))
+
+
+def setup(threads: int) -> None:
+    """Import TensorFlow once with thread pools of `threads` threads; idempotent per process.
+
+    The limits must be set before TensorFlow creates its runtime (its first op), hence
+    the environment variables before the import and the `tf.config.threading` calls
+    before the first op.
+    """
+    global _READY
+    if _READY:
+        return
+    for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from nnrun.tf_import import _quiet_fd2, import_tensorflow
+
+    with _quiet_fd2():
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # the runtime already exists (TensorFlow was used before setup)
+            pass
+    import_tensorflow()
+    _READY = True
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else ""
+    if len(text.splitlines()) > 1 and type(exc).__name__ == "SpecError":
+        line = text.replace("\n", "; ")
+    return f"{type(exc).__name__}: {line}"[:500] if line else type(exc).__name__
+
+
+def run_point(task: Task) -> dict[str, Any]:
+    """Train one point into `task.run_dir`; never raises, the outcome says what happened."""
+    from nnrun.experiment import execute, prepare_loaded
+    from nnrun.spec.parse import parse
+
+    run_dir = Path(task.run_dir)
+    result: dict[str, Any] = {"index": task.index, "run_dir": str(run_dir), "pid": os.getpid()}
+    try:
+        spec = parse(task.doc)
+        prepared = prepare_loaded(spec, task.doc, Path(task.base), Path(task.config_path) if task.config_path else None)
+        run_dir.mkdir(parents=True, exist_ok=False)
+        outcome = execute(
+            prepared,
+            run_dir.parent,
+            command=task.command,
+            run_dir=run_dir,
+            record_extra=task.record_extra,
+        )
+        result.update(
+            status=outcome.status,
+            epochs_run=outcome.record.get("epochs_run"),
+            train_seconds=outcome.record.get("train_seconds"),
+        )
+    except KeyboardInterrupt:  # Ray's cancel outside training: nothing half-done to keep
+        result.update(status="interrupted")
+    except BaseException as exc:  # noqa: BLE001 - a failed point is recorded; the sweep goes on
+        result.update(status="failed", error=_first_line(exc))
+        # the whole traceback goes to the worker's log (<sweep>/.logs/worker-<n>.log)
+        print(f"point {task.index} failed ({run_dir}):", file=sys.stderr)
+        traceback.print_exception(exc, file=sys.stderr)
+        sys.stderr.flush()
+    finally:
+        if run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # stopped before the run began: leave no empty folder
+        _release()
+    result["peak_rss_mib"] = peak_rss_mib()
+    return result
+
+
+def _release() -> None:
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.backend.clear_session()
+    gc.collect()
+
+
+# --- the local backend's worker process -------------------------------------------------------
+
+_stop_requested = False
+
+
+def _on_term(signum: int, frame: Any) -> None:
+    global _stop_requested
+    _stop_requested = True
+
+
+def _die_with_parent() -> None:
+    """If the sweep process is killed outright, its workers get SIGTERM (Linux): a running point
+    stops as `interrupted` instead of training on for nobody."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def serve(conn: Any, threads: int, log_path: str | None) -> None:
+    """A local worker's main loop: receive a `Task`, send back its result, until told to stop.
+
+    Ctrl-C at the terminal reaches every process of the group: the worker ignores SIGINT
+    and leaves the decision to the parent, which sends SIGTERM to ask a running point to
+    stop after its current step (execute() turns it into an `interrupted` run).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_term)
+    _die_with_parent()
+    if log_path:
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+    try:
+        setup(threads)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops the sweep
+        conn.send(("setup_failed", _first_line(exc)))
+        return
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            # Every result has been sent and every file written; skip the interpreter's
+            # teardown, which takes seconds once TensorFlow is loaded.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+        try:
+            conn.send(("started", task.index))
+            conn.send(("done", run_point(task)))
+        except (BrokenPipeError, OSError):  # the sweep process is gone
+            return
+
+
+# --- the Ray backend's task ---------------------------------------------------------------------
+
+
+def ray_task(task: Task, threads: int) -> dict[str, Any]:
+    """One point as a Ray task; Ray reuses its worker processes, so `setup` runs once per process."""
+    setup(threads)
+    return run_point(task)

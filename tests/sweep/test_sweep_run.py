@@ -1,0 +1,141 @@
+"""A real small learning-rate sweep of XOR with seeds, run once through the CLI on the local
+backend; the tests read what it wrote: sweep.json, summary.csv, summary.md, the figures and
+every point's run folder."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import CONFIGS, run_cli
+
+LRS = [0.01, 0.1, 1.0]
+SEEDS = 2
+EPOCHS = 25
+ARGS = ["--lr", "0.01,0.1,1", "--seeds", str(SEEDS), "--workers", "2", "--set", f"training.epochs={EPOCHS}"]
+
+
+def _sweep(root: Path, *extra: str) -> tuple[object, Path]:
+    proc = run_cli("sweep", str(CONFIGS / "xor.yaml"), *ARGS, "--out", str(root), *extra)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (sweep_dir,) = (root / "xor").iterdir()
+    return proc, sweep_dir
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
+    return _sweep(tmp_path_factory.mktemp("local"))
+
+
+def _record(sweep_dir: Path) -> dict:
+    return json.loads((sweep_dir / "sweep.json").read_text())
+
+
+def _run(sweep_dir: Path, point: dict) -> dict:
+    return json.loads((sweep_dir / point["run_dir"] / "run.json").read_text())
+
+
+def _metrics(sweep_dir: Path, point: dict) -> dict:
+    return json.loads((sweep_dir / point["run_dir"] / "metrics.json").read_text())
+
+
+def test_sweep_json_records_the_grid_command_and_every_point(local) -> None:
+    _, sweep_dir = local
+    assert sweep_dir.name.startswith("sweep-")
+    record = _record(sweep_dir)
+    assert record["status"] == "completed"
+    assert record["grid"] == {"optimizer.learning_rate": LRS}
+    assert record["seeds"] == SEEDS and record["learning_rate_sweep"] is True
+    assert "sweep" in record["command"] and "--lr" in record["command"]
+    points = record["points"]
+    assert [(p["values"]["optimizer.learning_rate"], p["seed"]) for p in points] == [
+        (lr, seed) for lr in LRS for seed in (42, 43)
+    ]
+    assert all(p["status"] == "completed" and p["epochs_run"] == EPOCHS for p in points)
+
+
+def test_every_point_is_an_ordinary_run_folder(local) -> None:
+    _, sweep_dir = local
+    points = _record(sweep_dir)["points"]
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith(".")) == sorted(
+        p["run_dir"] for p in points
+    )
+    pids = set()
+    for p in points:
+        run_dir = sweep_dir / p["run_dir"]
+        run = _run(sweep_dir, p)
+        assert run["status"] == "completed"
+        assert run["sweep"] == {
+            "id": sweep_dir.name,
+            "index": p["index"],
+            "point": p["values"],
+            "seed_index": p["seed_index"],
+        }
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        assert config["optimizer"]["learning_rate"] == p["values"]["optimizer.learning_rate"]
+        assert config["seed"] == p["seed"] and config["training"]["epochs"] == EPOCHS
+        assert "sweep" not in config  # the point's config trains that point alone
+        rows = list(csv.DictReader((run_dir / "history.csv").open()))
+        assert len(rows) == EPOCHS
+        for name in ("model.keras", "metrics.json", "loss.png"):
+            assert (run_dir / name).is_file()
+        pids.add(run["pid"])
+    # long-lived workers: 6 points trained by at most 2 processes, none of them the sweep itself
+    assert 1 <= len(pids) <= 2
+
+
+def test_summary_csv_has_one_row_per_point_with_mean_and_std_over_seeds(local) -> None:
+    _, sweep_dir = local
+    points = _record(sweep_dir)["points"]
+    rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
+    assert [float(r["optimizer.learning_rate"]) for r in rows] == LRS
+    for row, lr in zip(rows, LRS, strict=True):
+        mine = [p for p in points if p["values"]["optimizer.learning_rate"] == lr]
+        best = [_metrics(sweep_dir, p)["best_val_loss"]["val_loss"] for p in mine]
+        acc = [_metrics(sweep_dir, p)["test"]["accuracy"] for p in mine]
+        assert float(row["best_val_loss"]) == pytest.approx(statistics.fmean(best))
+        assert float(row["best_val_loss_std"]) == pytest.approx(statistics.stdev(best))
+        assert float(row["test_accuracy"]) == pytest.approx(statistics.fmean(acc))
+        assert row["runs_completed"] == "2" and row["status"] == "2/2 completed"
+        assert float(row["epochs"]) == EPOCHS
+        assert row["fit"]  # the fit diagnosis of the point's runs
+
+
+def test_summary_md_table_and_the_best_point(local) -> None:
+    proc, sweep_dir = local
+    record = _record(sweep_dir)
+    rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
+    best_row = min(rows, key=lambda r: float(r["best_val_loss"]))
+    assert record["best"]["point"] == int(best_row["point"])
+    assert record["best"]["metric"] == "best_val_loss"
+    text = (sweep_dir / "summary.md").read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| #"))
+    for column in ("optimizer.learning_rate", "final val_loss", "best val_loss", "test accuracy", "fit", "seconds"):
+        assert column in header
+    table = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| #")]
+    assert len(table) == len(LRS)
+    assert all(" ± " in line for line in table)
+    assert f"| {best_row['point']} **(best)** |" in text
+    assert f"best: point {best_row['point']} (optimizer.learning_rate=" in proc.stdout
+    assert f"sweep folder: {sweep_dir}" in proc.stdout
+
+
+def test_figures_are_written(local) -> None:
+    import matplotlib.image as mpimg
+
+    _, sweep_dir = local
+    for name in ("curves.png", "lr_vs_metric.png"):
+        image = mpimg.imread(sweep_dir / name)
+        assert image.shape[0] > 200 and image.shape[1] > 300, name
+
+
+def test_each_point_is_reported_as_it_finishes(local) -> None:
+    proc, _ = local
+    done = [line for line in proc.stderr.splitlines() if line.startswith("✓ point")]
+    assert len(done) == len(LRS) * SEEDS
+    assert all("completed" in line and "best val_loss" in line for line in done)
