@@ -145,32 +145,75 @@ class _RunHooks:
             self.tensorboard.close()
 
 
-class _Signals:
-    """First SIGINT/SIGTERM asks the trainer to stop after the current step; a second
-    SIGINT aborts at once."""
+class Interrupted(KeyboardInterrupt):
+    """A signal arrived before the run folder existed: nothing was written, nothing to keep."""
 
-    def __init__(self, hooks: Any) -> None:
-        self.hooks = hooks
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+class _Signals:
+    """SIGINT/SIGTERM for the whole of `execute`, in two phases.
+
+    Before the run folder exists there is nothing to keep, so a signal stops at once
+    (`Interrupted`). Once it exists the first signal only asks to stop (the trainer stops
+    after its current step, or training is skipped if it has not begun, or the evaluation
+    finishes) and the run ends as `interrupted`; a second SIGINT aborts what is running
+    (KeyboardInterrupt), after which the few writes that close the run are not interrupted
+    again. A SIGINT that the parent ignores (a sweep worker) stays ignored.
+    """
+
+    def __init__(self) -> None:
+        self.hooks: Any = None
+        self.keep = False
+        self.aborting = False
         self.received: int | None = None
         self.previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: Any) -> None:
+        if self.aborting:
+            return
+        if not self.keep:
+            self.received = signum
+            raise Interrupted(signum)
         if self.received is not None and signum == signal.SIGINT:
+            self.aborting = True
             raise KeyboardInterrupt
-        self.received = signum
-        self.hooks.stop_requested = True
+        self.received = self.received or signum
+        if self.hooks is not None:
+            self.hooks.stop_requested = True
+
+    def attach(self, hooks: Any) -> None:
+        self.hooks = hooks
+        if self.received is not None:
+            hooks.stop_requested = True
 
     def __enter__(self) -> _Signals:
         import threading
 
         if threading.current_thread() is threading.main_thread():
             for s in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(s) is signal.SIG_IGN:
+                    continue
                 self.previous[s] = signal.signal(s, self._handle)
         return self
 
     def __exit__(self, *exc: Any) -> None:
         for s, h in self.previous.items():
             signal.signal(s, h)
+
+
+def _quietly(action: Callable[[], Any]) -> None:
+    """Best effort while closing a run that already failed: the first error is the one to report."""
+    try:
+        action()
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def execute(
@@ -182,70 +225,98 @@ def execute(
     run_dir: Path | None = None,
     record_extra: dict[str, Any] | None = None,
 ) -> Outcome:
-    """Train and write a complete run folder."""
-    from nnrun.tf_import import import_tensorflow
+    """Train and write a complete run folder.
 
-    import_tensorflow()
-    from nnrun.build.model import build_model
-    from nnrun.train.select import choose
+    Whatever happens once the folder exists, run.json ends with a final status:
+    completed, diverged, interrupted (a signal; history, model and metrics so far) or
+    failed (the exception is re-raised after it is recorded). Only a hard kill, or a disk
+    too full to rewrite run.json, leaves it "running" (readers then show `crashed`).
+    Raises `Interrupted` for a signal that arrives before the folder exists.
+    """
+    with _Signals() as signals:
+        signals.keep = run_dir is not None  # a folder made by the caller (a sweep) is recorded
+        from nnrun.tf_import import import_tensorflow
 
-    spec, data = prepared.spec, prepared.data
-    folder.ensure_writable(out_root)
-    seed_everything(spec.seed)
-    model = build_model(spec, data.input_shape)
-    trainer, why_not_graph = choose(spec, data)
+        import_tensorflow()
+        from nnrun.build.model import build_model
+        from nnrun.train.base import TrainResult
+        from nnrun.train.select import choose
 
-    run_dir = run_dir or folder.create_run_dir(out_root, spec.name)
-    record = folder.RunRecord.start(
-        run_dir,
-        spec.name,
-        spec.seed,
-        command if command is not None else sys.argv,
-        {
-            "config_source": str(prepared.config_path) if prepared.config_path else None,
-            "trainer": trainer.name,
-            "graph_trainer_skipped": why_not_graph,
-            **(record_extra or {}),
-        },
-    )
-    atomic_write_yaml(run_dir / "config.yaml", spec.to_yaml_dict())
-    atomic_write_json(run_dir / "preprocessing.json", data.preprocessing)
-    lines: list[str] = []
-    model.summary(print_fn=lambda text, line_break=True: lines.append(text))
-    atomic_write_text(run_dir / "summary.txt", "\n".join(lines) + "\n")
-    if on_start is not None:
-        on_start(run_dir, trainer.name)
+        spec, data = prepared.spec, prepared.data
+        folder.ensure_writable(out_root)
+        seed_everything(spec.seed)
+        model = build_model(spec, data.input_shape)
+        trainer, why_not_graph = choose(spec, data)
 
-    hooks = _RunHooks(run_dir, on_rows, tensorboard=spec.training.tensorboard)
-    t0 = time.perf_counter()
-    with _Signals(hooks.base) as signals:
+        created = run_dir is None
+        run_dir = run_dir or folder.create_run_dir(out_root, spec.name)
+        signals.keep = True
         try:
-            result = trainer.train(model, spec, data, hooks.base)
-        except KeyboardInterrupt:
+            record = folder.RunRecord.start(
+                run_dir,
+                spec.name,
+                spec.seed,
+                command if command is not None else sys.argv,
+                {
+                    "config_source": str(prepared.config_path) if prepared.config_path else None,
+                    "trainer": trainer.name,
+                    "graph_trainer_skipped": why_not_graph,
+                    **(record_extra or {}),
+                },
+            )
+        except BaseException:
+            if created:  # not even run.json could be written: leave no unreadable folder behind
+                import shutil
+
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        hooks: _RunHooks | None = None
+        t0 = time.perf_counter()
+        try:
+            atomic_write_yaml(run_dir / "config.yaml", spec.to_yaml_dict())
+            atomic_write_json(run_dir / "preprocessing.json", data.preprocessing)
+            lines: list[str] = []
+            model.summary(print_fn=lambda text, line_break=True: lines.append(text))
+            atomic_write_text(run_dir / "summary.txt", "\n".join(lines) + "\n")
+            if on_start is not None:
+                on_start(run_dir, trainer.name)
+            hooks = _RunHooks(run_dir, on_rows, tensorboard=spec.training.tensorboard)
+            signals.attach(hooks.base)
+            t0 = time.perf_counter()
+            if signals.received is None:
+                result = trainer.train(model, spec, data, hooks.base)
+            else:  # stopped while setting up: keep what there is (an untrained model)
+                result = TrainResult(history=[], stop_reason="interrupted", stopped_epoch=0)
+            train_seconds = time.perf_counter() - t0
             hooks.close()
-            _save_model(model, run_dir)
+            return _finish(model, spec, data, run_dir, record, result, train_seconds, signals)
+        except KeyboardInterrupt:
+            signals.aborting = True
+            epochs = len(hooks.base.rows) if hooks is not None else 0
+            if hooks is not None:
+                _quietly(hooks.close)
+            _quietly(lambda: _save_model(model, run_dir))
             record.finish(
                 folder.INTERRUPTED,
                 train_seconds=round(time.perf_counter() - t0, 3),
-                epochs_run=len(hooks.base.rows),
+                epochs_run=epochs,
                 stop_reason="interrupted",
             )
-            return Outcome(run_dir, folder.INTERRUPTED, record.data, signal=signal.SIGINT)
+            return Outcome(run_dir, folder.INTERRUPTED, record.data, signal=signals.received or signal.SIGINT)
         except BaseException as exc:
-            hooks.close()
-            record.finish(
-                folder.FAILED,
-                train_seconds=round(time.perf_counter() - t0, 3),
-                epochs_run=len(hooks.base.rows),
-                error={
-                    "type": type(exc).__name__,
-                    "message": str(exc).splitlines()[0][:500] if str(exc) else "",
-                },
+            signals.aborting = True
+            if hooks is not None:
+                _quietly(hooks.close)
+            error = {"type": type(exc).__name__, "message": str(exc).splitlines()[0][:500] if str(exc) else ""}
+            _quietly(
+                lambda: record.finish(
+                    folder.FAILED,
+                    train_seconds=round(time.perf_counter() - t0, 3),
+                    epochs_run=len(hooks.base.rows) if hooks is not None else 0,
+                    error=error,
+                )
             )
             raise
-    train_seconds = time.perf_counter() - t0
-    hooks.close()
-    return _finish(model, spec, data, run_dir, record, result, train_seconds, signals.received)
 
 
 def _save_model(model: Any, run_dir: Path) -> None:
@@ -264,7 +335,7 @@ def _finish(
     record: folder.RunRecord,
     result: Any,
     train_seconds: float,
-    received: int | None,
+    signals: _Signals,
 ) -> Outcome:
     from nnrun import plots
     from nnrun.train.evaluate import evaluate
@@ -326,9 +397,11 @@ def _finish(
             metrics["best_val_loss"] = {"epoch": low["epoch"], "val_loss": low["val_loss"]}
     atomic_write_json(run_dir / "metrics.json", metrics)
     plots.curves(result.history, run_dir, spec.name)
+    if signals.received is not None and status == folder.COMPLETED:
+        status = folder.INTERRUPTED  # asked to stop while the finished model was being evaluated
     record.data["diagnosis"] = _diagnosis(result.history, status)
     record.finish(status)
-    return Outcome(run_dir, status, record.data, metrics, signal=received)
+    return Outcome(run_dir, status, record.data, metrics, signal=signals.received)
 
 
 def _diagnosis(history: list[dict[str, float]], status: str) -> dict[str, Any]:

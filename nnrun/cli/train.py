@@ -30,6 +30,11 @@ def summary_line(outcome: Any) -> str:
     return ", ".join(parts)
 
 
+def _os_error(exc: OSError) -> str:
+    text = exc.strerror or str(exc) or type(exc).__name__
+    return f"{text}: {exc.filename}" if exc.filename else text
+
+
 def train(
     config: Annotated[
         Path,
@@ -44,21 +49,34 @@ def train(
 ) -> None:
     """Train a model from CONFIG and write a timestamped run folder."""
     from nnrun.experiment import prepare_experiment
+    from nnrun.runs.folder import ensure_writable
 
     prepared = prepare_experiment(config, set_ or [])
+    out = out.expanduser().resolve()  # the root every file of the run goes under, fixed once
+    ensure_writable(out)  # before the seconds TensorFlow takes to load
     from nnrun.cli.progress import TrainingProgress
-    from nnrun.experiment import execute
+    from nnrun.experiment import Interrupted, execute
 
     spec = prepared.spec
     show = not quiet and sys.stderr.isatty()
+    made: list[Path] = []
     with TrainingProgress(spec.training.epochs, spec.name, enabled=show) as progress:
 
         def started(run_dir: Path, trainer: str) -> None:
+            made.append(run_dir)
             if not quiet:
                 err_console().print(f"training [bold]{spec.name}[/bold] ({trainer} trainer) -> {run_dir}")
             progress.start()
 
-        outcome = execute(prepared, out, command=sys.argv, on_rows=progress.rows, on_start=started)
+        try:
+            outcome = execute(prepared, out, command=sys.argv, on_rows=progress.rows, on_start=started)
+        except Interrupted as exc:
+            err_console().print(f"[yellow]interrupted ({exc}) before the run folder was created[/yellow]")
+            raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # a full disk, a lost mount: the run is recorded as failed, no traceback
+            where = f" (run folder: {made[0]}, status failed)" if made else ""
+            err_console().print(f"[bold red]error:[/bold red] the run failed: {_os_error(exc)}{where}", soft_wrap=True)
+            raise typer.Exit(1) from None
     line = summary_line(outcome)
     style = {"completed": "green", "interrupted": "yellow"}.get(outcome.status, "red")
     console().print(f"[{style}]{line}[/{style}]")

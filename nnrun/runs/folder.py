@@ -20,6 +20,7 @@ import secrets
 import shutil
 import socket
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,15 @@ def ensure_writable(root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise NnrunError(f"cannot create the output directory {root}: {exc.strerror}") from None
-    if not os.access(root, os.W_OK | os.X_OK):
-        raise NnrunError(f"the output directory {root} is not writable")
+    if not root.is_dir():
+        raise NnrunError(f"the output directory {root} is not a directory")
+    # a real write, not os.access: root passes access checks, and ACLs or a read-only mount differ
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".nnrun-probe-", dir=root)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise NnrunError(f"the output directory {root} is not writable: {exc.strerror}") from None
     free = shutil.disk_usage(root).free
     if free < MIN_FREE_BYTES:
         raise NnrunError(
@@ -58,9 +66,18 @@ def ensure_writable(root: Path) -> None:
 
 
 def create_run_dir(root: Path, name: str, prefix: str = "") -> Path:
-    """A fresh, unique folder; two runs started in the same second never collide."""
+    """A fresh, unique folder; two runs started in the same second never collide.
+
+    `name` must be one plain path component (the spec's pattern guarantees it), so a run
+    folder is always inside `root`.
+    """
+    if not name or name in (".", "..") or Path(name).name != name or "/" in name or "\\" in name:
+        raise NnrunError(f"a run name must be a single folder name inside the output root. Received: name={name!r}")
     parent = root / name
-    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NnrunError(f"{parent} exists and is not a directory") from None
     stamp = now().strftime("%Y%m%d-%H%M%S")
     for _ in range(100):
         path = parent / f"{prefix}{stamp}-{secrets.token_hex(3)}"
@@ -93,7 +110,9 @@ class RunRecord:
         self.data = data
 
     @classmethod
-    def start(cls, path: Path, name: str, seed: int, command: list[str], extra: dict[str, Any] | None = None) -> RunRecord:
+    def start(
+        cls, path: Path, name: str, seed: int, command: list[str], extra: dict[str, Any] | None = None
+    ) -> RunRecord:
         started = now()
         record = cls(
             path,
