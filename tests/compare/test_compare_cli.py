@@ -341,3 +341,22 @@ def test_rich_table_for_a_terminal(made: MadeRuns) -> None:
     assert "\x1b[" in text  # coloured
     assert made.failed.name[:10] in text
     assert max(len(line) for line in Console(file=io.StringIO(), width=160).render_lines(to_rich(table))) <= 160
+
+
+def test_many_runs_in_a_terminal_get_fast_coloured_columns(made: MadeRuns) -> None:
+    """Beyond 200 runs the terminal gets plain aligned columns, still coloured by status."""
+    from nnrun.compare import collect
+    from nnrun.compare.formats import to_text
+    from nnrun.compare.table import build_table, select
+
+    runs, _ = collect([made.root])
+    table = build_table(select(runs), max_differing=8)
+    plain_text = to_text(table)
+    coloured = to_text(table, color=True)
+    assert coloured.plain == plain_text
+    styled = {coloured.plain[span.start : span.end].strip(): str(span.style) for span in coloured.spans}
+    assert styled["failed"] == "red" and styled["crashed"] == "red" and styled["interrupted"] == "yellow"
+    assert styled["completed"] == "green"
+    header, rule = plain_text.splitlines()[:2]
+    starts = [i for i, c in enumerate(rule) if c == "-" and (i == 0 or rule[i - 1] == " ")]
+    assert [header[i : i + len(c)] for i, c in zip(starts, table.columns, strict=True)] == table.columns
