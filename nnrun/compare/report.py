@@ -19,8 +19,10 @@ from nnrun.compare.formats import STATUS_STYLE, VERDICT_STYLE, human_seconds, pl
 from nnrun.compare.table import Table, build_table, sort_descending
 from nnrun.runs.reader import RunInfo, Unreadable
 
-#: Images larger than this are linked by name instead of inlined.
+#: Images larger than this are left out (a page is meant to stay small enough to mail).
 MAX_IMAGE_BYTES = 5_000_000
+#: Above this many runs, the per-run sections have no figures (about 100 kB each).
+MAX_RUNS_WITH_IMAGES = 300
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#222;max-width:1500px}
@@ -138,7 +140,7 @@ def _figures(run: RunInfo) -> list[tuple[str, bytes]]:
     return out
 
 
-def run_section(run: RunInfo) -> str:
+def run_section(run: RunInfo, images: bool = True) -> str:
     from nnrun.compare.show import config_changes
 
     rec = run.record
@@ -182,7 +184,7 @@ def run_section(run: RunInfo) -> str:
             + (f"<p>{_e(note)}</p>" if note else "")
             + f'<table class="kv">{rows}</table></details>'
         )
-    figures = _figures(run)
+    figures = _figures(run) if images else []
     if figures:
         parts.append(
             '<div class="figs">' + "".join(_img(png, f"{run.name}: {name}") for name, png in figures) + "</div>"
@@ -261,6 +263,12 @@ def build_report(
         out.append("<h2>Sweeps</h2>")
         out += [sweep_section(path, members) for path, members in sweeps.items()]
     out.append("<h2>Each run</h2>")
-    out += [run_section(run) for run in runs]
+    images = len(runs) <= MAX_RUNS_WITH_IMAGES
+    if not images:
+        out.append(
+            f'<p class="meta">{len(runs)} runs: figures are left out of the sections below to keep the page '
+            f"small (up to {MAX_RUNS_WITH_IMAGES} runs have them); --filter or --last narrows the set.</p>"
+        )
+    out += [run_section(run, images) for run in runs]
     out.append(f"<script>{JS}</script></body></html>")
     return "\n".join(out) + "\n"

@@ -177,3 +177,15 @@ def test_report_cli(made: MadeRuns, nnrun, tmp_path: Path) -> None:
 def test_report_user_errors(made: MadeRuns, nnrun, args: list[str], message: str) -> None:
     code, _, err = nnrun("report", made.root, *args)
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_many_runs_keep_the_page_small(made: MadeRuns, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nnrun.compare import collect, report
+
+    runs, _ = collect([made.root])
+    monkeypatch.setattr(report, "MAX_RUNS_WITH_IMAGES", 3)
+    text = report.build_report(runs)
+    assert text.count('<section class="run"') == len(runs)
+    assert "figures are left out" in text
+    assert 'alt="validation loss of every run"' in text
+    assert "confusion_matrix.png" not in text
