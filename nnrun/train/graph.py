@@ -25,9 +25,12 @@ seed and the epoch number, so runs are reproducible but not permuted the way `fi
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import time
 import warnings
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from nnrun.train.base import Hooks, Row, Trainer, TrainResult, batch_size, batches_per_epoch
@@ -54,6 +57,22 @@ EXECUTOR = "SINGLE_THREADED_EXECUTOR"
 
 #: Why the graph stopped inside a chunk.
 _RUNNING, _EARLY_STOPPING, _DIVERGED = 0, 1, 2
+
+
+def _not_a_retrace_warning(record: logging.LogRecord) -> bool:
+    return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _one_trace_per_run() -> Iterator[None]:
+    """Each run traces its loop once, by design; in a process that trains many models (a
+    sweep, the tests) TensorFlow would call that excessive retracing. Drop that warning only."""
+    log = logging.getLogger("tensorflow")
+    log.addFilter(_not_a_retrace_warning)
+    try:
+        yield
+    finally:
+        log.removeFilter(_not_a_retrace_warning)
 
 
 def _data_bytes(data: Dataset) -> int:
@@ -267,7 +286,7 @@ class _EpochLoop:
         tf = self.tf
         first = int(self.epoch.numpy())
         # Ops here are tiny and in a chain: running them inline beats handing them to a pool.
-        with tf.experimental.function_executor_type(EXECUTOR):
+        with tf.experimental.function_executor_type(EXECUTOR), _one_trace_per_run():
             values, count, code = self.step(tf.constant(min(epochs, MAX_CHUNK), dtype=tf.int32))
         self.calls += 1
         if self.calls == 1 and self.es is not None and self.es.monitor not in self.keys:
