@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from nnrun.errors import Problem, SpecError
 from nnrun.spec import checks
 from nnrun.spec.config import Spec
-from nnrun.spec.loader import Document, load, loads
+from nnrun.spec.loader import Document, load, load_value, loads
 
 Key = tuple[str | int, ...]
 
@@ -183,9 +183,12 @@ def apply_overrides(doc: Document, overrides: list[str]) -> None:
             problems.append(Problem(key=item, message="expected KEY=VALUE, e.g. training.epochs=5"))
             continue
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = load_value(raw) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
+        except SpecError as exc:  # too big, too deep, or a value that cannot be read
+            problems.extend(Problem(key=key, message=p.message) for p in exc.problems)
+            continue
         try:
             set_dotted(doc.data, key, value)
         except (KeyError, IndexError, TypeError) as exc:
