@@ -23,11 +23,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError) and exc.errno is not None:
+            # name the file the user knows, not the temporary one (a full disk, a quota)
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 
