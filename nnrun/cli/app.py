@@ -33,6 +33,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("export", "export", "export"),
     ("predict", "predict", "predict"),
     ("lr-find", "lr_find", "lr_find"),
+    ("rerun", "rerun", "rerun"),
     ("plot", "plot", "app"),  # a Typer sub-app: nnrun plot activations
 ]
 
