@@ -62,7 +62,7 @@ def _start_and_signal(tmp_path: Path, seed: int, phases: tuple[str, ...], sig: i
     return out, phase, code, stderr
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sigkill_anywhere_leaves_only_whole_files(tmp_path: Path, seed: int) -> None:
     out, phase, code, stderr = _start_and_signal(tmp_path, seed, PHASES, signal.SIGKILL)
 
@@ -78,7 +78,7 @@ def test_sigkill_anywhere_leaves_only_whole_files(tmp_path: Path, seed: int) -> 
     assert not [item for item in iter_runs([out]) if isinstance(item, Unreadable)]
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 2])  # startup, finishing (training: test_signals.py)
 def test_sigterm_anywhere_ends_interrupted_or_writes_nothing(tmp_path: Path, seed: int) -> None:
     out, phase, code, stderr = _start_and_signal(tmp_path, seed, ("startup", "training", "finishing"), signal.SIGTERM)
 

@@ -203,15 +203,19 @@ def test_name_override_cannot_escape(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []  # not even the output root
 
 
-def test_out_with_dotdot_is_resolved_once_and_everything_stays_under_it(tmp_path: Path) -> None:
+def test_out_with_dotdot_is_resolved_once_and_everything_stays_under_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`--out` is the user's choice of root (absolute, relative, `..` allowed); it is resolved once,
     and every file of the run is under <root>/<name>/<run>/."""
     (tmp_path / "work").mkdir()
-    code, stdout, err = _train_exits(tmp_path / "work", "--out", "../elsewhere/../runs", "-q")
-    assert code == 0, err
+    monkeypatch.chdir(tmp_path / "work")
+    args = ["train", str(CONFIGS / "xor.yaml"), "--set", "training.epochs=3", "--out", "../elsewhere/../runs", "-q"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
     (run_dir,) = run_dirs(tmp_path / "runs")
     assert run_dir.parent == tmp_path / "runs" / "xor"
-    assert str(run_dir) in stdout
+    assert str(run_dir) in result.output
     assert not (tmp_path / "elsewhere").exists()
     assert list((tmp_path / "work").iterdir()) == []
     assert read_run(run_dir).status == folder.COMPLETED

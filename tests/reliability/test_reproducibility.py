@@ -20,12 +20,13 @@ from tests.reliability.procs import SHORT_CANCER, TRAINERS, finish, read_json, r
 
 
 def _train(tmp_path: Path, trainer: str) -> Path:
-    """A run made by `nnrun train` in its own process."""
+    """A run made by `nnrun train` here; the re-run then happens in a separate process."""
     config = tmp_path / "short.yaml"
     config.write_text(SHORT_CANCER)
     out = tmp_path / "runs"
-    code, _, err = finish(spawn("train", str(config), "--set", f"training.trainer={trainer}", "--out", str(out), "-q"))
-    assert code == 0, err
+    args = ["train", str(config), "--set", f"training.trainer={trainer}", "--out", str(out), "-q"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
     (run_dir,) = run_dirs(out)
     return run_dir
 
