@@ -25,6 +25,9 @@ from nnrun.sweep.worker import Task, serve
 
 #: A sweep gives up when workers keep dying (e.g. every point runs out of memory).
 MAX_RESTARTS_PER_WORKER = 5
+#: A worker whose resident memory has grown by more than this since its first point is
+#: replaced by a fresh one (see nnrun.sweep.worker on why memory grows at all).
+RECYCLE_GROWTH_MIB = float(os.environ.get("NNRUN_SWEEP_RECYCLE_MIB", "512"))
 
 
 class _Worker:
@@ -38,6 +41,8 @@ class _Worker:
         child.close()
         self.task: int | None = None
         self.log = log
+        self.baseline_mib: float | None = None
+        self.retiring = False
 
     @property
     def pid(self) -> int | None:
@@ -69,10 +74,10 @@ class LocalBackend(Backend):
         return worker
 
     def free_slots(self) -> int:
-        return sum(1 for w in self.workers if w.task is None)
+        return sum(1 for w in self.workers if w.task is None and not w.retiring)
 
     def submit(self, task: Task) -> None:
-        worker = next(w for w in self.workers if w.task is None)
+        worker = next(w for w in self.workers if w.task is None and not w.retiring)
         worker.task = task.index
         worker.conn.send(task)
 
@@ -104,11 +109,25 @@ class LocalBackend(Backend):
                 elif kind == "done":
                     events.append(Event("done", message[1]["index"], message[1]))
                     worker.task = None
+                    self._maybe_recycle(worker, message[1].get("rss_mib"))
                 elif kind == "setup_failed":
                     raise Fatal(f"a sweep worker could not start TensorFlow: {message[1]}")
         except (EOFError, OSError):
             pass
         return events
+
+    def _maybe_recycle(self, worker: _Worker, rss: float | None) -> None:
+        if rss is None:
+            return
+        if worker.baseline_mib is None:
+            worker.baseline_mib = rss
+        elif rss - worker.baseline_mib > RECYCLE_GROWTH_MIB:
+            worker.retiring = True
+            try:
+                worker.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+            self._spawn()
 
     def _buried(self, worker: _Worker) -> list[Event]:
         """A worker that exited: fail its point, and replace it."""

@@ -19,6 +19,9 @@ from nnrun.sweep.backend import Backend, Event
 from nnrun.sweep.worker import Task, ray_task
 
 INSTALL_HINT = "pip install 'nnrun[ray]'"
+#: Points a Ray worker process trains before Ray replaces it (bounds memory growth; see
+#: nnrun.sweep.worker): a fresh process costs one TensorFlow import.
+MAX_CALLS = 100
 
 
 def import_ray() -> Any:
@@ -59,7 +62,7 @@ class RayBackend(Backend):
         except Exception as exc:  # noqa: BLE001 - Ray raises many kinds at start-up
             first = str(exc).splitlines()[0] if str(exc) else ""
             raise Fatal(f"Ray did not start: {type(exc).__name__}: {first}") from None
-        self._remote = ray.remote(num_cpus=1, max_retries=0)(ray_task)
+        self._remote = ray.remote(num_cpus=1, max_retries=0, max_calls=MAX_CALLS)(ray_task)
 
     def free_slots(self) -> int:
         return self.slots - len(self.inflight)

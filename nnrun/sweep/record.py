@@ -9,13 +9,14 @@ points start and finish, so a sweep killed at any moment can be read back and re
         {"index": 0, "values": {"optimizer.learning_rate": 0.001}, "label": "...",
          "seed": 42, "seed_index": 0, "status": "completed", "run_dir": "p000-...",
          "error": null, "epochs_run": 50, "train_seconds": 0.4, "worker_pid": 123,
-         "peak_rss_mib": 410.2, "attempts": []},
+         "peak_rss_mib": 410.2, "rss_mib": 405.0, "attempts": []},
         ...
       ],
       "best": {"index": 1, "label": "...", "metric": "best_val_loss", "value": 0.01}
     }
 
-`run_dir` is relative to the sweep folder. `attempts` keeps what earlier tries of a point
+`run_dir` is relative to the sweep folder; `peak_rss_mib` and `rss_mib` are the worker's
+peak and current resident memory right after the point. `attempts` keeps what earlier tries of a point
 ended with (status, error) when `--resume` re-ran it.
 """
 

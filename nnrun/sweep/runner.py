@@ -107,6 +107,7 @@ def _point_entry(point: Point) -> dict[str, Any]:
         "train_seconds": None,
         "worker_pid": None,
         "peak_rss_mib": None,
+        "rss_mib": None,
         "attempts": [],
     }
 
@@ -310,6 +311,7 @@ def _settle(record: SweepRecord, index: int, result: dict[str, Any]) -> dict[str
         "train_seconds": result.get("train_seconds", run.get("train_seconds")),
         "worker_pid": result.get("pid"),
         "peak_rss_mib": result.get("peak_rss_mib"),
+        "rss_mib": result.get("rss_mib"),
     }
     record.mark(index, **fields)
     return record.points[index]
