@@ -249,8 +249,8 @@ def execute(
         trainer, why_not_graph = choose(spec, data)
 
         created = run_dir is None
+        signals.keep = True  # from here a signal is recorded in the run: never an empty folder
         run_dir = run_dir or folder.create_run_dir(out_root, spec.name)
-        signals.keep = True
         try:
             record = folder.RunRecord.start(
                 run_dir,
