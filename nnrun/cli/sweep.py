@@ -51,9 +51,12 @@ class _Display:
             console=self.console,
             disable=not enabled,
         )
-        self.task = self.progress.add_task(f"sweep {record.data.get('name')}", total=total, counts="")
+        self.task = self.progress.add_task(
+            f"sweep {record.data.get('name')}", total=total, counts="starting the workers"
+        )
         self.done = 0
         self.failed = 0
+        self.running: set[int] = set()
 
     def __enter__(self) -> _Display:
         self.progress.start()
@@ -63,13 +66,14 @@ class _Display:
         self.progress.stop()
 
     def _counts(self) -> None:
-        running = sum(1 for p in self.record.points if p["status"] == "running")
-        text = f"running {running}"
+        running = len(self.running)
+        text = f"running {running}" if running or self.done else "starting the workers"
         if self.failed:
             text += f"  [red]failed {self.failed}[/red]"
         self.progress.update(self.task, completed=self.done, counts=text)
 
     def started(self, point: dict[str, Any]) -> None:
+        self.running.add(point["index"])
         self._counts()
 
     def finished(self, point: dict[str, Any]) -> None:
@@ -77,6 +81,7 @@ class _Display:
 
         from nnrun.runs.reader import RunUnreadable, read_run
 
+        self.running.discard(point["index"])
         status = point["status"]
         where = f"point {point['index']} ({point['label']}, seed {point['seed']})"
         run_dir = self.record.run_dir(point["index"]) if point.get("run_dir") else None
@@ -126,14 +131,14 @@ def sweep(
     ] = None,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", "-w", help="Points trained at once [default: the number of cores].", min=1),
+        typer.Option("--workers", "-w", help="Points trained at once (default: one per core).", min=1),
     ] = None,
     resume: Annotated[
         Path | None,
         typer.Option("--resume", help="Finish a sweep folder: skip completed points, re-run the others."),
     ] = None,
     backend: Annotated[
-        str | None, typer.Option("--backend", help="local (worker processes) or ray [default: local].")
+        str | None, typer.Option("--backend", help="local (worker processes, the default) or ray.")
     ] = None,
     address: Annotated[
         str | None, typer.Option("--address", help="Ray cluster address (with --backend ray); default: a local Ray.")

@@ -42,6 +42,7 @@ class RayBackend(Backend):
         self.address = address
         self.inflight: dict[Any, int] = {}
         self.cancelled: set[int] = set()
+        self.started: list[Event] = []
         self._remote: Any = None
 
     def start(self) -> None:
@@ -70,17 +71,18 @@ class RayBackend(Backend):
     def submit(self, task: Task) -> None:
         ref = self._remote.remote(task, self.threads)
         self.inflight[ref] = task.index
+        self.started.append(Event("started", task.index))  # Ray does not say when a task begins
 
     def busy(self) -> set[int]:
         return set(self.inflight.values())
 
     def poll(self, timeout: float) -> list[Event]:
+        events, self.started = self.started, []
         if not self.inflight:
-            return []
+            return events
         ray = self.ray
         refs = list(self.inflight)
-        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout)
-        events = []
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0 if events else timeout)
         for ref in ready:
             index = self.inflight.pop(ref)
             try:

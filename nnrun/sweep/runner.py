@@ -337,7 +337,6 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
                     run_dir = _point_dir(sweep, index)
                     record.mark(index, status=folder.RUNNING, run_dir=run_dir.name, started=now())
                     backend.submit(_task(sweep, points[index], run_dir, command))
-                    reporter.started(record.point(index))
                 if not backend.busy() and (stop is not None or not pending):
                     break
                 if stop is not None and interrupts.count >= 2:
@@ -350,7 +349,8 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
                     backend.interrupt()
                     last_resend = time.monotonic()
                 for event in backend.poll(POLL_SECONDS):
-                    if event.kind != "done":
+                    if event.kind == "started":
+                        reporter.started(record.point(event.index))
                         continue
                     point = _settle(record, event.index, event.result)
                     reporter.finished(point)

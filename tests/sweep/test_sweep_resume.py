@@ -19,7 +19,7 @@ LRS = "0.001,0.01,0.1,1"
 def _start(root: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "nnrun", "sweep", str(CONFIGS / "xor.yaml"), "--lr", LRS]
-        + ["--workers", "1", "--set", "training.epochs=6000", "--out", str(root), "--quiet"],
+        + ["--workers", "1", "--set", "training.epochs=4000", "--out", str(root), "--quiet"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
