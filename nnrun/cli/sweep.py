@@ -164,10 +164,13 @@ def sweep(
                 "--resume finishes a sweep exactly as it was started; give only --resume SWEEP_DIR "
                 "(and optionally --workers, --backend, --address, --fail-fast)"
             )
-        job = runner.open_for_resume(resume, command)
-        data = job.record.data
+        from nnrun.sweep.record import SweepRecord
+
+        data = SweepRecord.load(resume).data
         backend = backend or data.get("backend") or "local"
         address = address if address is not None else (data.get("address") if backend == "ray" else None)
+        check_backend(backend, address)  # before resuming changes anything in the folder
+        job = runner.open_for_resume(resume, command)
     else:
         if config is None:
             raise NnrunError("missing CONFIG: nnrun sweep CONFIG --lr 1e-3,1e-2 (or --resume SWEEP_DIR)")
@@ -186,9 +189,14 @@ def sweep(
     n = len(job.to_run) if job is not None else len(plan.points)
     workers = max(1, min(workers or os.cpu_count() or 1, max(n, 1)))
     threads = thread_budget(workers)
-    check_backend(backend, address)
     if job is None:
+        check_backend(backend, address)
         job = runner.create(plan, doc, config, out, command, backend, workers, threads, address, fail_fast)
+    else:
+        job.record.data.update(
+            backend=backend, address=address, workers=workers, threads_per_worker=threads, fail_fast=fail_fast
+        )
+        job.record.save()
     chosen = make_backend(backend, workers, threads, job.dir / ".logs", address)
     record = job.record
     if not quiet:
