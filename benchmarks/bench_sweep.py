@@ -50,7 +50,12 @@ def _sweep_record(root: Path) -> dict:
     return json.loads(path.read_text())
 
 
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 def lr_sweep_vs_sequential(work: Path) -> tuple[list[str], float]:
+    load_before = _load()
     sweep_wall, sweep_cpu, _ = _timed(["sweep", str(XOR), "--lr", f"1e-3:1:{POINTS}", "--out", str(work / "s"), "-q"])
     record = _sweep_record(work / "s")
     lrs = [p["values"]["optimizer.learning_rate"] for p in record["points"]]
@@ -69,7 +74,9 @@ def lr_sweep_vs_sequential(work: Path) -> tuple[list[str], float]:
         f"### {POINTS}-point learning-rate sweep of configs/xor.yaml (500 epochs each)",
         "",
         f"Learning rates {', '.join(f'{lr:g}' for lr in lrs)}; {record['workers']} workers x "
-        f"{record['threads_per_worker']} TensorFlow thread(s) on {os.cpu_count()} cores.",
+        f"{record['threads_per_worker']} TensorFlow thread(s) on {os.cpu_count()} cores; load average "
+        f"{load_before} before and {_load()} after (other processes on the machine slow both sides, the "
+        "sweep more, since it counts on every core being free).",
         "",
         "| how | wall s | CPU s | cores busy |",
         "|---|---|---|---|",
