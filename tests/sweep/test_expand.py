@@ -217,10 +217,11 @@ def test_too_many_points() -> None:
         expand(xor_doc(), lr="1e-6:1:1000", grid_items=["training.epochs=" + ",".join(str(i) for i in range(1, 12))])
 
 
-def test_expansion_never_imports_tensorflow() -> None:
+def test_the_sweep_process_never_imports_tensorflow_or_ray() -> None:
+    # only the workers do: the sweep process expands, checks, schedules and summarises
     code = (
         "import sys; from nnrun.spec.loader import load; from nnrun.sweep.expand import expand; "
-        "from nnrun.sweep import runner, summary; "
+        "from nnrun.sweep import runner, summary, local, ray_backend; import nnrun.cli.sweep; "
         f"expand(load({str(XOR)!r}), lr='1e-3:1:5'); "
         "print(sorted(m for m in ('tensorflow', 'keras', 'ray') if m in sys.modules))"
     )
