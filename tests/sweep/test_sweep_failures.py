@@ -75,7 +75,6 @@ def test_a_killed_worker_fails_its_point_which_is_printed_at_once(tmp_path: Path
     run_json = _wait_for(lambda: next(iter(sweep_dir.glob("p000-*/run.json")), None), "point 0 to start")
     pid = json.loads(run_json.read_text())["pid"]
     os.kill(pid, signal.SIGKILL)
-    killed_at = time.monotonic()
     assert proc.wait(timeout=600) == 1  # a point failed
     out.thread.join(timeout=10)
 
@@ -94,7 +93,6 @@ def test_a_killed_worker_fails_its_point_which_is_printed_at_once(tmp_path: Path
     # printed when it happened: before the next points finished, not in the final report
     later = [t for t, line in out.lines if line.startswith("✓ point")]
     assert len(later) == 2 and fail_time < min(later)
-    assert fail_time - killed_at < 30
     # the sweep still names its best point among the ones that completed
     assert record["best"]["point"] in (1, 2)
 
