@@ -57,7 +57,8 @@ class RayBackend(Backend):
             if self.address:
                 ray.init(address=self.address, **options)
             else:
-                ray.init(num_cpus=self.slots, **options)
+                # "local": a private Ray for this sweep, even if `ray start` left one running
+                ray.init(address="local", num_cpus=self.slots, **options)
         except ConnectionError as exc:
             raise NnrunError(f"cannot connect to the Ray cluster at {self.address}: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - Ray raises many kinds at start-up
