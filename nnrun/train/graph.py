@@ -26,6 +26,7 @@ seed and the epoch number, so runs are reproducible but not permuted the way `fi
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import math
 import time
@@ -54,9 +55,40 @@ MAX_DATA_BYTES = 1 << 30
 
 #: TensorFlow's executor for the loop (ops run inline, one after the other).
 EXECUTOR = "SINGLE_THREADED_EXECUTOR"
+#: Grappler, TensorFlow's graph optimizer, costs 0.05-0.1 s when the loop is first called
+#: and was not measured to make an epoch faster: off for this function.
+GRAPPLER = False
 
 #: Why the graph stopped inside a chunk.
 _RUNNING, _EARLY_STOPPING, _DIVERGED = 0, 1, 2
+
+
+@contextlib.contextmanager
+def _call_options() -> Iterator[None]:
+    """Trace and call the loop with `EXECUTOR` and, unless `GRAPPLER`, no graph optimizer.
+
+    `tf.experimental.function_executor_type` sets the executor for the calls in its block by
+    replacing the eager context's call options; no public API scopes the optimizer settings
+    that way (`tf.config.optimizer` is process-wide), so this sets both the same way.
+    """
+    from tensorflow.core.protobuf import config_pb2
+    from tensorflow.python.eager import context
+
+    ctx = context.context()
+    saved = ctx.function_call_options
+    options = copy.copy(saved)
+    config = config_pb2.ConfigProto()
+    if saved.config_proto_serialized is not None:
+        config.ParseFromString(saved.config_proto_serialized)
+    if not GRAPPLER:
+        config.graph_options.rewrite_options.disable_meta_optimizer = True
+    options.config_proto_serialized = config
+    options.executor_type = EXECUTOR
+    ctx.function_call_options = options
+    try:
+        yield
+    finally:
+        ctx.function_call_options = saved
 
 
 def _not_a_retrace_warning(record: logging.LogRecord) -> bool:
@@ -285,8 +317,7 @@ class _EpochLoop:
         """Up to `epochs` more epochs: the finished rows and why the graph stopped."""
         tf = self.tf
         first = int(self.epoch.numpy())
-        # Ops here are tiny and in a chain: running them inline beats handing them to a pool.
-        with tf.experimental.function_executor_type(EXECUTOR), _one_trace_per_run():
+        with _call_options(), _one_trace_per_run():
             values, count, code = self.step(tf.constant(min(epochs, MAX_CHUNK), dtype=tf.int32))
         self.calls += 1
         if self.calls == 1 and self.es is not None and self.es.monitor not in self.keys:
