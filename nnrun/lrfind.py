@@ -197,9 +197,9 @@ def run(
 
 def plot(result: LrFindResult, path: Path, title: str) -> Path:
     """Loss vs learning rate (log x), the suggestion marked."""
-    from nnrun.plots import _pyplot
+    from nnrun.plots import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
     ax.plot(result.learning_rates, result.losses, color="tab:blue", alpha=0.25, lw=1, label="batch loss")
     ax.plot(result.learning_rates, result.smoothed, color="tab:blue", lw=2, label="smoothed loss")

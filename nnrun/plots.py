@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -19,7 +19,7 @@ def curves(history: list[dict[str, float]], out_dir: Path, title: str) -> list[P
     """loss.png and one PNG per metric: train vs validation by epoch."""
     if not history:
         return []
-    plt = _pyplot()
+    plt = pyplot()
     written = []
     keys = [k for k in history[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
     epochs = [r["epoch"] for r in history]
@@ -59,7 +59,7 @@ def curves(history: list[dict[str, float]], out_dir: Path, title: str) -> list[P
 
 
 def confusion_matrix(matrix: list[list[int]], names: list[str], path: Path, title: str) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     k = len(matrix)
     fig, ax = plt.subplots(figsize=(max(4, 0.6 * k + 2), max(3.5, 0.6 * k + 1.5)), dpi=100)
     im = ax.imshow(matrix, cmap="Blues")

@@ -16,7 +16,7 @@ from types import ModuleType
 
 
 @contextlib.contextmanager
-def _quiet_fd2() -> Iterator[None]:
+def quiet_stderr() -> Iterator[None]:
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -42,7 +42,7 @@ def import_tensorflow() -> ModuleType:
     if "tensorflow" in sys.modules and "keras" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with _quiet_fd2():
+    with quiet_stderr():
         import keras  # noqa: F401
         import tensorflow as tf
 

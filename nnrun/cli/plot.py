@@ -60,9 +60,9 @@ def activations_figure(alpha: float = 0.01, limit: float = 5.0) -> Any:
     """The classic comparison: one panel per activation (f solid, f' dashed), plus all f together."""
     import numpy as np
 
-    from nnrun.plots import _pyplot
+    from nnrun.plots import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     x = np.linspace(-limit, limit, 801)
     curves = activation_curves(alpha)
     fig, axes = plt.subplots(2, 4, figsize=(16, 7.5), dpi=100)

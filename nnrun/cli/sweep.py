@@ -154,7 +154,7 @@ def sweep(
     """Train every combination of a grid (learning rates, any key, seeds) in parallel, then summarise."""
     from nnrun.errors import Fatal
     from nnrun.sweep import runner
-    from nnrun.sweep.backend import check_backend, make_backend
+    from nnrun.sweep.backends import check_backend, make_backend
     from nnrun.sweep.worker import thread_budget
 
     command = list(sys.argv)

@@ -58,9 +58,9 @@ def curves_png(
     runs: Sequence[RunInfo], metric: str = "val_loss", train: bool = False, title: str | None = None
 ) -> bytes:
     """The figure as PNG bytes: `metric` per epoch for each run (dashed: the training curve)."""
-    from nnrun.plots import _pyplot
+    from nnrun.plots import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
     train_key = metric.removeprefix("val_")
     plotted = 0

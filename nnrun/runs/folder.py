@@ -108,6 +108,8 @@ class RunRecord:
     def __init__(self, path: Path, data: dict[str, Any]) -> None:
         self.dir = path
         self.data = data
+        #: The exact start time when this process started the run (run.json keeps whole seconds).
+        self.t0: _dt.datetime | None = None
 
     @classmethod
     def start(
@@ -133,9 +135,18 @@ class RunRecord:
                 **(extra or {}),
             },
         )
-        record._t0 = started
+        record.t0 = started
         record.save()
         return record
+
+    def started_at(self) -> _dt.datetime | None:
+        """When the run began, so `finish` can fill in the duration (also for a run read back)."""
+        if self.t0 is not None:
+            return self.t0
+        try:
+            return _dt.datetime.fromisoformat(self.data["started"])
+        except (KeyError, TypeError, ValueError):
+            return None
 
     def update(self, **fields: Any) -> None:
         self.data.update(fields)
@@ -143,7 +154,7 @@ class RunRecord:
 
     def finish(self, status: str, **fields: Any) -> None:
         ended = now()
-        t0 = getattr(self, "_t0", None)
+        t0 = self.started_at()
         self.data.update(fields)
         self.data["status"] = status
         self.data["ended"] = ended.isoformat(timespec="seconds")

@@ -11,10 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from nnrun.errors import NnrunError
 from nnrun.sweep.worker import Task
-
-BACKENDS = ("local", "ray")
 
 
 @dataclass
@@ -62,29 +59,3 @@ class Backend(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
-
-
-def check_backend(name: str, address: str | None) -> None:
-    """Refuse a backend that cannot run here before anything is created (exit code 2)."""
-    if name not in BACKENDS:
-        raise NnrunError(f"unknown backend. Received: --backend {name}; expected one of {', '.join(BACKENDS)}")
-    if address and name != "ray":
-        raise NnrunError("--address is for --backend ray")
-    if name == "ray":
-        from nnrun.sweep.ray_backend import import_ray
-
-        import_ray()
-
-
-def make_backend(name: str, workers: int, threads: int, log_dir: Any, address: str | None = None) -> Backend:
-    if name == "local":
-        if address:
-            raise NnrunError("--address is for --backend ray")
-        from nnrun.sweep.local import LocalBackend
-
-        return LocalBackend(workers, threads, log_dir)
-    if name == "ray":
-        from nnrun.sweep.ray_backend import RayBackend
-
-        return RayBackend(workers, threads, address)
-    raise NnrunError(f"unknown backend. Received: --backend {name}; expected one of {', '.join(BACKENDS)}")

@@ -11,19 +11,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from nnrun.errors import NnrunError, SpecError
 from nnrun.runs import folder
 from nnrun.runs.files import atomic_write_yaml
+from nnrun.signals import SweepSignals
 from nnrun.spec.loader import Document
 from nnrun.sweep.backend import Backend
 from nnrun.sweep.expand import Plan, Point, expand_grid
@@ -230,29 +229,6 @@ def _derived(run_status: str | None, point_status: str) -> str:
     return run_status or point_status
 
 
-class _Interrupts:
-    """Ctrl-C / SIGTERM while the sweep runs: the first stops cleanly, a second kills the workers."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.count += 1
-
-    def __enter__(self) -> _Interrupts:
-        import threading
-
-        if threading.current_thread() is threading.main_thread():
-            for s in (signal.SIGINT, signal.SIGTERM):
-                self.previous[s] = signal.signal(s, self._handle)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for s, h in self.previous.items():
-            signal.signal(s, h)
-
-
 def _point_dir(sweep: Sweep, index: int) -> Path:
     import secrets
 
@@ -288,10 +264,6 @@ def _settle(record: SweepRecord, index: int, result: dict[str, Any]) -> dict[str
     run_status, run = _run_status(run_dir)
     if run_status == folder.RUNNING and run_dir is not None:
         rr = folder.RunRecord(run_dir, run)
-        try:
-            rr._t0 = datetime.fromisoformat(run["started"])  # so finish() fills in the duration
-        except (KeyError, TypeError, ValueError):
-            pass
         fields: dict[str, Any] = {"error": {"type": "WorkerDied", "message": error}} if error else {}
         rr.finish(status if status != folder.COMPLETED else folder.FAILED, **fields)
         run_status = rr.data["status"]
@@ -324,7 +296,7 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
     pending = deque(sweep.to_run)
     stop: str | None = None
     last_resend = 0.0
-    with _Interrupts() as interrupts:
+    with SweepSignals() as interrupts:
         try:
             if pending:
                 backend.start()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nnrun.plots import pyplot
 from nnrun.runs import folder
 from nnrun.runs.files import atomic_write_bytes, atomic_write_text, write_csv_rows
 from nnrun.runs.reader import RunInfo, RunUnreadable, read_run
@@ -231,15 +232,6 @@ def _markdown(record: SweepRecord, varied: list[str], rows: list[dict[str, Any]]
     return "\n".join(lines) + "\n"
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _save(fig: Any, path: Path) -> None:
     import io
 
@@ -266,7 +258,7 @@ def curves(groups: list[Group], path: Path, title: str) -> bool:
             series.append((g.label, key, epochs, [statistics.fmean(by_epoch[e]) for e in epochs]))
     if not series:
         return False
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
     for label, _, epochs, values in series:
         ax.plot(epochs, values, label=label, linewidth=1.2)
@@ -305,7 +297,7 @@ def lr_vs_metric(groups: list[Group], rows: list[dict[str, Any]], varied: list[s
         lines.setdefault(name, []).append((lr, row))
     if not lines:
         return False
-    plt = _pyplot()
+    plt = pyplot()
     panels = [loss] + ([metric] if metric else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), dpi=100, squeeze=False)
     for ax, name in zip(axes[0], panels, strict=True):

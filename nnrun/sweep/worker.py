@@ -62,9 +62,9 @@ def setup(threads: int) -> None:
     for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from nnrun.tf_import import _quiet_fd2, import_tensorflow
+    from nnrun.tf_import import import_tensorflow, quiet_stderr
 
-    with _quiet_fd2():
+    with quiet_stderr():
         import tensorflow as tf
 
         try:

@@ -1,0 +1,56 @@
+"""Writing a run's epochs as they finish: history.csv, TensorBoard and the live display."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from nnrun.runs.files import write_csv_rows
+from nnrun.train.base import Hooks, Row
+
+#: Rewrite history.csv at most this often (seconds) while training; always at the end.
+HISTORY_FLUSH_SECONDS = 1.0
+
+
+class RunHooks(Hooks):
+    """The hooks a run hands its trainer: keep the rows, persist them, forward them to the display."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        on_rows: Callable[[list[Row]], None] | None = None,
+        tensorboard: bool = False,
+    ) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.on_rows = on_rows
+        self.last_flush = 0.0
+        self.tensorboard = None
+        if tensorboard:
+            from nnrun.integrations.tensorboard import TensorBoardLog
+
+            self.tensorboard = TensorBoardLog(run_dir)
+
+    def epochs_done(self, rows: list[Row]) -> None:
+        super().epochs_done(rows)
+        if self.tensorboard is not None:
+            self.tensorboard.write(rows)
+        if self.on_rows is not None:
+            self.on_rows(rows)
+        now = time.monotonic()
+        if now - self.last_flush >= HISTORY_FLUSH_SECONDS:
+            self.flush()
+            self.last_flush = now
+
+    def flush(self) -> None:
+        if self.rows:
+            write_csv_rows(self.run_dir / "history.csv", self.rows)
+        if self.tensorboard is not None:
+            self.tensorboard.flush()
+
+    def close(self) -> None:
+        """The last flush: training is over, whatever the outcome."""
+        self.flush()
+        if self.tensorboard is not None:
+            self.tensorboard.close()

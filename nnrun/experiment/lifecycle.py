@@ -1,0 +1,205 @@
+"""The run lifecycle: build, train and close one run folder, whatever happens.
+
+Once the folder exists, run.json ends with a final status: completed, diverged,
+interrupted (a signal; history, model and metrics so far) or failed (the exception is
+re-raised after it is recorded).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nnrun.experiment import artefacts
+from nnrun.experiment.prepare import Prepared
+from nnrun.runs import folder
+from nnrun.runs.files import atomic_write_json, atomic_write_text, atomic_write_yaml
+from nnrun.signals import RunSignals
+from nnrun.spec import Spec
+from nnrun.train.base import Row, TrainResult
+
+
+@dataclass
+class Outcome:
+    run_dir: Path
+    status: str
+    record: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    signal: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.status == folder.INTERRUPTED:
+            return 128 + (self.signal or signal.SIGINT)
+        return 0 if self.status in (folder.COMPLETED, folder.DIVERGED) else 1
+
+
+def seed_everything(seed: int) -> None:
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    try:
+        tf.config.experimental.enable_op_determinism()
+    except Exception:  # noqa: BLE001 - determinism is best effort on exotic builds
+        pass
+
+
+def _quietly(action: Callable[[], Any]) -> None:
+    """Best effort while closing a run that already failed: the first error is the one to report."""
+    try:
+        action()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def execute(
+    prepared: Prepared,
+    out_root: Path,
+    command: list[str] | None = None,
+    on_rows: Callable[[list[Row]], None] | None = None,
+    on_start: Callable[[Path, str], None] | None = None,
+    run_dir: Path | None = None,
+    record_extra: dict[str, Any] | None = None,
+) -> Outcome:
+    """Train and write a complete run folder.
+
+    Whatever happens once the folder exists, run.json ends with a final status:
+    completed, diverged, interrupted (a signal; history, model and metrics so far) or
+    failed (the exception is re-raised after it is recorded). Only a hard kill, or a disk
+    too full to rewrite run.json, leaves it "running" (readers then show `crashed`).
+    Raises `Interrupted` for a signal that arrives before the folder exists.
+    """
+    with RunSignals() as signals:
+        signals.keep = run_dir is not None  # a folder made by the caller (a sweep) is recorded
+        from nnrun.tf_import import import_tensorflow
+
+        import_tensorflow()
+        from nnrun.build.model import build_model
+        from nnrun.experiment.history import RunHooks
+        from nnrun.train.select import choose
+
+        spec, data = prepared.spec, prepared.data
+        folder.ensure_writable(out_root)
+        seed_everything(spec.seed)
+        model = build_model(spec, data.input_shape)
+        trainer, why_not_graph = choose(spec, data)
+
+        created = run_dir is None
+        signals.keep = True  # from here a signal is recorded in the run: never an empty folder
+        run_dir = run_dir or folder.create_run_dir(out_root, spec.name)
+        try:
+            record = folder.RunRecord.start(
+                run_dir,
+                spec.name,
+                spec.seed,
+                command if command is not None else sys.argv,
+                {
+                    "config_source": str(prepared.config_path) if prepared.config_path else None,
+                    "trainer": trainer.name,
+                    "graph_trainer_skipped": why_not_graph,
+                    **(record_extra or {}),
+                },
+            )
+        except BaseException:
+            if created:  # not even run.json could be written: leave no unreadable folder behind
+                import shutil
+
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        hooks: RunHooks | None = None
+        t0 = time.perf_counter()
+        try:
+            atomic_write_yaml(run_dir / "config.yaml", spec.to_yaml_dict())
+            atomic_write_json(run_dir / "preprocessing.json", data.preprocessing)
+            lines: list[str] = []
+            model.summary(print_fn=lambda text, line_break=True: lines.append(text))
+            atomic_write_text(run_dir / "summary.txt", "\n".join(lines) + "\n")
+            if on_start is not None:
+                on_start(run_dir, trainer.name)
+            hooks = RunHooks(run_dir, on_rows, tensorboard=spec.training.tensorboard)
+            signals.attach(hooks)
+            t0 = time.perf_counter()
+            if signals.received is None:
+                result = trainer.train(model, spec, data, hooks)
+            else:  # stopped while setting up: keep what there is (an untrained model)
+                result = TrainResult(history=[], stop_reason="interrupted", stopped_epoch=0)
+            train_seconds = time.perf_counter() - t0
+            hooks.close()
+            return _finish(model, spec, prepared, run_dir, record, result, train_seconds, signals)
+        except KeyboardInterrupt:
+            signals.aborting = True
+            epochs = len(hooks.rows) if hooks is not None else 0
+            if hooks is not None:
+                _quietly(hooks.close)
+            _quietly(lambda: artefacts.save_model(model, run_dir))
+            record.finish(
+                folder.INTERRUPTED,
+                train_seconds=round(time.perf_counter() - t0, 3),
+                epochs_run=epochs,
+                stop_reason="interrupted",
+            )
+            return Outcome(run_dir, folder.INTERRUPTED, record.data, signal=signals.received or signal.SIGINT)
+        except BaseException as exc:
+            signals.aborting = True
+            if hooks is not None:
+                _quietly(hooks.close)
+            error = {"type": type(exc).__name__, "message": str(exc).splitlines()[0][:500] if str(exc) else ""}
+            _quietly(
+                lambda: record.finish(
+                    folder.FAILED,
+                    train_seconds=round(time.perf_counter() - t0, 3),
+                    epochs_run=len(hooks.rows) if hooks is not None else 0,
+                    error=error,
+                )
+            )
+            raise
+
+
+def _finish(
+    model: Any,
+    spec: Spec,
+    prepared: Prepared,
+    run_dir: Path,
+    record: folder.RunRecord,
+    result: TrainResult,
+    train_seconds: float,
+    signals: RunSignals,
+) -> Outcome:
+    status = {
+        "diverged": folder.DIVERGED,
+        "interrupted": folder.INTERRUPTED,
+    }.get(result.stop_reason, folder.COMPLETED)
+    facts = {
+        "train_seconds": round(train_seconds, 3),
+        "epochs_run": len(result.history),
+        "stop_reason": result.stop_reason,
+        "stopped_epoch": result.stopped_epoch,
+        "best_epoch": result.best_epoch,
+        "batches_per_epoch": result.batches_per_epoch,
+        "total_updates": result.total_updates,
+        **result.details,
+    }
+    if status == folder.DIVERGED:
+        facts["hint"] = (
+            f"the loss became NaN/inf at epoch {result.stopped_epoch}: lower optimizer.learning_rate "
+            "(try 10x smaller) or standardize the inputs"
+        )
+    record.update(**facts)
+    artefacts.save_model(model, run_dir)
+    metrics: dict[str, Any] = {}
+    if status != folder.DIVERGED:
+        metrics["test"] = artefacts.evaluate_test(model, spec, prepared.data, run_dir)
+    metrics.update(artefacts.epoch_metrics(result))
+    artefacts.write_metrics(run_dir, metrics)
+    artefacts.draw_curves(result.history, run_dir, spec.name)
+    if signals.received is not None and status == folder.COMPLETED:
+        status = folder.INTERRUPTED  # asked to stop while the finished model was being evaluated
+    record.data["diagnosis"] = artefacts.diagnosis(result.history, status)
+    record.finish(status)
+    return Outcome(run_dir, status, record.data, metrics, signal=signals.received)
