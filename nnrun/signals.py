@@ -20,8 +20,17 @@ import threading
 from types import FrameType
 from typing import Any, Protocol
 
-#: Every signal that nnrun turns into a clean stop (the rest keep their default action).
-STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
+#: Every signal that nnrun turns into a clean stop (the rest keep their default action):
+#: Ctrl-C, `kill`, a closed terminal or dropped SSH session (SIGHUP), Ctrl-\ (SIGQUIT).
+STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
+def leave_to_parent() -> None:
+    """In a sweep's worker process: ignore the stop signals that reach the whole process group
+    (Ctrl-C, a closed terminal, Ctrl-\\); the sweep process decides and sends SIGTERM."""
+    for s in STOP_SIGNALS:
+        if s != signal.SIGTERM:
+            signal.signal(s, signal.SIG_IGN)
 
 
 class Interrupted(KeyboardInterrupt):

@@ -173,11 +173,13 @@ def _die_with_parent() -> None:
 def serve(conn: Any, threads: int, log_path: str | None) -> None:
     """A local worker's main loop: receive a `Task`, send back its result, until told to stop.
 
-    Ctrl-C at the terminal reaches every process of the group: the worker ignores SIGINT
+    Ctrl-C (or a closed terminal) reaches every process of the group: the worker ignores it
     and leaves the decision to the parent, which sends SIGTERM to ask a running point to
     stop after its current step (execute() turns it into an `interrupted` run).
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from nnrun.signals import leave_to_parent
+
+    leave_to_parent()
     signal.signal(signal.SIGTERM, _on_term)
     _die_with_parent()
     if log_path:

@@ -74,6 +74,25 @@ def test_interrupt_keeps_everything_so_far(tmp_path: Path, long_config: Path, tr
     assert read_run(run_dir).status == folder.INTERRUPTED
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT], ids=["SIGHUP", "SIGQUIT"])
+def test_closed_terminal_and_sigquit_stop_like_sigterm(tmp_path: Path, long_config: Path, sig: int) -> None:
+    """A closed terminal or dropped SSH session (SIGHUP) and Ctrl-\\ (SIGQUIT) keep the run."""
+    out = tmp_path / "runs"
+    proc = spawn("train", str(long_config), "--set", "training.trainer=graph", "--out", str(out), "-q")
+    run_dir = wait_until(first_run_with_history(out), proc, "history.csv has a row")
+    proc.send_signal(sig)
+    code, stdout, stderr = finish(proc)
+
+    assert code == 128 + sig, stderr
+    assert "Traceback" not in stderr
+    files = assert_every_file_parses(run_dir)
+    assert files["run.json"]["status"] == folder.INTERRUPTED
+    assert files["run.json"]["epochs_run"] == history_rows(run_dir) >= 1
+    assert (run_dir / "model.keras").is_file()
+    assert read_run(run_dir).status == folder.INTERRUPTED
+
+
 def test_sigkill_leaves_parseable_folder_shown_as_crashed(tmp_path: Path, long_config: Path) -> None:
     out = tmp_path / "runs"
     proc = spawn("train", str(long_config), "--set", "training.trainer=fit", "--out", str(out), "-q")

@@ -11,12 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CONFIGS, ROOT, run_cli
 
 LRS = "0.001,0.01,0.1,1"
 
 
-def _start(root: Path) -> subprocess.Popen:
+def _start(root: Path, new_session: bool = False) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "nnrun", "sweep", str(CONFIGS / "xor.yaml"), "--lr", LRS]
         + ["--workers", "1", "--set", "training.epochs=4000", "--out", str(root), "--quiet"],
@@ -25,6 +27,7 @@ def _start(root: Path) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONHASHSEED": "0"},
+        start_new_session=new_session,
     )
 
 
@@ -101,6 +104,28 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
         if p["index"] not in kept and record["points"][p["index"]]["run_dir"]:
             assert p["attempts"][-1]["status"] == "interrupted"
             assert not (sweep_dir / record["points"][p["index"]]["run_dir"]).exists()
+
+
+@pytest.mark.slow
+def test_closed_terminal_stops_the_sweep_cleanly(tmp_path: Path) -> None:
+    """SIGHUP to the whole process group (the terminal closed): points end interrupted, not crashed."""
+    root = tmp_path / "runs"
+    proc = _start(root, new_session=True)
+    sweep_dir = _wait_until_some_completed(root, proc)
+    os.killpg(proc.pid, signal.SIGHUP)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode != 0, out + err
+    assert "Traceback" not in err
+
+    record = _record(sweep_dir)
+    assert record["status"] == "interrupted"
+    statuses = [p["status"] for p in record["points"]]
+    assert set(statuses) <= {"completed", "interrupted"}, statuses
+    runs = _run_statuses(sweep_dir)
+    assert set(runs.values()) <= {"completed", "interrupted"}, runs
+    interrupted = [p["run_dir"] for p in record["points"] if p["status"] == "interrupted" and p["run_dir"]]
+    for run_dir in interrupted:
+        assert (sweep_dir / run_dir / "model.keras").is_file()
 
 
 def test_sweep_killed_outright_then_resumed(tmp_path: Path) -> None:
