@@ -8,19 +8,17 @@ fails in a fraction of a second with a message naming the column.
 
 from __future__ import annotations
 
-import difflib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from nnrun.data.preprocess import PREPROCESSING_FILE, Preprocessor, Target
 from nnrun.errors import NnrunError
 
-#: The target column of a built-in dataset (the name predictions.csv uses).
-BUILTIN_TARGET = "target"
+MODEL_FILE = "model.keras"
 
 
 @dataclass
@@ -28,21 +26,25 @@ class SavedRun:
     """What a run folder holds for prediction (everything but the model itself)."""
 
     dir: Path
-    preprocessing: dict[str, Any]
+    preprocessor: Preprocessor
     threshold: float
 
     @property
+    def target(self) -> Target:
+        return self.preprocessor.target or Target(task="regression")
+
+    @property
     def task(self) -> str:
-        return str(self.preprocessing["task"])
+        return self.target.task
 
     @property
     def target_column(self) -> str:
-        return str(self.preprocessing.get("target") or BUILTIN_TARGET)
+        return self.target.column
 
     @property
     def input_columns(self) -> list[str]:
         """The columns an input file must have: the raw CSV columns, or the feature names."""
-        return list(self.preprocessing.get("csv_columns") or self.preprocessing["feature_names"])
+        return self.preprocessor.input_columns
 
 
 @dataclass
@@ -61,20 +63,13 @@ def load_run(run_dir: Path) -> SavedRun:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise NnrunError(f"no such run folder: {run_dir}")
-    prep_path = run_dir / "preprocessing.json"
+    prep_path = run_dir / PREPROCESSING_FILE
     if not prep_path.is_file():
-        raise NnrunError(f"{run_dir} is not a run folder (no preprocessing.json)")
-    if not (run_dir / "model.keras").is_file():
+        raise NnrunError(f"{run_dir} is not a run folder (no {PREPROCESSING_FILE})")
+    if not (run_dir / MODEL_FILE).is_file():
         status = _status(run_dir)
-        raise NnrunError(f"{run_dir} has no model.keras (run status: {status}); it cannot predict")
-    try:
-        prep = json.loads(prep_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise NnrunError(f"cannot read {prep_path}: {exc}") from None
-    missing = [k for k in ("task", "feature_names", "input_shape") if k not in prep]
-    if missing:
-        raise NnrunError(f"{prep_path} lacks {', '.join(missing)}; was it written by nnrun?")
-    return SavedRun(run_dir, prep, _threshold(run_dir))
+        raise NnrunError(f"{run_dir} has no {MODEL_FILE} (run status: {status}); it cannot predict")
+    return SavedRun(run_dir, Preprocessor.load(prep_path), _threshold(run_dir))
 
 
 def _status(run_dir: Path) -> str:
@@ -101,7 +96,7 @@ def read_input(path: Path, run: SavedRun) -> Any:
     path = Path(path)
     if not path.is_file():
         raise NnrunError(f"no such file: {path}")
-    text_columns = {c: str for c in run.preprocessing.get("categorical_levels") or {}}
+    text_columns = {c: str for c in run.preprocessor.levels_}
     try:
         frame = pd.read_csv(path, dtype=text_columns)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -112,75 +107,9 @@ def read_input(path: Path, run: SavedRun) -> Any:
     return frame
 
 
-def _missing_columns_error(missing: list[str], present: list[str], source: str) -> NnrunError:
-    parts = []
-    for name in missing:
-        near = difflib.get_close_matches(name, present, n=1, cutoff=0.6)
-        parts.append(f"{name!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
-    return NnrunError(
-        f"{source} lacks {len(missing)} column{'s' if len(missing) != 1 else ''} the model was trained on: "
-        + ", ".join(parts)
-    )
-
-
 def features(frame: Any, run: SavedRun, source: str = "the input") -> np.ndarray:
-    """Input rows -> the scaled, encoded array the model takes, exactly as in training."""
-    import pandas as pd
-
-    prep = run.preprocessing
-    required = run.input_columns
-    present = [str(c) for c in frame.columns]
-    missing = [c for c in required if c not in present]
-    if missing:
-        raise _missing_columns_error(missing, present, source)
-    empty = frame[required].isna().sum()
-    empty = empty[empty > 0]
-    if len(empty):
-        where = ", ".join(f"{c} ({n} rows)" for c, n in empty.items())
-        raise NnrunError(f"{source} has missing values in {where}; fill or drop them first")
-
-    levels: dict[str, list[str]] = prep.get("categorical_levels") or {}
-    columns: dict[str, np.ndarray] = {}
-    for name in required:
-        values = frame[name]
-        if name in levels:
-            text = values.astype(str)
-            known = set(levels[name])
-            unseen = [v for v in text.unique() if v not in known]
-            if unseen:
-                raise NnrunError(
-                    f"{source}: column {name!r} has the value {unseen[0]!r}, which training never saw; "
-                    f"known values: {', '.join(levels[name])}"
-                )
-            for level in levels[name]:
-                columns[f"{name}_{level}"] = (text == level).to_numpy(dtype="float32")
-            continue
-        if not pd.api.types.is_numeric_dtype(values):
-            numeric = pd.to_numeric(values, errors="coerce")
-            bad = values[numeric.isna()]
-            if len(bad):
-                raise NnrunError(
-                    f"{source}: column {name!r} must be numeric; line {int(bad.index[0]) + 2} has {str(bad.iloc[0])!r}"
-                )
-            values = numeric
-        columns[name] = values.to_numpy(dtype="float32")
-
-    names = prep["feature_names"]
-    unknown = [n for n in names if n not in columns]
-    if unknown:
-        raise NnrunError(
-            f"cannot rebuild the features {', '.join(unknown[:5])} from the input; was the run made by nnrun?"
-        )
-    flat = np.stack([columns[n] for n in names], axis=1).astype("float32")
-    scaler = prep.get("scaler")
-    if scaler:
-        mean = np.asarray(scaler["mean"], dtype="float32")
-        scale = np.asarray(scaler["scale"], dtype="float32")
-        flat = ((flat - mean) / scale).astype("float32")
-    shape = tuple(int(d) for d in prep["input_shape"])
-    if math.prod(shape) != flat.shape[1]:
-        raise NnrunError(f"{len(names)} features do not fit the model's input shape {list(shape)}")
-    return flat.reshape((len(flat), *shape))
+    """Input rows -> the scaled, encoded array the model takes: the run's own Preprocessor."""
+    return run.preprocessor.transform(frame, source)
 
 
 def targets(frame: Any, run: SavedRun, source: str = "the input") -> np.ndarray | None:
@@ -197,7 +126,7 @@ def targets(frame: Any, run: SavedRun, source: str = "the input") -> np.ndarray 
         if not pd.api.types.is_numeric_dtype(values):
             raise NnrunError(f"{source}: the target column {column!r} must be numeric for a regression model")
         return values.to_numpy(dtype="float64").reshape(-1, 1)
-    names = [str(n) for n in run.preprocessing.get("class_names") or []]
+    names = [str(n) for n in run.target.class_names or []]
     index = {n: i for i, n in enumerate(names)}
     out = np.empty(len(values), dtype="int64")
     for i, raw in enumerate(values):
@@ -247,7 +176,7 @@ def predict_frame(run: SavedRun, frame: Any, threshold: float | None = None, sou
     used = run.threshold if threshold is None else threshold
     probs = probabilities(outputs)
     pred = predicted_classes(probs, run.task, used)
-    names = [str(n) for n in run.preprocessing.get("class_names") or range(probs.shape[1])]
+    names = [str(n) for n in run.target.class_names or range(probs.shape[1])]
     result = Prediction(
         class_rows(probs, pred, names, true),
         used if run.task == "binary" else None,

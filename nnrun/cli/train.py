@@ -52,6 +52,8 @@ def train(
     from nnrun.runs.folder import ensure_writable
 
     prepared = prepare_experiment(config, set_ or [])
+    for note in prepared.data.notes:
+        err_console().print(f"note: {note}", markup=False)
     out = out.expanduser().resolve()  # the root every file of the run goes under, fixed once
     ensure_writable(out)  # before the seconds TensorFlow takes to load
     from nnrun.cli.progress import TrainingProgress

@@ -38,5 +38,7 @@ def validate(
             f"[green]ok[/green] {config}: {prepared.spec.name}, {d.task} on {prepared.spec.data.dataset} "
             f"({len(d.x_train)} train / {len(d.x_test)} test rows, input {d.input_shape})"
         )
+        for note in d.notes:
+            console().print(f"  note: {note}", markup=False)
     if failed:
         raise typer.Exit(2)

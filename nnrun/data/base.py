@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nnrun.errors import NnrunError
 from nnrun.spec.data import Task
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nnrun.data.preprocess import Preprocessor
 
 
 class DataProblem(NnrunError):
@@ -23,16 +28,43 @@ class DataProblem(NnrunError):
 
 @dataclass
 class Raw:
-    """Features and target as a source delivers them, before split and scaling."""
+    """Features and target as a source delivers them, before split, encoding and scaling.
 
-    x: np.ndarray
+    `frame` has one named column per input value (text stays text); `input_shape` is one
+    sample's shape when it is not flat (images, sequences: the frame holds them flattened).
+    """
+
+    frame: pd.DataFrame
     y: np.ndarray
     task: Task
-    feature_names: list[str]
     class_names: list[str] | None = None
+    input_shape: tuple[int, ...] | None = None
     #: The whole set is both train and test (logic gates: 4 rows).
     no_split: bool = False
-    encoders: dict[str, Any] = field(default_factory=dict)
+    #: The target column's name (predictions.csv and `predict` inputs use it).
+    target: str = "target"
+    #: Where the rows come from, for error messages (a CSV file's name).
+    source: str = "the data"
+    #: What was inferred and how to change it, shown before training.
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_array(
+        cls,
+        x: np.ndarray,
+        y: np.ndarray,
+        task: Task,
+        feature_names: list[str],
+        class_names: list[str] | None = None,
+        **kwargs: object,
+    ) -> Raw:
+        """A numeric array (n, ...) whose flattened values are named `feature_names`."""
+        import pandas as pd
+
+        flat = np.asarray(x).reshape(len(x), -1)
+        shape = tuple(int(d) for d in np.shape(x)[1:])
+        frame = pd.DataFrame(flat, columns=feature_names)
+        return cls(frame, y, task, class_names, shape if len(shape) > 1 else None, **kwargs)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -49,7 +81,9 @@ class Dataset:
     n_classes: int | None
     class_names: list[str] | None
     feature_names: list[str]
-    preprocessing: dict[str, Any]
+    #: The fitted transformer, saved in the run folder as preprocessing.json for `predict`.
+    preprocessor: Preprocessor
+    notes: list[str] = field(default_factory=list)
 
     @property
     def input_shape(self) -> tuple[int, ...]:

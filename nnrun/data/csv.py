@@ -1,18 +1,26 @@
-"""Any CSV with a target column: numeric features kept, text features one-hot encoded,
-missing values refused. Paths are relative to the config file and must stay files."""
+"""Any CSV with a target column: the feature columns as read (the Preprocessor encodes and
+scales them), the target as classes or numbers, missing and infinite values refused.
+Paths are relative to the config file and must stay files."""
 
 from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nnrun.data.base import DataProblem, Raw
-from nnrun.spec.data import DataSpec
+from nnrun.data.preprocess import InputProblem, refuse_missing, refuse_non_finite
+from nnrun.spec.data import DataSpec, Task
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_ROWS = 2_000_000
 MAX_CLASSES = 1000
+#: `task: auto` reads whole-number targets with at most this many values as classes.
+MAX_AUTO_CLASSES = 20
 
 
 def resolve_path(spec: DataSpec, base: Path) -> Path:
@@ -46,46 +54,18 @@ def load_csv(spec: DataSpec, base: Path) -> Raw:
         )
     if len(frame) < 4:
         raise DataProblem(("data", "path"), f"{path.name} has {len(frame)} rows; need at least 4")
-    missing = frame.isna().sum()
-    missing = missing[missing > 0]
-    if len(missing):
-        where = ", ".join(f"{c} ({n} rows)" for c, n in missing.items())
-        raise DataProblem(
-            ("data", "path"),
-            f"{path.name} has missing values in {where}; fill or drop them first (nnrun does not guess)",
-        )
+    try:
+        refuse_missing(frame, path.name, "fill or drop them first (nnrun does not guess)")
+        refuse_non_finite(frame, path.name)
+    except InputProblem as exc:
+        raise DataProblem(("data", "path"), str(exc)) from None
     target = frame.pop(spec.target)
     if frame.shape[1] == 0:
         raise DataProblem(("data", "path"), f"{path.name} has no feature columns besides the target")
-
-    categorical = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    levels = {str(c): sorted(str(v) for v in frame[c].unique()) for c in categorical}
-    for c in categorical:
-        frame[c] = frame[c].astype(str)
-    encoded = pd.get_dummies(frame, columns=categorical, dtype="float32") if categorical else frame
-    x = encoded.to_numpy(dtype="float32")
-    names = [str(c) for c in encoded.columns]
-    encoders = {
-        "csv_columns": [str(c) for c in frame.columns],
-        "categorical_levels": levels,
-        "target": spec.target,
-    }
-
-    task = spec.task
-    numeric = pd.api.types.is_numeric_dtype(target) and not pd.api.types.is_bool_dtype(target)
-    if task == "auto":
-        distinct = target.nunique()
-        if not numeric or pd.api.types.is_integer_dtype(target) and distinct <= 20:
-            task = "binary" if distinct == 2 else "multiclass"
-        else:
-            task = "regression"
+    task, notes = infer_task(target, spec)
+    common = {"target": str(spec.target), "source": path.name, "notes": notes}
     if task == "regression":
-        if not numeric:
-            raise DataProblem(
-                ("data", "task"),
-                f"target {spec.target!r} is not numeric; it cannot be a regression target",
-            )
-        return Raw(x, target.to_numpy(dtype="float32"), "regression", names, encoders=encoders)
+        return Raw(frame, target.to_numpy(dtype="float32"), "regression", **common)  # type: ignore[arg-type]
     classes = sorted(target.astype(str).unique())
     if len(classes) < 2:
         raise DataProblem(("data", "target"), f"target {spec.target!r} has a single class; nothing to learn")
@@ -98,4 +78,43 @@ def load_csv(spec: DataSpec, base: Path) -> Raw:
         raise DataProblem(("data", "task"), f"task is binary but {spec.target!r} has {len(classes)} classes")
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index[v] for v in target.astype(str)], dtype="int64")
-    return Raw(x, y, task, names, classes, encoders=encoders)  # type: ignore[arg-type]
+    return Raw(frame, y, task, classes, **common)  # type: ignore[arg-type]
+
+
+def infer_task(target: pd.Series, spec: DataSpec) -> tuple[Task, list[str]]:
+    """`data.task` made concrete, and a note when `auto` had to judge numbers.
+
+    Text is classification, fractional numbers regression; whole numbers (also written
+    0.0/1.0) with at most `MAX_AUTO_CLASSES` distinct values are classes, more are a quantity.
+    """
+    import pandas as pd
+
+    numeric = pd.api.types.is_numeric_dtype(target) and not pd.api.types.is_bool_dtype(target)
+    distinct = int(target.nunique())
+    name = spec.target
+    if spec.task == "regression":
+        if not numeric:
+            raise DataProblem(
+                ("data", "task"),
+                f"target {name!r} is not numeric; it cannot be a regression target",
+            )
+        return "regression", []
+    if spec.task in ("binary", "multiclass"):
+        return spec.task, []
+    classes: Task = "binary" if distinct == 2 else "multiclass"
+    if spec.task == "classification" or not numeric:
+        return classes, []
+    values = target.to_numpy(dtype="float64")
+    whole = bool(np.all(values == np.round(values)))
+    if whole and distinct <= MAX_AUTO_CLASSES:
+        shown = ", ".join(str(v) for v in sorted(target.unique())[:5]) + (", ..." if distinct > 5 else "")
+        return classes, [
+            f"data.task auto: the target {name!r} holds {distinct} whole numbers ({shown}), so this is "
+            f"{classes} classification; set data.task: regression if they are quantities"
+        ]
+    if whole:
+        return "regression", [
+            f"data.task auto: the target {name!r} holds {distinct} distinct whole numbers (more than "
+            f"{MAX_AUTO_CLASSES}), so this is regression; set data.task: classification if they are classes"
+        ]
+    return "regression", []

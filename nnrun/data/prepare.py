@@ -1,15 +1,15 @@
-"""Raw -> Dataset: split (stratified for classes), scale on train only, encode labels to
-suit the loss. The fitted scaler and encoders are returned as JSON-able data so a saved
-run can predict on new rows."""
+"""Raw -> Dataset: split (stratified for classes), fit the `Preprocessor` on the training
+rows only, encode labels to suit the loss. The fitted Preprocessor travels with the
+Dataset so the run folder can save it for `predict`."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from nnrun.data.base import DataProblem, Dataset, Raw
+from nnrun.data.preprocess import InputProblem, Preprocessor, Target, text_levels
 from nnrun.data.sources import SOURCES
 from nnrun.spec.config import Spec
 
@@ -28,14 +28,14 @@ def encode_labels(y: np.ndarray, task: str, n_classes: int | None, loss: str) ->
 
 
 def load_raw(spec: Spec, base: Path) -> Raw:
-    return SOURCES[spec.data.dataset](spec.data, spec.seed, base)
+    return SOURCES.get(spec.data.dataset)(spec.data, spec.seed, base)
 
 
-def _split(raw: Raw, size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _split_indices(y: np.ndarray, task: str, size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.model_selection import train_test_split
 
-    idx = np.arange(len(raw.y))
-    stratify = raw.y if raw.task != "regression" else None
+    idx = np.arange(len(y))
+    stratify = y if task != "regression" else None
     try:
         a, b = train_test_split(idx, test_size=size, random_state=seed, stratify=stratify)
     except ValueError:
@@ -43,48 +43,51 @@ def _split(raw: Raw, size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(a), np.sort(b)
 
 
-def prepare(spec: Spec, base: Path, raw: Raw | None = None) -> Dataset:
-    """Load and split the data a spec names."""
-    raw = raw if raw is not None else load_raw(spec, base)
+def split(raw: Raw, spec: Spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row indices of the train, validation and test splits (seeded, stratified for classes)."""
     d = spec.data
     if raw.no_split:
-        train_idx = test_idx = val_idx = np.arange(len(raw.y))
-    else:
-        if len(raw.y) * d.test_size < 1:
-            raise DataProblem(
-                ("data", "test_size"),
-                f"test_size {d.test_size} of {len(raw.y)} rows leaves no test rows",
-            )
-        train_idx, test_idx = _split(raw, d.test_size, spec.seed)
-        val_idx = test_idx
-        if d.validation != "test":
-            sub = Raw(raw.x[train_idx], raw.y[train_idx], raw.task, raw.feature_names)
-            a, b = _split(sub, float(d.validation), spec.seed)
-            train_idx, val_idx = train_idx[a], train_idx[b]
+        every = np.arange(len(raw.y))
+        return every, every, every
+    if len(raw.y) * d.test_size < 1:
+        raise DataProblem(
+            ("data", "test_size"),
+            f"test_size {d.test_size} of {len(raw.y)} rows leaves no test rows",
+        )
+    train_idx, test_idx = _split_indices(raw.y, raw.task, d.test_size, spec.seed)
+    val_idx = test_idx
+    if d.validation != "test":
+        a, b = _split_indices(raw.y[train_idx], raw.task, float(d.validation), spec.seed)
+        train_idx, val_idx = train_idx[a], train_idx[b]
+    return train_idx, val_idx, test_idx
 
-    x = raw.x
-    scaler: dict[str, Any] | None = None
-    if d.standardize:
-        flat = x.reshape(len(x), -1)
-        mean = flat[train_idx].mean(axis=0)
-        scale = flat[train_idx].std(axis=0)
-        scale[scale == 0] = 1.0
-        x = ((flat - mean) / scale).reshape(x.shape).astype("float32")
-        scaler = {"mean": mean.tolist(), "scale": scale.tolist()}
 
+def prepare(spec: Spec, base: Path, raw: Raw | None = None) -> Dataset:
+    """Load, split, encode and scale the data a spec names."""
+    raw = raw if raw is not None else load_raw(spec, base)
+    train_idx, val_idx, test_idx = split(raw, spec)
     n_classes = len(raw.class_names) if raw.class_names else None
     y = encode_labels(raw.y, raw.task, n_classes, spec.loss)
-    preprocessing = {
-        "task": raw.task,
-        "feature_names": raw.feature_names,
-        "class_names": raw.class_names,
-        "input_shape": list(x.shape[1:]),
-        "scaler": scaler,
-        "label_encoding": "one_hot"
-        if y.ndim == 2 and raw.task == "multiclass" or (raw.task == "binary" and y.ndim == 2 and y.shape[1] == 2)
-        else "index",
-        **raw.encoders,
-    }
+    one_hot = y.ndim == 2 and raw.task == "multiclass" or (raw.task == "binary" and y.ndim == 2 and y.shape[1] == 2)
+    target = Target(
+        task=raw.task,
+        class_names=raw.class_names,
+        column=raw.target,
+        label_encoding="one_hot" if one_hot else "index",
+    )
+    try:
+        # Categories come from every row, so a value seen only in the test split is known;
+        # the scaler learns from the training rows only.
+        pre = Preprocessor(
+            standardize=bool(spec.data.standardize),
+            input_shape=raw.input_shape,
+            categories=text_levels(raw.frame, raw.source),
+            target=target,
+        )
+        pre.fit(raw.frame.iloc[train_idx], raw.source)
+        x = pre.transform(raw.frame, raw.source)
+    except InputProblem as exc:
+        raise DataProblem(("data", "path"), str(exc)) from None
     return Dataset(
         x[train_idx],
         y[train_idx],
@@ -95,6 +98,7 @@ def prepare(spec: Spec, base: Path, raw: Raw | None = None) -> Dataset:
         task=raw.task,
         n_classes=n_classes,
         class_names=raw.class_names,
-        feature_names=raw.feature_names,
-        preprocessing=preprocessing,
+        feature_names=pre.feature_names,
+        preprocessor=pre,
+        notes=list(raw.notes),
     )

@@ -1,26 +1,53 @@
 """Dataset sources by name: each returns a `Raw`. Nothing is downloaded: the tabular sets
-ship with scikit-learn, the rest are generated from the seed."""
+ship with scikit-learn, the rest are generated from the seed.
+
+Adding a dataset: its static facts in `nnrun.spec.data.DATASETS` (what a config may name),
+one `@SOURCES.register(name)` loader here, and a test.
+"""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from nnrun.data.base import Raw
-from nnrun.spec.data import DataSpec
+from nnrun.errors import NnrunError
+from nnrun.spec.data import DATASETS, DataSpec
 
 Source = Callable[[DataSpec, int, Path], Raw]
-SOURCES: dict[str, Source] = {}
 
 
-def register(name: str) -> Callable[[Source], Source]:
-    def wrap(fn: Source) -> Source:
-        SOURCES[name] = fn
-        return fn
+class Sources(dict[str, Source]):
+    """Dataset name -> loader; only names the spec knows (`DATASETS`) can be registered."""
 
-    return wrap
+    kind = "dataset"
+
+    def register(self, name: str) -> Callable[[Source], Source]:
+        if name not in DATASETS:
+            raise ValueError(f"dataset {name!r} has no entry in nnrun.spec.data.DATASETS")
+        if name in self:
+            raise ValueError(f"dataset {name!r} is registered twice")
+
+        def wrap(fn: Source) -> Source:
+            self[name] = fn
+            return fn
+
+        return wrap
+
+    def get(self, name: str) -> Source:  # type: ignore[override]
+        """The loader for `name`; an unknown name lists the valid ones and the nearest."""
+        if name in self:
+            return self[name]
+        near = difflib.get_close_matches(str(name), list(self), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise NnrunError(f"unknown {self.kind} {name!r}{hint}; valid: {', '.join(sorted(self))}")
+
+
+SOURCES = Sources()
+register = SOURCES.register
 
 
 _GATES = {"and": [0, 0, 0, 1], "or": [0, 1, 1, 1], "xor": [0, 1, 1, 0]}
@@ -30,7 +57,7 @@ def _gate(name: str) -> Source:
     def load(spec: DataSpec, seed: int, base: Path) -> Raw:
         x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="float32")
         y = np.array(_GATES[name], dtype="int64")
-        return Raw(x, y, "binary", ["x1", "x2"], ["0", "1"], no_split=True)
+        return Raw.from_array(x, y, "binary", ["x1", "x2"], ["0", "1"], no_split=True)
 
     return load
 
@@ -47,9 +74,9 @@ def _sklearn(loader_name: str, task: str) -> Source:
         x = np.asarray(bunch.data, dtype="float32")
         names = [str(n) for n in getattr(bunch, "feature_names", [f"x{i}" for i in range(x.shape[1])])]
         if task == "regression":
-            return Raw(x, np.asarray(bunch.target, dtype="float32"), "regression", names)
+            return Raw.from_array(x, np.asarray(bunch.target, dtype="float32"), "regression", names)
         classes = [str(c) for c in getattr(bunch, "target_names", sorted(set(bunch.target)))]
-        return Raw(x, np.asarray(bunch.target, dtype="int64"), task, names, classes)  # type: ignore[arg-type]
+        return Raw.from_array(x, np.asarray(bunch.target, dtype="int64"), task, names, classes)  # type: ignore[arg-type]
 
     return load
 
@@ -67,7 +94,7 @@ def _digits(spec: DataSpec, seed: int, base: Path) -> Raw:
     bunch = load_digits()
     x = (np.asarray(bunch.data, dtype="float32") / 16.0).astype("float32")
     names = [f"pixel_{r}_{c}" for r in range(8) for c in range(8)]
-    return Raw(x, np.asarray(bunch.target, dtype="int64"), "multiclass", names, [str(i) for i in range(10)])
+    return Raw.from_array(x, np.asarray(bunch.target, dtype="int64"), "multiclass", names, [str(i) for i in range(10)])
 
 
 @register("moons")
@@ -75,7 +102,7 @@ def _moons(spec: DataSpec, seed: int, base: Path) -> Raw:
     from sklearn.datasets import make_moons
 
     x, y = make_moons(n_samples=spec.n_samples, noise=spec.noise, random_state=seed)
-    return Raw(x.astype("float32"), y.astype("int64"), "binary", ["x1", "x2"], ["0", "1"])
+    return Raw.from_array(x.astype("float32"), y.astype("int64"), "binary", ["x1", "x2"], ["0", "1"])
 
 
 @register("circles")
@@ -83,7 +110,7 @@ def _circles(spec: DataSpec, seed: int, base: Path) -> Raw:
     from sklearn.datasets import make_circles
 
     x, y = make_circles(n_samples=spec.n_samples, noise=spec.noise, factor=0.5, random_state=seed)
-    return Raw(x.astype("float32"), y.astype("int64"), "binary", ["x1", "x2"], ["0", "1"])
+    return Raw.from_array(x.astype("float32"), y.astype("int64"), "binary", ["x1", "x2"], ["0", "1"])
 
 
 @register("linear")
@@ -92,7 +119,7 @@ def _linear(spec: DataSpec, seed: int, base: Path) -> Raw:
     n = spec.n_samples or 500
     x = rng.uniform(-1, 1, size=(n, 1)).astype("float32")
     y = (2.0 * x[:, 0] + (spec.noise or 0.0) * rng.standard_normal(n)).astype("float32")
-    return Raw(x, y, "regression", ["x"])
+    return Raw.from_array(x, y, "regression", ["x"])
 
 
 @register("sine")
@@ -105,7 +132,7 @@ def _sine(spec: DataSpec, seed: int, base: Path) -> Raw:
     windows = np.lib.stride_tricks.sliding_window_view(wave, steps + 1)[:n]
     x = windows[:, :steps, None].astype("float32")
     y = windows[:, steps].astype("float32")
-    return Raw(x, y, "regression", [f"t-{steps - i}" for i in range(steps)])
+    return Raw.from_array(x, y, "regression", [f"t-{steps - i}" for i in range(steps)])
 
 
 @register("csv")

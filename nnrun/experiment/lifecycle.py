@@ -18,7 +18,7 @@ from typing import Any
 from nnrun.experiment import artefacts
 from nnrun.experiment.prepare import Prepared
 from nnrun.runs import folder
-from nnrun.runs.files import atomic_write_json, atomic_write_text, atomic_write_yaml
+from nnrun.runs.files import atomic_write_text, atomic_write_yaml
 from nnrun.signals import RunSignals
 from nnrun.spec import Spec
 from nnrun.train.base import Row, TrainResult
@@ -116,7 +116,7 @@ def execute(
         t0 = time.perf_counter()
         try:
             atomic_write_yaml(run_dir / "config.yaml", spec.to_yaml_dict())
-            atomic_write_json(run_dir / "preprocessing.json", data.preprocessing)
+            data.preprocessor.save(run_dir / "preprocessing.json")
             lines: list[str] = []
             model.summary(print_fn=lambda text, line_break=True: lines.append(text))
             atomic_write_text(run_dir / "summary.txt", "\n".join(lines) + "\n")

@@ -63,8 +63,13 @@ class DataSpec(StrictModel):
     dataset: DatasetName = Field(description="Built-in dataset name, or 'csv'.")
     path: str | None = Field(None, description="CSV file, relative to the config file (csv only).")
     target: str | None = Field(None, description="Name of the target column (csv only).")
-    task: Literal["auto", "binary", "multiclass", "regression"] = Field(
-        "auto", description="csv only: what the target is; 'auto' infers it."
+    task: Literal["auto", "classification", "binary", "multiclass", "regression"] = Field(
+        "auto",
+        description=(
+            "csv only: what the target is. 'auto' infers it (text or at most 20 whole numbers, also "
+            "written 0.0/1.0: classes; other numbers: regression) and says so; 'classification' is "
+            "binary or multiclass by the number of classes."
+        ),
     )
     test_size: float = Field(0.2, gt=0, lt=1, description="Fraction held out for testing.")
     validation: Literal["test"] | float = Field(

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nnrun.cli.app import app
-from nnrun.data.prepare import _split, load_raw
+from nnrun.data.prepare import load_raw, split
 from nnrun.experiment import execute, prepare_experiment
 from nnrun.predict import predict_csv
 from tests.conftest import CONFIGS, run_cli
@@ -31,11 +31,11 @@ def _test_rows(prepared) -> pd.DataFrame:
     spec = prepared.spec
     config_dir = Path(prepared.config_path).resolve().parent
     raw = load_raw(spec, config_dir)
-    _, test_idx = _split(raw, spec.data.test_size, spec.seed)
+    _, _, test_idx = split(raw, spec)
     if spec.data.dataset == "csv":
         frame = pd.read_csv(config_dir / spec.data.path)
         return frame.iloc[test_idx].reset_index(drop=True)
-    frame = pd.DataFrame(raw.x.astype("float64"), columns=raw.feature_names).iloc[test_idx]
+    frame = raw.frame.astype("float64").iloc[test_idx]
     y = raw.y[test_idx]
     frame["target"] = [raw.class_names[int(v)] for v in y] if raw.class_names else y.astype("float64")
     return frame.reset_index(drop=True)

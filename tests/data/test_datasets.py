@@ -73,7 +73,7 @@ def test_standardize_fits_on_train_only(tmp_path) -> None:
     data = prepare(spec, tmp_path)
     np.testing.assert_allclose(data.x_train.mean(axis=0), 0, atol=1e-4)
     assert not np.allclose(data.x_test.mean(axis=0), 0, atol=1e-3)
-    assert len(data.preprocessing["scaler"]["mean"]) == 30
+    assert len(data.preprocessor.record().scaler.mean) == 30
 
 
 def test_validation_fraction_holds_out_part_of_train(tmp_path) -> None:
@@ -102,5 +102,17 @@ def test_csv_numeric_and_categorical(tmp_path) -> None:
     data = prepare(spec, tmp_path)
     assert data.task == "multiclass"
     assert data.feature_names == ["size", "colour_blue", "colour_red"]
-    assert data.preprocessing["categorical_levels"] == {"colour": ["blue", "red"]}
+    assert data.preprocessor.record().categorical_levels == {"colour": ["blue", "red"]}
     assert data.class_names == ["a", "b", "c"]
+
+
+def test_every_dataset_has_one_loader_and_get_names_the_nearest() -> None:
+    from nnrun.data.sources import SOURCES
+    from nnrun.errors import NnrunError
+
+    assert set(SOURCES) == set(DATASETS)
+    assert SOURCES.get("iris") is SOURCES["iris"]
+    with pytest.raises(NnrunError, match=r"unknown dataset 'irs' \(did you mean 'iris'\?\); valid: and, breast_cancer"):
+        SOURCES.get("irs")
+    with pytest.raises(ValueError, match="no entry in nnrun.spec.data.DATASETS"):
+        SOURCES.register("mnist")
