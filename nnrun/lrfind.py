@@ -228,10 +228,12 @@ def plot(result: LrFindResult, path: Path, title: str) -> Path:
 def save(result: LrFindResult, out_dir: Path, spec: Any) -> None:
     """lr_find.csv, lr_find.json, lr_find.png and the resolved config.yaml."""
     from nnrun.runs.files import atomic_write_json, atomic_write_yaml, write_csv_rows
+    from nnrun.runs.layout import RunFolder
 
-    write_csv_rows(out_dir / "lr_find.csv", result.rows())
+    files = RunFolder(out_dir)
+    write_csv_rows(files.lr_find_csv, result.rows())
     atomic_write_json(
-        out_dir / "lr_find.json",
+        files.lr_find_json,
         {
             "suggestion": result.suggestion,
             "why_no_suggestion": result.why_no_suggestion,
@@ -241,8 +243,8 @@ def save(result: LrFindResult, out_dir: Path, spec: Any) -> None:
             **result.settings,
         },
     )
-    atomic_write_yaml(out_dir / "config.yaml", spec.to_yaml_dict())
-    png = out_dir / "lr_find.png"
+    atomic_write_yaml(files.config, spec.to_yaml_dict())
+    png = files.lr_find_plot
     tmp = out_dir / ".lr_find.tmp.png"
     plot(result, tmp, spec.name)
     tmp.replace(png)

@@ -14,8 +14,10 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from nnrun.runs.layout import RunFolder
+
 CONFIG_SUFFIXES = (".yaml", ".yml")
-RUN_MARKER = "run.json"
+RUN_MARKER = RunFolder.RUN
 #: How deep below a folder to look for something to complete (runs/<name>/<id>/run.json is 3).
 SEARCH_DEPTH = 3
 #: Folder entries examined per search at most, so a huge tree never stalls the shell.

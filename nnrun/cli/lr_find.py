@@ -35,6 +35,7 @@ def lr_find(
     from nnrun import lrfind
     from nnrun.experiment import prepare_experiment
     from nnrun.runs import folder
+    from nnrun.runs.layout import RunFolder
 
     lrfind.check_range(start, end, steps)
     prepared = prepare_experiment(config, set_ or [])
@@ -46,7 +47,7 @@ def lr_find(
         )
     result = lrfind.run(prepared, start, end, steps)
     # The folder appears only once there is something complete to put in it.
-    out_dir = folder.create_run_dir(out, spec.name, prefix="lr-find-")
+    out_dir = folder.create_run_dir(out, spec.name, prefix=RunFolder.LR_FIND_PREFIX)
     lrfind.save(result, out_dir, spec)
 
     stopped = f"stopped after {result.steps_run} steps (loss > {lrfind.DIVERGE_FACTOR:g}x best)"

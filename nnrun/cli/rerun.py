@@ -43,17 +43,18 @@ def rerun(
     from nnrun.errors import NnrunError
     from nnrun.experiment import prepare_loaded
     from nnrun.runs.folder import ensure_writable
+    from nnrun.runs.layout import RunFolder
     from nnrun.runs.match import compare_runs
     from nnrun.runs.reader import RunUnreadable, read_run
     from nnrun.spec.parse import load_spec
 
-    if run_dir.name == "run.json":
+    if run_dir.name == RunFolder.RUN:
         run_dir = run_dir.parent
     try:
         original = read_run(run_dir)
     except RunUnreadable as exc:
         raise NnrunError(f"{run_dir}: {exc}") from None
-    config = run_dir / "config.yaml"
+    config = RunFolder(run_dir).config
     if not config.is_file():
         raise NnrunError(f"{run_dir}: config.yaml is missing; there is nothing to re-run")
     spec, doc = load_spec(config)

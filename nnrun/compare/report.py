@@ -17,7 +17,9 @@ from typing import Any
 
 from nnrun.compare.formats import STATUS_STYLE, VERDICT_STYLE, human_seconds, plain, show
 from nnrun.compare.table import Table, build_table, sort_descending
+from nnrun.runs.layout import RunFolder, SweepFolder, read_json_object, read_regular
 from nnrun.runs.reader import RunInfo, Unreadable
+from nnrun.runs.records import SweepJson
 
 #: Images larger than this are left out (a page is meant to stay small enough to mail).
 MAX_IMAGE_BYTES = 5_000_000
@@ -119,16 +121,16 @@ def comparison_table(table: Table) -> str:
 
 def _figures(run: RunInfo) -> list[tuple[str, bytes]]:
     """The run's PNGs (loss first, the confusion matrix last); drawn from history.csv if it has none."""
-    pngs = [p for p in run.dir.glob("*.png") if p.is_file() and p.stat().st_size <= MAX_IMAGE_BYTES]
-    order = {"loss.png": 0, "confusion_matrix.png": 2}
+    pngs = list(run.dir.glob("*.png"))
+    order = {RunFolder.LOSS_PLOT: 0, RunFolder.CONFUSION_PLOT: 2}
     pngs.sort(key=lambda p: (order.get(p.name, 1), p.name))
     out = []
     for p in pngs:
         try:
-            out.append((p.name, p.read_bytes()))
-        except OSError:
+            out.append((p.name, read_regular(p, MAX_IMAGE_BYTES)))
+        except OSError:  # missing, a dangling link, a FIFO, too big: left out
             continue
-    if not any(name != "confusion_matrix.png" for name, _ in out) and run.history():
+    if not any(name != RunFolder.CONFUSION_PLOT for name, _ in out) and run.history():
         from nnrun.compare.plot import curves_png
 
         try:
@@ -198,25 +200,27 @@ def sweep_section(sweep: Path, runs: Sequence[RunInfo]) -> str:
         f"<h3>{_e(sweep.parent.name)} / {_e(sweep.name)}</h3>",
         f'<p class="meta">{_e(sweep)}: {len(runs)} runs listed</p>',
     ]
-    grid = None
-    try:
-        info = json.loads((sweep / "sweep.json").read_text())
-        grid = info.get("grid") if isinstance(info, dict) else None
-    except (OSError, ValueError):
-        parts.append('<p class="skipped">sweep.json is unreadable</p>')
+    files = SweepFolder(sweep)
+    info = read_json_object(files.sweep_json)
+    if info is None:
+        parts.append(f'<p class="skipped">{SweepFolder.SWEEP} is unreadable</p>')
+    grid = SweepJson.model_validate(info).grid if info is not None else None
     if grid:
         parts.append(f"<pre>grid: {_e(json.dumps(grid, indent=1, default=str)[:4000])}</pre>")
     figs = []
     for p in sorted(sweep.glob("*.png")):
-        if p.stat().st_size <= MAX_IMAGE_BYTES:
-            figs.append(_img(p.read_bytes(), f"sweep {sweep.name}: {p.name}"))
+        try:
+            figs.append(_img(read_regular(p, MAX_IMAGE_BYTES), f"sweep {sweep.name}: {p.name}"))
+        except OSError:
+            continue
     if figs:
         parts.append('<div class="figs">' + "".join(figs) + "</div>")
-    summary = sweep / "summary.md"
-    if summary.is_file():
-        parts.append(
-            f"<details><summary>summary.md</summary><pre>{_e(summary.read_text(errors='replace')[:20000])}</pre></details>"
-        )
+    try:
+        summary = read_regular(files.summary_md).decode("utf-8", errors="replace")
+    except OSError:
+        summary = None
+    if summary is not None:
+        parts.append(f"<details><summary>{SweepFolder.SUMMARY_MD}</summary><pre>{_e(summary[:20000])}</pre></details>")
     return "\n".join(parts)
 
 

@@ -1,6 +1,6 @@
 """Runs -> the comparison table: which runs, in what order, with which columns.
 
-Columns are keys that `nnrun.runs.reader.lookup` understands, so a column header is also
+Columns are keys that `nnrun.compare.keys.lookup` understands, so a column header is also
 what `--sort`, `--filter` and `--columns` take. The config keys shown are the ones whose
 values differ between the listed runs (over the flattened configs), found automatically.
 """
@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nnrun.compare.filters import Filter
+from nnrun.compare.keys import COMPUTED_KEYS, getter, lookup
 from nnrun.errors import NnrunError
-from nnrun.runs import folder
-from nnrun.runs.reader import COMPUTED_KEYS, RunInfo
+from nnrun.runs.layout import RUN_STATUSES
+from nnrun.runs.reader import RunInfo
 
 #: Test metrics, in the order shown; others follow in the order first seen.
 TEST_ORDER = ("loss", "accuracy", "precision", "recall", "f1", "roc_auc", "mse", "mae", "r2")
@@ -145,15 +146,16 @@ def select(
 ) -> list[RunInfo]:
     """Keep the runs asked for and order them (by start time unless `sort` is given)."""
     for status in statuses:
-        if status not in folder.STATUSES:
-            close = difflib.get_close_matches(status, folder.STATUSES, n=1)
+        if status not in RUN_STATUSES:
+            names = [str(s) for s in RUN_STATUSES]
+            close = difflib.get_close_matches(status, names, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise NnrunError(f"--status: unknown status {status!r}{hint}; expected one of {', '.join(folder.STATUSES)}")
+            raise NnrunError(f"--status: unknown status {status!r}{hint}; expected one of {', '.join(names)}")
     check_keys([k for f in filters for k in f.keys], runs, "--filter")
     if sort:
         check_keys([sort], runs, "--sort")
     chosen = [r for r in runs if not statuses or r.status in statuses]
-    chosen = [r for r in chosen if all(f.matches(r.get) for f in filters)]
+    chosen = [r for r in chosen if all(f.matches(getter(r)) for f in filters)]
     chosen.sort(key=lambda r: (r.record.get("started") or "", str(r.dir)))
     if last is not None:
         if last < 1:
@@ -171,7 +173,7 @@ def sort_runs(runs: Sequence[RunInfo], key: str, reverse: bool = False) -> list[
     descending = sort_descending(key) != reverse
     present, missing = [], []
     for run in runs:
-        v = run.get(key)
+        v = lookup(run, key)
         if v is None or (isinstance(v, float) and math.isnan(v)):
             missing.append(run)
         else:
@@ -238,7 +240,7 @@ def build_table(
 
 
 def _value(run: RunInfo, key: str) -> Any:
-    value = run.get(key)
+    value = lookup(run, key)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

@@ -21,8 +21,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from nnrun.runs.layout import RunFolder
+
 #: Subfolder of the run folder that holds the event files.
-FOLDER = "tensorboard"
+FOLDER = RunFolder.TENSORBOARD
 TRAIN = "train"
 VALIDATION = "validation"
 VAL_PREFIX = "val_"

@@ -1,15 +1,7 @@
-"""The run folder: `<root>/<name>/<YYYYMMDD-HHMMSS>-<6 hex>/` and its run.json.
+"""Making a run folder `<root>/<name>/<YYYYMMDD-HHMMSS>-<6 hex>/` and writing its run.json.
 
-Files in a run folder:
-    run.json          status and facts about the run (see `RunRecord`)
-    config.yaml       the resolved spec, defaults included; `nnrun train` takes it as is
-    history.csv       one row per epoch: epoch, loss, val_loss, metrics, val_metrics, learning_rate
-    metrics.json      final test metrics (and best/final epoch figures)
-    preprocessing.json scaler and encoders, for `nnrun predict`
-    model.keras       the trained model
-    summary.txt       the Keras model summary
-    predictions.csv   test-split predictions
-    loss.png, <metric>.png, confusion_matrix.png
+The files of a run folder, the statuses and the record formats are defined in
+`nnrun.runs.layout`.
 """
 
 from __future__ import annotations
@@ -26,14 +18,16 @@ from typing import Any
 
 from nnrun.errors import NnrunError
 from nnrun.runs.files import atomic_write_json
+from nnrun.runs.layout import RUN_STATUSES, RunFolder, Status
 
-RUNNING = "running"
-COMPLETED = "completed"
-FAILED = "failed"
-INTERRUPTED = "interrupted"
-DIVERGED = "diverged"
-CRASHED = "crashed"  # derived by readers: "running" but its process is gone
-STATUSES = (RUNNING, COMPLETED, FAILED, INTERRUPTED, DIVERGED, CRASHED)
+# Short names for the run statuses (`Status` is their one definition).
+RUNNING = Status.RUNNING
+COMPLETED = Status.COMPLETED
+FAILED = Status.FAILED
+INTERRUPTED = Status.INTERRUPTED
+DIVERGED = Status.DIVERGED
+CRASHED = Status.CRASHED  # derived by readers: "running" but its process is gone
+STATUSES = RUN_STATUSES
 
 MIN_FREE_BYTES = 50 * 1024 * 1024
 
@@ -164,4 +158,4 @@ class RunRecord:
         self.save()
 
     def save(self) -> None:
-        atomic_write_json(self.dir / "run.json", self.data)
+        atomic_write_json(RunFolder(self.dir).run_json, self.data)

@@ -7,12 +7,12 @@ bits. Timings are not results and are never compared. Never imports TensorFlow.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nnrun.runs.layout import RunFolder, read_json_object
 from nnrun.runs.reader import flatten, read_history
 
 
@@ -68,7 +68,7 @@ def _gap(a: Any, b: Any) -> float | None:
 
 def compare_history(a_dir: Path, b_dir: Path) -> tuple[Difference | None, int, int]:
     """The first differing (epoch, column) of history.csv, or None; plus epochs and columns."""
-    a, b = read_history(a_dir / "history.csv"), read_history(b_dir / "history.csv")
+    a, b = read_history(RunFolder(a_dir).history), read_history(RunFolder(b_dir).history)
     columns = list(a[0]) if a else []
     first: str | None = None
     largest: tuple[float, str] | None = None
@@ -88,18 +88,15 @@ def compare_history(a_dir: Path, b_dir: Path) -> tuple[Difference | None, int, i
         first = f"{len(a)} epochs vs {len(b)}"
     if first is None:
         return None, len(a), len(columns)
-    diff = Difference("history.csv", first)
+    diff = Difference(RunFolder.HISTORY, first)
     if largest is not None:
         diff.largest, diff.largest_at = largest
     return diff, len(a), len(columns)
 
 
 def _metrics(run_dir: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    flat = flatten(data) if isinstance(data, dict) else {}
+    data = read_json_object(RunFolder(run_dir).metrics)
+    flat = flatten(data) if data is not None else {}
     out: dict[str, Any] = {}
     for key, value in flat.items():
         if isinstance(value, list):  # a confusion matrix row, class names: compare item by item
@@ -126,7 +123,7 @@ def compare_metrics(a_dir: Path, b_dir: Path) -> tuple[Difference | None, int]:
             largest = (gap, key)
     if first is None:
         return None, len(a)
-    diff = Difference("metrics.json", first)
+    diff = Difference(RunFolder.METRICS, first)
     if largest is not None:
         diff.largest, diff.largest_at = largest
     return diff, len(a)

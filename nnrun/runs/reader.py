@@ -10,22 +10,21 @@
 
 `read_run(dir)` reads run.json, metrics.json and config.yaml (history.csv only when asked,
 or when metrics.json lacks what a caller needs), so thousands of runs read in about a second.
-A missing or corrupt file makes the run `Unreadable` (or raises `RunUnreadable` from
-`read_run`), never a traceback. A run.json that still says "running" whose process is gone
-(same host: the pid is dead or now belongs to a newer process; another host: no file in the
-folder changed for `STALE_SECONDS`) reads as `crashed`.
+Each JSON file is validated by its record in `nnrun.runs.layout` (a wrong-typed field reads
+as None); only regular files are opened (a FIFO never hangs a reader). A missing or corrupt
+file makes the run `Unreadable` (or raises `RunUnreadable` from `read_run`), never a
+traceback. The status shown is `liveness.current_status`: `crashed` for a "running" run
+whose process is gone. Finding folders is `nnrun.runs.walk`; the key language of compare
+(`optimizer.learning_rate`, `test.accuracy`) is `nnrun.compare.keys`.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as _dt
+import io
 import json
 import math
-import os
 import re
-import socket
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -33,34 +32,33 @@ from pathlib import Path
 from typing import Any
 
 from nnrun.errors import NnrunError
-from nnrun.runs import folder
+from nnrun.runs import liveness
+from nnrun.runs.layout import MAX_FILE_BYTES, RunFolder, Status, read_regular
+from nnrun.runs.liveness import parse_time
+from nnrun.runs.records import MetricsJson, RunJson
+from nnrun.runs.walk import Unreadable, find_runs, sweep_of
 
-#: A "running" run on another host whose folder has not changed for this long is crashed.
-STALE_SECONDS = 3600.0
-#: How deep below each given path to look for run folders.
-MAX_DEPTH = 6
-#: Files larger than this are not a run's JSON/YAML (a hostile or broken folder).
-MAX_FILE_BYTES = 5_000_000
+__all__ = [
+    "MAX_FILE_BYTES",
+    "RunInfo",
+    "RunUnreadable",
+    "Unreadable",
+    "find_runs",
+    "flatten",
+    "iter_runs",
+    "load_yaml",
+    "lowest",
+    "parse_time",
+    "read_history",
+    "read_run",
+]
 
-RUN_FILE = "run.json"
-SWEEP_FILE = "sweep.json"
-# a YAML anchor or alias: the fast loader would expand it without a budget
+# a YAML anchor or alias: expanded only under the spec loader's budget (an alias bomb)
 _YAML_ALIAS = re.compile(r"(^|[\s\[{,:-])[&*][^\s,\]}]", re.MULTILINE)
 
 
 class RunUnreadable(NnrunError):
     """A folder that is not a readable run (the message says why, in one line)."""
-
-
-@dataclass(frozen=True)
-class Unreadable:
-    """A folder that was skipped, and why."""
-
-    dir: Path
-    reason: str
-
-    def line(self) -> str:
-        return f"skipped {self.dir}: {self.reason}"
 
 
 @dataclass
@@ -69,81 +67,91 @@ class RunInfo:
 
     Attributes:
         dir: the run folder.
-        record: run.json as written (its "status" may say running for a crashed run).
+        run_json: run.json, validated (its status may say running for a crashed run).
+        metrics_json: metrics.json, validated (empty for runs that never wrote it).
         config: config.yaml (the resolved spec) as plain data; {} if the run died before writing it.
-        metrics: metrics.json ({} for failed or interrupted runs that never wrote it).
         status: the status to show: run.json's, except `crashed` for a dead "running" run.
         sweep: the sweep folder the run belongs to, if any.
     """
 
     dir: Path
-    record: dict[str, Any]
+    run_json: RunJson
+    metrics_json: MetricsJson
     config: dict[str, Any]
-    metrics: dict[str, Any]
-    status: str
+    status: Status
     sweep: Path | None = None
     _history: list[dict[str, float]] | None = field(default=None, repr=False)
 
+    @cached_property
+    def record(self) -> dict[str, Any]:
+        """run.json as data, every known field validated (wrong-typed values are None)."""
+        return self.run_json.model_dump()
+
+    @cached_property
+    def metrics(self) -> dict[str, Any]:
+        """metrics.json as data ({} for failed or interrupted runs that never wrote it)."""
+        known = MetricsJson.model_fields
+        return {k: v for k, v in self.metrics_json.model_dump().items() if v is not None or k not in known}
+
     @property
     def id(self) -> str:
-        return str(self.record.get("id") or self.dir.name)
+        return self.run_json.id or self.dir.name
 
     @property
     def name(self) -> str:
-        return str(self.record.get("name") or self.config.get("name") or self.dir.parent.name)
+        config_name = self.config.get("name")
+        return self.run_json.name or (config_name if isinstance(config_name, str) else None) or self.dir.parent.name
 
     @property
-    def started(self) -> _dt.datetime | None:
-        return parse_time(self.record.get("started"))
+    def started(self) -> Any:
+        return parse_time(self.run_json.started)
 
     @property
     def duration(self) -> float | None:
         """Wall seconds from start to end (so far, for a run still going)."""
-        value = self.record.get("duration_seconds")
-        if isinstance(value, int | float):
-            return float(value)
+        if self.run_json.duration_seconds is not None:
+            return self.run_json.duration_seconds
         started = self.started
-        if self.status == folder.RUNNING and started is not None:
+        if started is None:
+            return None
+        if self.status == Status.RUNNING:
+            import datetime as _dt
+
             return round((_dt.datetime.now().astimezone() - started).total_seconds(), 3)
-        ended = parse_time(self.record.get("ended"))
-        if started is not None and ended is not None:
-            return (ended - started).total_seconds()
-        return None
+        ended = parse_time(self.run_json.ended)
+        return (ended - started).total_seconds() if ended is not None else None
 
     @property
     def train_seconds(self) -> float | None:
-        value = self.record.get("train_seconds")
-        return float(value) if isinstance(value, int | float) else None
+        return self.run_json.train_seconds
 
     @property
     def epochs(self) -> int | None:
-        value = self.record.get("epochs_run")
-        if isinstance(value, int):
-            return value
-        if self.status in (folder.RUNNING, folder.CRASHED):
+        if self.run_json.epochs_run is not None:
+            return self.run_json.epochs_run
+        if self.status in (Status.RUNNING, Status.CRASHED):
             return len(self.history())
         return None
 
     @property
     def test(self) -> dict[str, Any]:
-        test = self.metrics.get("test")
-        return test if isinstance(test, dict) else {}
+        return self.metrics_json.test or {}
 
     @property
     def final(self) -> dict[str, Any]:
         """The last epoch's row (from metrics.json, else history.csv)."""
-        final = self.metrics.get("final")
-        if isinstance(final, dict):
-            return final
+        if self.metrics_json.final is not None:
+            return self.metrics_json.final
         rows = self.history()
         return {k: v for k, v in rows[-1].items() if k != "epoch"} if rows else {}
 
     @property
     def best_val_loss(self) -> tuple[int | None, float | None]:
         """(epoch, value) of the lowest validation loss."""
-        best = self.metrics.get("best_val_loss")
-        if isinstance(best, dict) and isinstance(best.get("val_loss"), int | float):
-            return best.get("epoch"), float(best["val_loss"])
+        best = self.metrics_json.best_val_loss or {}
+        value, epoch = best.get("val_loss"), best.get("epoch")
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return (epoch if isinstance(epoch, int) else None), float(value)
         return lowest(self.history(), "val_loss")
 
     @property
@@ -152,13 +160,13 @@ class RunInfo:
 
         Failed, running and crashed runs have none: their status says what matters.
         """
-        stored = self.record.get("diagnosis")
-        if isinstance(stored, dict) and stored.get("verdict"):
+        stored = self.run_json.diagnosis
+        if stored and isinstance(stored.get("verdict"), str) and isinstance(stored.get("label"), str):
             return stored
-        if self.status not in (folder.COMPLETED, folder.INTERRUPTED, folder.DIVERGED):
+        if self.status not in (Status.COMPLETED, Status.INTERRUPTED, Status.DIVERGED):
             return None
         rows = self.history()
-        if not rows and self.status != folder.DIVERGED:
+        if not rows and self.status != Status.DIVERGED:
             return None
         from nnrun.diagnose import diagnose
 
@@ -172,22 +180,8 @@ class RunInfo:
     def history(self) -> list[dict[str, float]]:
         """history.csv as rows of floats (NaN for blanks or garbage); [] if there is none."""
         if self._history is None:
-            self._history = read_history(self.dir / "history.csv")
+            self._history = read_history(RunFolder(self.dir).history)
         return self._history
-
-    def get(self, key: str) -> Any:
-        """A value by key: a config key (dotted), `test.<metric>`, `final.<column>`, or a run.json field."""
-        return lookup(self, key)
-
-
-def parse_time(value: Any) -> _dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = _dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.astimezone()
 
 
 def lowest(rows: list[dict[str, float]], key: str) -> tuple[int | None, float | None]:
@@ -228,106 +222,51 @@ def _flatten_into(data: Any, prefix: str, out: dict[str, Any]) -> None:
             out[key] = v
 
 
-#: Keys `lookup` answers besides config keys, `test.*`, `final.*` and run.json fields.
-COMPUTED_KEYS = (
-    "run",
-    "name",
-    "status",
-    "started",
-    "epochs",
-    "val_loss",
-    "best_val_loss",
-    "best_epoch",
-    "train_seconds",
-    "duration",
-    "diagnosis",
-    "verdict",
-    "dir",
-)
-
-
-def lookup(run: RunInfo, key: str) -> Any:
-    """The value of `key` for a run, or None. See `RunInfo.get`."""
-    if key == "run":
-        return run.id
-    if key == "name":
-        return run.name
-    if key == "status":
-        return run.status
-    if key == "started":
-        return run.record.get("started")
-    if key == "epochs":
-        return run.epochs
-    if key == "val_loss":
-        return _num(run.final.get("val_loss"))
-    if key == "best_val_loss":
-        return run.best_val_loss[1]
-    if key == "best_epoch":
-        return run.best_val_loss[0]
-    if key == "train_seconds":
-        return run.train_seconds
-    if key == "duration":
-        return run.duration
-    if key in ("diagnosis", "verdict"):
-        d = run.diagnosis
-        return d.get("label" if key == "diagnosis" else "verdict") if d else None
-    if key == "dir":
-        return str(run.dir)
-    head, _, rest = key.partition(".")
-    if head == "test" and rest:
-        return _num(run.test.get(rest))
-    if head == "final" and rest:
-        return _num(run.final.get(rest))
-    if head == "config" and rest:
-        return run.flat_config.get(rest)
-    flat = run.flat_config
-    if key in flat:
-        return flat[key]
-    if key in run.record and not isinstance(run.record[key], dict | list):
-        return run.record[key]
-    return None
-
-
-def _num(v: Any) -> Any:
-    return None if isinstance(v, float) and not math.isfinite(v) else v
-
-
 def read_history(path: Path) -> list[dict[str, float]]:
+    """history.csv as rows of floats (NaN for blanks or garbage); [] if it is missing or not a file."""
     try:
-        with path.open(newline="", encoding="utf-8", errors="replace") as fh:
-            reader = csv.DictReader(fh)
-            rows = []
-            for raw in reader:
-                row: dict[str, float] = {}
-                for k, v in raw.items():
-                    if k is None:
-                        continue
-                    try:
-                        row[k] = float(v) if v not in (None, "") else math.nan
-                    except ValueError:
-                        row[k] = math.nan
-                rows.append(row)
-            return rows
-    except (OSError, csv.Error):
+        text = read_regular(path, limit=None).decode("utf-8", errors="replace")
+    except OSError:
+        return []
+    try:
+        rows = []
+        for raw in csv.DictReader(io.StringIO(text, newline="")):
+            row: dict[str, float] = {}
+            for k, v in raw.items():
+                if k is None:
+                    continue
+                try:
+                    row[k] = float(v) if v not in (None, "") else math.nan
+                except (TypeError, ValueError):
+                    row[k] = math.nan
+            rows.append(row)
+        return rows
+    except csv.Error:
         return []
 
 
-def _read_json(path: Path, required: bool) -> dict[str, Any] | None:
+def _read_bytes(path: Path, required: bool) -> bytes | None:
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise RunUnreadable(f"{path.name} is larger than {MAX_FILE_BYTES // 1_000_000} MB")
-        text = path.read_bytes()
+        return read_regular(path)
     except FileNotFoundError:
         if required:
             raise RunUnreadable(f"{path.name} is missing") from None
         return None
     except OSError as exc:
         raise RunUnreadable(f"cannot read {path.name}: {exc.strerror}") from None
+
+
+def _read_json(path: Path, required: bool) -> dict[str, Any] | None:
+    text = _read_bytes(path, required)
+    if text is None:
+        return None
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise RunUnreadable(f"{path.name} is not valid JSON{where}; the file is truncated or corrupt") from None
+    except RecursionError:
+        raise RunUnreadable(f"{path.name} is nested too deeply") from None
     if not isinstance(data, dict):
         raise RunUnreadable(f"{path.name} does not hold a JSON object")
     return data
@@ -336,16 +275,13 @@ def _read_json(path: Path, required: bool) -> dict[str, Any] | None:
 def _read_yaml(path: Path) -> dict[str, Any] | None:
     import yaml
 
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise RunUnreadable(f"{path.name} is larger than {MAX_FILE_BYTES // 1_000_000} MB")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    raw = _read_bytes(path, required=False)
+    if raw is None:
         return None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise RunUnreadable(f"{path.name} is not UTF-8 text") from None
-    except OSError as exc:
-        raise RunUnreadable(f"cannot read {path.name}: {exc.strerror}") from None
     try:
         if _YAML_ALIAS.search(text):
             # anchors/aliases: nnrun never writes them; expand under the spec loader's budget
@@ -370,83 +306,13 @@ def _read_yaml(path: Path) -> dict[str, Any] | None:
     return data
 
 
-_TAGS: dict[tuple[str, Any], str] = {}
-_SCALARS: dict[tuple[str, str], Any] = {}
-_STR_TAG = "tag:yaml.org,2002:str"
-_MAP_TAG = "tag:yaml.org,2002:map"
-_SEQ_TAG = "tag:yaml.org,2002:seq"
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-
-
 def load_yaml(text: str) -> Any:
-    """`yaml.safe_load`, about twice as fast on many similar files.
-
-    libyaml parses; the tag of each plain scalar and the value of each non-string scalar
-    are memoised (thousands of configs repeat the same keys and values), and nodes become
-    Python objects without the generic constructor's bookkeeping. Only safe YAML tags are
-    known; anything else raises like `safe_load`. Callers keep anchors/aliases away (they
-    would be expanded without a budget).
-    """
+    """`yaml.safe_load` with libyaml when it is there. Callers keep anchors/aliases away (they
+    would be expanded without a budget) and bound the text's size."""
     import yaml
 
-    try:
-        from yaml._yaml import CParser
-    except ImportError:  # PyYAML without libyaml
-        return yaml.safe_load(text)
-
-    class _Loader(CParser, yaml.resolver.Resolver):
-        def __init__(self, stream: str) -> None:
-            CParser.__init__(self, stream)
-            yaml.resolver.Resolver.__init__(self)
-
-        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-            if kind is not yaml.ScalarNode:
-                return yaml.resolver.Resolver.resolve(self, kind, value, implicit)
-            key = (value, implicit[0])
-            tag = _TAGS.get(key)
-            if tag is None:
-                if len(_TAGS) > 100_000:
-                    _TAGS.clear()
-                tag = _TAGS[key] = yaml.resolver.Resolver.resolve(self, kind, value, implicit)
-            return tag
-
-    constructor = yaml.constructor.SafeConstructor()
-
-    def build(node: Any) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag == _STR_TAG:
-                return node.value
-            key = (node.tag, node.value)
-            try:
-                return _SCALARS[key]
-            except KeyError:
-                if len(_SCALARS) > 100_000:
-                    _SCALARS.clear()
-                value = _SCALARS[key] = constructor.construct_object(node, deep=True)
-                return value
-        if node.tag not in (_MAP_TAG, _SEQ_TAG):
-            # !!set, !!omap ... as safe_load does; any other tag raises ConstructorError
-            return constructor.construct_object(node, deep=True)
-        if isinstance(node, yaml.MappingNode):
-            if any(k.tag == _MERGE_TAG for k, _ in node.value):
-                return constructor.construct_object(node, deep=True)
-            out = {}
-            for k, v in node.value:
-                key = build(k)
-                if isinstance(key, list | dict):
-                    raise yaml.constructor.ConstructorError(None, None, "a mapping key is not hashable", k.start_mark)
-                out[key] = build(v)
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [build(v) for v in node.value]
-        raise yaml.constructor.ConstructorError(None, None, f"unexpected node {node!r}", None)
-
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-    finally:
-        loader.dispose()
-    return None if node is None else build(node)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
 
 
 def read_run(path: str | Path, sweep: Path | None = None) -> RunInfo:
@@ -454,132 +320,36 @@ def read_run(path: str | Path, sweep: Path | None = None) -> RunInfo:
     run_dir = Path(path)
     if not run_dir.is_dir():
         raise RunUnreadable(f"{run_dir} is not a folder" if run_dir.exists() else f"{run_dir} does not exist")
-    if sweep is None and (run_dir.parent / SWEEP_FILE).is_file():
-        sweep = run_dir.parent
-    return _read(run_dir, sweep)
+    if RunFolder.is_lr_find(run_dir):
+        raise RunUnreadable(f"{run_dir} is an lr-find folder, not a run (see its {RunFolder.LR_FIND_PLOT})")
+    return _read(run_dir, sweep if sweep is not None else sweep_of(run_dir))
+
+
+def read_record(run_dir: Path) -> RunJson | None:
+    """A run folder's run.json, validated; None if it is missing or unreadable."""
+    try:
+        data = _read_json(RunFolder(run_dir).run_json, required=False)
+    except RunUnreadable:
+        return None
+    return None if data is None else RunJson.model_validate(data)
 
 
 def _read(run_dir: Path, sweep: Path | None) -> RunInfo:
     """`read_run` for a folder `find_runs` found (it knows the folder and its sweep)."""
-    record = _read_json(run_dir / RUN_FILE, required=True)
-    assert record is not None
-    status = record.get("status")
-    if status not in folder.STATUSES:
-        raise RunUnreadable(f"run.json has no valid status (received {status!r})")
-    metrics = _read_json(run_dir / "metrics.json", required=False) or {}
-    config = _read_yaml(run_dir / "config.yaml")
+    files = RunFolder(run_dir)
+    data = _read_json(files.run_json, required=True)
+    assert data is not None
+    record = RunJson.model_validate(data)
+    status = liveness.current_status(record, run_dir)
+    if status is None:
+        raise RunUnreadable(f"run.json has no valid status (received {data.get('status')!r})")
+    metrics = MetricsJson.model_validate(_read_json(files.metrics, required=False) or {})
+    config = _read_yaml(files.config)
     if config is None:
-        if status != folder.RUNNING:
+        if record.status != Status.RUNNING:
             raise RunUnreadable("config.yaml is missing or empty")
         config = {}
-    if status == folder.RUNNING and not is_alive(record, run_dir):
-        status = folder.CRASHED
-    return RunInfo(run_dir, record, config, metrics, status, sweep)
-
-
-def is_alive(record: dict[str, Any], run_dir: Path) -> bool:
-    """Whether the process that wrote a "running" run.json still runs it."""
-    pid, host = record.get("pid"), record.get("host")
-    if host != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
-        newest = 0.0
-        for name in (RUN_FILE, "history.csv"):
-            try:
-                newest = max(newest, (run_dir / name).stat().st_mtime)
-            except OSError:
-                pass
-        return time.time() - newest < STALE_SECONDS
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # someone else's process: it exists
-    except OSError:
-        return False
-    started = parse_time(record.get("started"))
-    began = _process_start(pid)
-    # a process that began after the run started is a later process that reuses the pid
-    return not (started is not None and began is not None and began > started.timestamp() + 2)
-
-
-def _process_start(pid: int) -> float | None:
-    """When `pid` started (Unix time), from /proc; None where /proc is not available."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        ticks = int(stat.rsplit(")", 1)[1].split()[19])
-        for line in Path("/proc/stat").read_text().splitlines():
-            if line.startswith("btime "):
-                return int(line.split()[1]) + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def find_runs(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path | None] | Unreadable]:
-    """Run folders under `paths` as (run folder, sweep folder or None), plus skipped folders.
-
-    A path may be a run folder, a sweep folder, or any folder holding them (nested up to
-    `MAX_DEPTH` levels); hidden folders are not searched. A leaf folder with no run.json is
-    reported as `Unreadable`. Raises NnrunError for a path that does not exist.
-    """
-    roots = [Path(p) for p in paths]
-    for root in roots:
-        if not root.exists():
-            raise NnrunError(f"{root} does not exist")
-        if not root.is_dir() and root.name != RUN_FILE:
-            raise NnrunError(f"{root} is not a folder (expected a run folder, a sweep folder or a folder of runs)")
-    return _find(roots)
-
-
-def _find(roots: list[Path]) -> Iterator[tuple[Path, Path | None] | Unreadable]:
-    seen: set[str] = set()  # folders searched (real paths of roots and symlinks) and runs found
-    for root in roots:
-        if root.name == RUN_FILE and root.is_file():
-            root = root.parent
-        real = os.path.realpath(root)
-        if real in seen:
-            continue
-        if (root / RUN_FILE).is_file():
-            seen.add(real)
-            sweep = root.parent if (root.parent / SWEEP_FILE).is_file() else None
-            yield (root, sweep)
-            continue
-        yield from _walk(root, real, None, 0, seen, top=True)
-
-
-def _walk(path: Path, real: str, sweep: Path | None, depth: int, seen: set[str], top: bool) -> Iterator[Any]:
-    # Speed matters with thousands of runs: one listing per folder that is *not* a run, one
-    # stat per run folder, real paths only for roots and symlinks (loops need a symlink).
-    seen.add(real)
-    try:
-        with os.scandir(path) as it:
-            entries = list(it)
-    except OSError as exc:
-        yield Unreadable(path, f"cannot list the folder: {exc.strerror}")
-        return
-    if any(e.name == SWEEP_FILE for e in entries):
-        sweep = path
-    subdirs = []
-    for e in entries:
-        if e.name.startswith((".", "__")):
-            continue
-        try:
-            if e.is_dir():
-                subdirs.append(e)
-        except OSError:
-            continue
-    if not subdirs:
-        yield Unreadable(path, "no run folders here" if top else "not a run folder (no run.json)")
-        return
-    for e in sorted(subdirs, key=lambda e: e.name):
-        sub_real = os.path.realpath(e.path) if e.is_symlink() else os.path.join(real, e.name)
-        if sub_real in seen:
-            continue
-        if os.path.isfile(os.path.join(e.path, RUN_FILE)):
-            seen.add(sub_real)
-            yield (Path(e.path), sweep)
-        elif depth + 1 <= MAX_DEPTH:
-            yield from _walk(Path(e.path), sub_real, sweep, depth + 1, seen, top=False)
+    return RunInfo(run_dir, record, metrics, config, status, sweep)
 
 
 def iter_runs(paths: Iterable[str | Path]) -> Iterator[RunInfo | Unreadable]:

@@ -29,22 +29,24 @@ from pathlib import Path
 from typing import Any
 
 from nnrun.errors import NnrunError
-from nnrun.runs import folder
+from nnrun.runs import layout
 from nnrun.runs.files import atomic_write_json
+from nnrun.runs.layout import Status, SweepFolder
 
-SWEEP_FILE = "sweep.json"
-BASE_FILE = "base.yaml"
+SWEEP_FILE = SweepFolder.SWEEP
+BASE_FILE = SweepFolder.BASE
 
-# Point statuses: a run's statuses, plus the two a point has before/without a run.
-PENDING = "pending"
-SKIPPED = "skipped"  # never started because --fail-fast stopped the sweep
-FINISHED = (folder.COMPLETED, folder.DIVERGED)
+# Point statuses: a run's statuses, plus the two a point has before/without a run
+# (`Status` is their one definition).
+PENDING = Status.PENDING
+SKIPPED = Status.SKIPPED  # never started because --fail-fast stopped the sweep
+FINISHED = layout.FINISHED
 
 # Sweep statuses.
-RUNNING = "running"
-COMPLETED = "completed"
-INTERRUPTED = "interrupted"
-STOPPED = "stopped"  # --fail-fast
+RUNNING = Status.RUNNING
+COMPLETED = Status.COMPLETED
+INTERRUPTED = Status.INTERRUPTED
+STOPPED = Status.STOPPED  # --fail-fast
 
 
 class SweepRecord:

@@ -21,6 +21,7 @@ from typing import Any
 from nnrun.plots import pyplot
 from nnrun.runs import folder
 from nnrun.runs.files import atomic_write_bytes, atomic_write_text, write_csv_rows
+from nnrun.runs.layout import Status, SweepFolder
 from nnrun.runs.reader import RunInfo, RunUnreadable, read_run
 from nnrun.sweep.expand import LR_KEY, format_value
 from nnrun.sweep.record import SweepRecord
@@ -103,7 +104,7 @@ def groups_of(record: SweepRecord) -> list[Group]:
             group = by_label[label] = Group(len(by_label), dict(point.get("values") or {}), label)
         group.points.append(point)
         run_dir = record.run_dir(point["index"])
-        if run_dir is None or point["status"] in ("pending", "skipped"):
+        if run_dir is None or point["status"] in (Status.PENDING, Status.SKIPPED):
             continue
         try:
             group.runs.append(read_run(run_dir, sweep=record.dir))
@@ -328,19 +329,19 @@ def write(record: SweepRecord) -> Summary:
     """Write summary.csv, summary.md, curves.png and (learning-rate sweeps) lr_vs_metric.png;
     store the best point in sweep.json."""
     groups, varied, rows, best = build(record)
-    out = record.dir
+    out = SweepFolder(record.dir)
     files = []
     if rows:
-        write_csv_rows(out / "summary.csv", [{k: _csv(v) for k, v in r.items()} for r in rows])
-        files.append(out / "summary.csv")
+        write_csv_rows(out.summary_csv, [{k: _csv(v) for k, v in r.items()} for r in rows])
+        files.append(out.summary_csv)
     markdown = _markdown(record, varied, rows, best)
-    atomic_write_text(out / "summary.md", markdown)
-    files.append(out / "summary.md")
+    atomic_write_text(out.summary_md, markdown)
+    files.append(out.summary_md)
     title = str(record.data.get("name") or "sweep")
-    if curves(groups, out / "curves.png", title):
-        files.append(out / "curves.png")
-    if record.data.get("learning_rate_sweep") and lr_vs_metric(groups, rows, varied, out / "lr_vs_metric.png", title):
-        files.append(out / "lr_vs_metric.png")
+    if curves(groups, out.curves, title):
+        files.append(out.curves)
+    if record.data.get("learning_rate_sweep") and lr_vs_metric(groups, rows, varied, out.lr_vs_metric, title):
+        files.append(out.lr_vs_metric)
     record.data["best"] = best
     record.save()
     columns = list(rows[0]) if rows else []

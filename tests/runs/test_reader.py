@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from nnrun.compare.keys import lookup
 from nnrun.errors import NnrunError
 from nnrun.runs.reader import (
     RunInfo,
@@ -63,16 +64,16 @@ def test_read_a_completed_run(made: MadeRuns) -> None:
 
 def test_get_answers_every_kind_of_key(made: MadeRuns) -> None:
     run = read_run(made.completed["sgd"])
-    assert run.get("optimizer.learning_rate") == 0.5
-    assert run.get("config.optimizer.name") == "sgd"
-    assert run.get("model.layers.0.units") == 8
-    assert run.get("test.accuracy") == run.metrics["test"]["accuracy"]
-    assert run.get("final.val_loss") == run.metrics["final"]["val_loss"] == run.get("val_loss")
-    assert run.get("trainer") == run.record["trainer"]
-    assert run.get("status") == "completed" and run.get("epochs") == 12
-    assert run.get("diagnosis") == run.diagnosis["label"] and run.get("verdict") == run.diagnosis["verdict"]
-    assert run.get("no.such.key") is None
-    assert run.get("versions") is None  # a mapping is not one value
+    assert lookup(run, "optimizer.learning_rate") == 0.5
+    assert lookup(run, "config.optimizer.name") == "sgd"
+    assert lookup(run, "model.layers.0.units") == 8
+    assert lookup(run, "test.accuracy") == run.metrics["test"]["accuracy"]
+    assert lookup(run, "final.val_loss") == run.metrics["final"]["val_loss"] == lookup(run, "val_loss")
+    assert lookup(run, "trainer") == run.record["trainer"]
+    assert lookup(run, "status") == "completed" and lookup(run, "epochs") == 12
+    assert lookup(run, "diagnosis") == run.diagnosis["label"] and lookup(run, "verdict") == run.diagnosis["verdict"]
+    assert lookup(run, "no.such.key") is None
+    assert lookup(run, "versions") is None  # a mapping is not one value
 
 
 def test_failed_and_interrupted_runs_read_back(made: MadeRuns) -> None:

@@ -1,0 +1,81 @@
+"""compare's key language: the value of a key such as `optimizer.learning_rate`,
+`test.accuracy`, `final.val_loss` or `status` for one run. Table columns, `--where`
+filters, `--sort` and plot labels all use it, so a column header is also a valid filter key.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from nnrun.runs.reader import RunInfo
+
+#: Keys `lookup` answers besides config keys, `test.*`, `final.*` and run.json fields.
+COMPUTED_KEYS = (
+    "run",
+    "name",
+    "status",
+    "started",
+    "epochs",
+    "val_loss",
+    "best_val_loss",
+    "best_epoch",
+    "train_seconds",
+    "duration",
+    "diagnosis",
+    "verdict",
+    "dir",
+)
+
+
+def lookup(run: RunInfo, key: str) -> Any:
+    """The value of `key` for a run, or None: a config key (dotted, or `config.<key>`),
+    `test.<metric>`, `final.<column>`, one of `COMPUTED_KEYS`, or a run.json field."""
+    if key == "run":
+        return run.id
+    if key == "name":
+        return run.name
+    if key == "status":
+        return str(run.status)
+    if key == "started":
+        return run.run_json.started
+    if key == "epochs":
+        return run.epochs
+    if key == "val_loss":
+        return _num(run.final.get("val_loss"))
+    if key == "best_val_loss":
+        return run.best_val_loss[1]
+    if key == "best_epoch":
+        return run.best_val_loss[0]
+    if key == "train_seconds":
+        return run.train_seconds
+    if key == "duration":
+        return run.duration
+    if key in ("diagnosis", "verdict"):
+        d = run.diagnosis
+        return d.get("label" if key == "diagnosis" else "verdict") if d else None
+    if key == "dir":
+        return str(run.dir)
+    head, _, rest = key.partition(".")
+    if head == "test" and rest:
+        return _num(run.test.get(rest))
+    if head == "final" and rest:
+        return _num(run.final.get(rest))
+    if head == "config" and rest:
+        return run.flat_config.get(rest)
+    flat = run.flat_config
+    if key in flat:
+        return flat[key]
+    value = run.record.get(key)
+    if value is not None and not isinstance(value, dict | list):
+        return str(value) if isinstance(value, str) else value
+    return None
+
+
+def getter(run: RunInfo) -> Any:
+    """`lookup` for one run, as the one-argument function filters take."""
+    return lambda key: lookup(run, key)
+
+
+def _num(v: Any) -> Any:
+    return None if isinstance(v, float) and not math.isfinite(v) else v
