@@ -143,12 +143,57 @@ def targets(frame: Any, run: SavedRun, source: str = "the input") -> np.ndarray 
 
 
 def load_model(run_dir: Path) -> Any:
-    """model.keras with nnrun's custom layers and schedules registered."""
+    """model.keras with nnrun's custom layers and schedules registered, TensorFlow's start-up
+    log kept off the terminal; a file Keras cannot read is named with the reason."""
+    import zipfile
+
+    path = Path(run_dir) / MODEL_FILE
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise NnrunError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if size == 0:
+        raise NnrunError(f"{path} is empty; the run's model is unusable (retrain it: nnrun rerun {run_dir})")
+    if not zipfile.is_zipfile(path):
+        raise NnrunError(
+            f"{path} is not a Keras model file (not a complete .keras archive: truncated or overwritten?); "
+            f"the run's model is unusable (retrain it: nnrun rerun {run_dir})"
+        )
+    from nnrun.tf_import import import_tensorflow
+
+    import_tensorflow()
     import keras
 
     import nnrun.build.custom  # noqa: F401 - registers Step, TransformerEncoder, schedules
 
-    return keras.models.load_model(run_dir / "model.keras", compile=False)
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many kinds for a damaged archive
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise NnrunError(f"{path} cannot be loaded by Keras: {reason}") from None
+
+
+def check_model_fits(model: Any, run: SavedRun) -> None:
+    """model.keras and preprocessing.json must come from the same run: input shape and outputs agree."""
+    path = run.dir / MODEL_FILE
+    try:
+        takes = tuple(int(d) for d in model.inputs[0].shape[1:])
+        gives = int(model.outputs[0].shape[-1])
+    except (AttributeError, IndexError, TypeError):
+        raise NnrunError(f"{path} is not a model nnrun can predict with (no single input and output)") from None
+    makes = tuple(run.preprocessor.input_shape or ())
+    if takes != makes:
+        raise NnrunError(
+            f"{path} takes inputs of shape {list(takes)} but the run's {PREPROCESSING_FILE} makes "
+            f"{list(makes)}: the two files come from different runs"
+        )
+    classes = len(run.target.class_names or [])
+    expected = {"binary": (1, 2), "multiclass": (classes,)}.get(run.task)
+    if expected is not None and gives not in expected:
+        raise NnrunError(
+            f"{path} has {gives} outputs but the run's {PREPROCESSING_FILE} names {classes} classes: "
+            "the two files come from different runs"
+        )
 
 
 def predict_frame(run: SavedRun, frame: Any, threshold: float | None = None, source: str = "the input") -> Prediction:
@@ -161,6 +206,7 @@ def predict_frame(run: SavedRun, frame: Any, threshold: float | None = None, sou
     true = targets(frame, run, source)
     ignored = [c for c in frame.columns if c not in run.input_columns and c != run.target_column]
     model = load_model(run.dir)
+    check_model_fits(model, run)
     outputs = np.asarray(model.predict(x, batch_size=max(min(len(x), 4096), 1), verbose=0))
 
     if run.task == "regression":
@@ -207,6 +253,35 @@ def csv_text(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
     return buf.getvalue()
+
+
+def check_output(output: Path, input_path: Path, run_dir: Path | None = None) -> None:
+    """Refuse an output that would overwrite the input (also through a symlink or another
+    spelling of the path), a file of the run, or a folder."""
+    output = Path(output)
+    if output.is_dir():
+        raise NnrunError(
+            f"cannot write {output}: it is a folder; give a file name such as {output / 'predictions.csv'}"
+        )
+    if not output.parent.is_dir():
+        raise NnrunError(f"cannot write {output}: no such directory {output.parent}")
+    if not output.exists():
+        return
+    if _same_file(output, input_path):
+        raise NnrunError(f"the output {output} is the input file; predictions would overwrite it. Choose another -o")
+    if run_dir is not None and Path(run_dir).is_dir():
+        for inside in Path(run_dir).iterdir():
+            if _same_file(output, inside):
+                raise NnrunError(f"the output {output} is {inside.name} of the run; choose another -o")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    import os
+
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
 
 
 def default_output(input_path: Path) -> Path:
