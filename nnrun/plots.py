@@ -15,8 +15,12 @@ def pyplot() -> Any:
     return plt
 
 
-def curves(history: list[dict[str, float]], out_dir: Path, title: str) -> list[Path]:
-    """loss.png and one PNG per metric: train vs validation by epoch."""
+def curves(history: list[dict[str, float]], out_dir: Path, title: str, kept_epoch: int | None = None) -> list[Path]:
+    """loss.png and one PNG per metric: train vs validation by epoch.
+
+    `kept_epoch`, the epoch whose weights the model holds, is marked on each (a dashed line
+    and a dot on the validation curve, or the training one without validation).
+    """
     if not history:
         return []
     plt = pyplot()
@@ -28,6 +32,7 @@ def curves(history: list[dict[str, float]], out_dir: Path, title: str) -> list[P
         ax.plot(epochs, [r.get(key) for r in history], label=f"train {key}")
         if f"val_{key}" in history[0]:
             ax.plot(epochs, [r.get(f"val_{key}") for r in history], label=f"validation {key}")
+        _mark_kept(ax, history, key, kept_epoch)
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.set_title(f"{title}: {key}")
@@ -56,6 +61,17 @@ def curves(history: list[dict[str, float]], out_dir: Path, title: str) -> list[P
         plt.close(fig)
         written.append(path)
     return written
+
+
+def _mark_kept(ax: Any, history: list[dict[str, float]], key: str, kept_epoch: int | None) -> None:
+    row = next((r for r in history if r.get("epoch") == kept_epoch), None)
+    if row is None:
+        return
+    shown = f"val_{key}" if row.get(f"val_{key}") is not None else key
+    last = kept_epoch == history[-1].get("epoch")
+    label = f"kept weights (epoch {kept_epoch}{', the last' if last else ''})"
+    ax.axvline(kept_epoch, color="0.4", linestyle="--", linewidth=1, zorder=1)
+    ax.plot([kept_epoch], [row.get(shown)], "o", color="black", markersize=6, label=label, zorder=3)
 
 
 def confusion_matrix(matrix: list[list[int]], names: list[str], path: Path, title: str) -> Path:

@@ -110,14 +110,19 @@ def show(
     if run.test:
         grid.add_row("test", escape(_metrics_line(run.test, skip=("threshold",))))
     final = run.final
+    kept_epoch = run.kept_epoch
     if final:
-        grid.add_row(f"final (epoch {epochs})" if epochs else "final", escape(_metrics_line(final)))
+        label = f"final (epoch {epochs})" if epochs else "final"
+        if epochs and kept_epoch == epochs:
+            label = f"final (epoch {epochs}, the saved weights)"
+        grid.add_row(label, escape(_metrics_line(final)))
+    kept_epoch, kept = run.kept_epoch, run.kept
+    if kept and kept_epoch is not None and kept_epoch != epochs:
+        grid.add_row(f"kept (epoch {kept_epoch}, the saved weights)", escape(_metrics_line(kept)))
     epoch, low = run.best_val_loss
     if low is not None:
-        grid.add_row("lowest val_loss", f"{plain(low, 4)} at epoch {epoch}")
-    best = run.metrics.get("best")
-    if isinstance(best, dict) and best.get("epoch"):
-        grid.add_row(f"best (epoch {best['epoch']}, weights kept)", escape(_metrics_line(best)))
+        where = "the kept epoch" if epoch == kept_epoch else "not the kept weights"
+        grid.add_row("lowest val_loss", f"{plain(low, 4)} at epoch {epoch} ({where})")
     if not grid.rows:
         grid.add_row("-", "no metrics recorded")
     con.print(grid)

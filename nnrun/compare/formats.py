@@ -32,6 +32,7 @@ VERDICT_STYLE = {
     "underfitting": "yellow",
     "not converged": "yellow",
     "diverged": "magenta",
+    "stuck at chance level": "yellow",
 }
 
 

@@ -18,6 +18,7 @@ COMPUTED_KEYS = (
     "started",
     "epochs",
     "val_loss",
+    "kept_epoch",
     "best_val_loss",
     "best_epoch",
     "train_seconds",
@@ -41,8 +42,10 @@ def lookup(run: RunInfo, key: str) -> Any:
         return run.run_json.started
     if key == "epochs":
         return run.epochs
-    if key == "val_loss":
-        return _num(run.final.get("val_loss"))
+    if key == "val_loss":  # at the kept epoch: the weights the model holds
+        return _num((run.kept or run.final).get("val_loss"))
+    if key == "kept_epoch":
+        return run.kept_epoch
     if key == "best_val_loss":
         return run.best_val_loss[1]
     if key == "best_epoch":

@@ -122,7 +122,7 @@ def check_keys(keys: Iterable[str], runs: Sequence[RunInfo], option: str) -> Non
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise NnrunError(
             f"{option}: no run has the key {key!r}{hint} (keys: config keys such as optimizer.learning_rate, "
-            "test.<metric>, final.<column>, run, name, status, started, epochs, val_loss, best_val_loss, "
+            "test.<metric>, final.<column>, run, name, status, started, epochs, kept_epoch, val_loss, best_val_loss, "
             "train_seconds, duration, diagnosis)"
         )
 
@@ -202,6 +202,7 @@ def default_columns(runs: Sequence[RunInfo], differing: list[str]) -> list[str]:
         "status",
         *differing,
         "epochs",
+        "kept_epoch",
         "val_loss",
         "best_val_loss",
         *test_keys(runs),

@@ -47,12 +47,14 @@ def evaluate_test(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> dict[
     return test
 
 
-def epoch_metrics(result: TrainResult) -> dict[str, Any]:
-    """The final, best and lowest-validation-loss epochs (compare reads these, not history.csv)."""
+def epoch_metrics(result: TrainResult, kept: int | None = None) -> dict[str, Any]:
+    """The final, kept, best and lowest-validation-loss epochs (compare reads these, not history.csv)."""
     history = result.history
     if not history:
         return {}
     out: dict[str, Any] = {"final": {k: v for k, v in history[-1].items() if k != "epoch"}}
+    if kept is not None and 0 < kept <= len(history):
+        out["kept"] = {"epoch": kept, **{k: v for k, v in history[kept - 1].items() if k != "epoch"}}
     if result.best_epoch:
         out["best"] = {
             "epoch": result.best_epoch,
@@ -69,13 +71,52 @@ def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
     atomic_write_json(run_dir / "metrics.json", metrics)
 
 
-def draw_curves(history: list[Row], run_dir: Path, title: str) -> None:
+def draw_curves(history: list[Row], run_dir: Path, title: str, kept_epoch: int | None = None) -> None:
     from nnrun import plots
 
-    plots.curves(history, run_dir, title)
+    plots.curves(history, run_dir, title, kept_epoch=kept_epoch)
 
 
-def diagnosis(history: list[Row], status: str) -> dict[str, Any]:
-    from nnrun.diagnose import diagnose
+def diagnosis(history: list[Row], status: str, record: dict[str, Any]) -> dict[str, Any]:
+    from nnrun.diagnose import Facts, diagnose
 
-    return diagnose(history, status).as_dict()
+    return diagnose(history, status, Facts.from_record(record)).as_dict()
+
+
+def kept_epoch(spec: Spec, result: TrainResult) -> int | None:
+    """The epoch whose weights the saved model holds: the one early stopping restored
+    (`restore_best_weights`, min_delta included), else the last epoch run."""
+    es = spec.training.early_stopping
+    if es is not None and es.restore_best_weights and result.best_epoch:
+        return int(result.best_epoch)
+    if not result.history:
+        return None
+    last = result.history[-1].get("epoch")
+    return int(last) if last is not None and math.isfinite(last) else len(result.history)
+
+
+def split_record(spec: Spec, data: Dataset) -> dict[str, Any]:
+    """run.json's `split`: rows per split, and whether validation is the test split or all
+    three are the same rows (a dataset too small to split)."""
+    import numpy as np
+
+    n_train, n_val, n_test = len(data.x_train), len(data.x_val), len(data.x_test)
+    same = n_train == n_val == n_test and np.array_equal(data.x_train, data.x_test)
+    same = bool(same and np.array_equal(data.x_val, data.x_test))
+    return {
+        "train": n_train,
+        "validation": n_val,
+        "test": n_test,
+        "validation_is_test": spec.data.validation == "test" or same,
+        "same_rows": same,
+    }
+
+
+def baseline(model: Any, data: Dataset) -> dict[str, Any]:
+    """run.json's `baseline` (see `nnrun.train.evaluate.baseline`); {} if it cannot be computed."""
+    from nnrun.train.evaluate import baseline as compute
+
+    try:
+        return compute(data, model.loss)
+    except Exception:  # noqa: BLE001 - a reference for the diagnosis, never a reason to fail a run
+        return {}

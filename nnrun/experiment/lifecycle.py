@@ -185,6 +185,10 @@ def _finish(
         "total_updates": result.total_updates,
         **result.details,
     }
+    kept = artefacts.kept_epoch(spec, result)
+    facts["kept_epoch"] = kept
+    facts["split"] = artefacts.split_record(spec, prepared.data)
+    facts["baseline"] = artefacts.baseline(model, prepared.data)
     if status == folder.DIVERGED:
         facts["hint"] = (
             f"the loss became NaN/inf at epoch {result.stopped_epoch}: lower optimizer.learning_rate "
@@ -195,11 +199,11 @@ def _finish(
     metrics: dict[str, Any] = {}
     if status != folder.DIVERGED:
         metrics["test"] = artefacts.evaluate_test(model, spec, prepared.data, run_dir)
-    metrics.update(artefacts.epoch_metrics(result))
+    metrics.update(artefacts.epoch_metrics(result, kept))
     artefacts.write_metrics(run_dir, metrics)
-    artefacts.draw_curves(result.history, run_dir, spec.name)
+    artefacts.draw_curves(result.history, run_dir, spec.name, kept)
     if signals.received is not None and status == folder.COMPLETED:
         status = folder.INTERRUPTED  # asked to stop while the finished model was being evaluated
-    record.data["diagnosis"] = artefacts.diagnosis(result.history, status)
+    record.data["diagnosis"] = artefacts.diagnosis(result.history, status, record.data)
     record.finish(status)
     return Outcome(run_dir, status, record.data, metrics, signal=signals.received)

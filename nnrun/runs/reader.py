@@ -168,9 +168,41 @@ class RunInfo:
         rows = self.history()
         if not rows and self.status != Status.DIVERGED:
             return None
-        from nnrun.diagnose import diagnose
+        from nnrun.diagnose import Facts, diagnose
 
-        return diagnose(rows, self.status).as_dict()
+        return diagnose(rows, self.status, Facts.from_record(self.record)).as_dict()
+
+    @property
+    def kept_epoch(self) -> int | None:
+        """The epoch whose weights the model holds: run.json's `kept_epoch`; for runs that predate
+        it, the epoch early stopping restored (`restore_best_weights`), else the last epoch."""
+        value = self.record.get("kept_epoch")
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        if self.status not in (Status.COMPLETED, Status.INTERRUPTED):
+            return None
+        es = (self.config.get("training") or {}).get("early_stopping") if isinstance(self.config, dict) else None
+        best = self.record.get("best_epoch")
+        if isinstance(es, dict) and es.get("restore_best_weights", True) and isinstance(best, int) and best > 0:
+            return best
+        epochs = self.record.get("epochs_run")
+        return epochs if isinstance(epochs, int) and epochs > 0 else None
+
+    @property
+    def kept(self) -> dict[str, Any]:
+        """The kept epoch's row (metrics.json's `kept`, else history.csv); {} if unknown."""
+        kept = self.metrics.get("kept")
+        if isinstance(kept, dict) and kept.get("epoch") == self.kept_epoch:
+            return {k: v for k, v in kept.items() if k != "epoch"}
+        epoch = self.kept_epoch
+        if epoch is None:
+            return {}
+        if epoch == self.record.get("epochs_run") and isinstance(self.metrics.get("final"), dict):
+            return self.metrics["final"]
+        for row in self.history():
+            if row.get("epoch") == epoch:
+                return {k: v for k, v in row.items() if k != "epoch"}
+        return {}
 
     @cached_property
     def flat_config(self) -> dict[str, Any]:

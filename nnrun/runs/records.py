@@ -76,6 +76,11 @@ class RunJson(Record):
     diagnosis: OptDict = None
     error: OptDict = None
     sweep: OptDict = None
+    stop_reason: OptStr = None
+    best_epoch: OptInt = None  # the epoch early stopping judged best
+    kept_epoch: OptInt = None  # the epoch whose weights model.keras holds
+    split: OptDict = None  # rows per split: train, validation, test, validation_is_test, same_rows
+    baseline: OptDict = None  # majority_rate and constant_loss per split (nnrun.train.evaluate.baseline)
 
 
 class MetricsJson(Record):
@@ -83,6 +88,7 @@ class MetricsJson(Record):
 
     test: OptDict = None
     final: OptDict = None
+    kept: OptDict = None  # the kept epoch's row
     best_val_loss: OptDict = None
     confusion_matrix: OptList = None
 

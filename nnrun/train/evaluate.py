@@ -3,6 +3,7 @@ the rows for predictions.csv and the confusion matrix."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -106,3 +107,45 @@ def regression_rows(pred: np.ndarray, true: np.ndarray | None = None) -> list[di
             row[f"prediction{suffix}"] = float(pred[i, j])
         rows.append(row)
     return rows
+
+
+def baseline(data: Dataset, loss: Any) -> dict[str, Any]:
+    """What a model that ignores its inputs scores, per split: run.json's `baseline`.
+
+    `majority_rate` (classifiers): the share of the most frequent class in each split, the
+    accuracy of always answering that class.
+    `constant_loss`: `loss` of the best constant guess learnt from the training split (its
+    class frequencies, or its mean target) on each split. The diagnosis compares curves with
+    these: accuracy near the majority rate is chance level, a loss far above the constant
+    guess's has blown up.
+    """
+    splits = {"train": data.y_train, "validation": data.y_val}
+    y_train = np.asarray(data.y_train)
+    out: dict[str, Any] = {}
+    if data.task == "regression":
+        guess = np.asarray(y_train, dtype="float64").reshape(len(y_train), -1).mean(axis=0)
+    else:
+        k = max(data.n_classes or 2, 2)
+        counts = np.bincount(true_classes(data, y_train), minlength=k).astype("float64")
+        freq = counts / max(counts.sum(), 1.0)
+        out["majority_rate"] = {
+            name: float(np.bincount(true_classes(data, y), minlength=k).max() / len(y))
+            for name, y in splits.items()
+            if len(y)
+        }
+        # the model's output format: one probability (1-unit binary) or one per class
+        binary_column = y_train.ndim == 2 and y_train.shape[1] == 1
+        guess = freq[1:2] if binary_column else freq
+    losses: dict[str, float] = {}
+    for name, y in splits.items():
+        if not len(y):
+            continue
+        pred = np.broadcast_to(guess, (len(y), *guess.shape)).astype("float32")
+        try:
+            value = float(np.mean(np.asarray(loss(np.asarray(y), pred))))
+        except Exception:  # noqa: BLE001 - a loss that cannot score a constant simply has no baseline
+            continue
+        if math.isfinite(value):
+            losses[name] = value
+    out["constant_loss"] = losses
+    return out
