@@ -1,12 +1,23 @@
-"""Shared fixtures: every test is seeded; helpers to write configs and run the CLI."""
+"""Shared fixtures: every test is seeded; helpers to write configs and run the CLI.
+
+Child processes: every `nnrun` child a test starts goes through `run_cli` or `start_cli`, which
+give it SIGINT, SIGQUIT and SIGHUP at their default action, as a shell gives a foreground job.
+The suite may be started where they are ignored (`nohup make test &`, a background job of a
+script); an ignored signal is inherited across exec and nnrun rightly keeps it ignored, so a test
+that sends one to a child would otherwise test nothing but a hang.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,16 +44,79 @@ def write_config(tmp_path: Path):
     return write
 
 
+def child_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of an `nnrun` child: this one, with a fixed hash seed."""
+    return {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
+
+
+#: What a terminal can send a foreground job, and `nohup` or a background job may ignore.
+TERMINAL_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP)
+
+
+def terminal_signals() -> None:
+    """Run in the child before exec: the terminal's signals at their default action (see the
+    module docstring)."""
+    for sig in TERMINAL_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+
+
+def _preexec(extra: Callable[[], None] | None) -> Callable[[], None]:
+    if extra is None:
+        return terminal_signals
+
+    def both() -> None:
+        terminal_signals()
+        extra()
+
+    return both
+
+
+def start_cli(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    preexec: Callable[[], None] | None = None,
+    **popen: Any,
+) -> subprocess.Popen:
+    """Start `python -m nnrun ARGS` as a real child process, output captured as text.
+
+    `popen` overrides the Popen defaults (stdout/stderr pipes, text mode), e.g. `stderr=STDOUT`.
+    """
+    options: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **popen}
+    return subprocess.Popen(
+        [sys.executable, "-m", "nnrun", *args],
+        cwd=cwd or ROOT,
+        env=child_env(env),
+        preexec_fn=_preexec(preexec),
+        **options,
+    )
+
+
 def run_cli(
-    *args: str, cwd: Path | None = None, timeout: float = 600, env: dict | None = None
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+    preexec: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run `python -m nnrun ARGS` in a real subprocess."""
-    full_env = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
+    """Run `python -m nnrun ARGS` in a real subprocess and wait for it."""
     return subprocess.run(
         [sys.executable, "-m", "nnrun", *args],
         cwd=cwd or ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=full_env,
+        env=child_env(env),
+        preexec_fn=_preexec(preexec),
     )
+
+
+@contextlib.contextmanager
+def terminal_sigint() -> Iterator[None]:
+    """In this process: SIGINT as an interactive shell leaves it (KeyboardInterrupt), for tests that
+    send SIGINT to themselves; a test runner's worker may ignore it (see the module docstring)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import terminal_sigint
+
 MOONS = """
 name: moons
 seed: 3
@@ -117,7 +119,8 @@ def make_runs(root: Path) -> MadeRuns:
         os.kill(os.getpid(), signal.SIGINT)
 
     path = config("long", MOONS.format(epochs=400, units=8, optimizer="adam", lr=0.05))
-    made.interrupted = _train(path, out, on_rows=interrupt).run_dir
+    with terminal_sigint():
+        made.interrupted = _train(path, out, on_rows=interrupt).run_dir
 
     # a sweep folder: sweep.json, a figure, one ordinary run folder per point
     made.sweep = out / "moons" / "sweep-20250101-000000-abc123"

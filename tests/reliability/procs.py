@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
 import subprocess
-import sys
 import time
 import zipfile
 from collections.abc import Callable
@@ -20,7 +17,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import run_cli, start_cli
 
 T = TypeVar("T")
 
@@ -75,32 +72,13 @@ training: {epochs: 60, batch_size: full}
 TRAINERS = ("fit", "graph")
 
 
-def child_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONHASHSEED": "0", "COLUMNS": "200"}
-
-
-def _as_terminal() -> None:
-    # What a shell gives a foreground job: default SIGINT (test runners may ignore it).
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+#: Wide enough that no line of nnrun's output is wrapped.
+WIDE = {"COLUMNS": "200"}
 
 
 def spawn(*args: str, cwd: Path | None = None, preexec: Callable[[], None] | None = None) -> subprocess.Popen:
-    """Start `python -m nnrun ARGS` as a real child process (output captured)."""
-
-    def setup() -> None:
-        _as_terminal()
-        if preexec is not None:
-            preexec()
-
-    return subprocess.Popen(
-        [sys.executable, "-m", "nnrun", *args],
-        cwd=cwd or ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-        preexec_fn=setup,
-    )
+    """Start `python -m nnrun ARGS` as a real child process (output captured, SIGINT at its default)."""
+    return start_cli(*args, cwd=cwd, env=WIDE, preexec=preexec)
 
 
 def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
@@ -194,24 +172,8 @@ def assert_every_file_parses(run_dir: Path) -> dict[str, Any]:
 
 def compare_json(*paths: Path) -> list[dict[str, Any]]:
     """`nnrun compare PATHS --format json` in a real child process (it never imports TensorFlow)."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nnrun",
-            "compare",
-            *map(str, paths),
-            "--format",
-            "json",
-            "--columns",
-            "run,name,status,epochs",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=child_env(),
-        timeout=HANG_SECONDS,
-    )
+    columns = ("--columns", "run,name,status,epochs")
+    proc = run_cli("compare", *map(str, paths), "--format", "json", *columns, env=WIDE, timeout=HANG_SECONDS)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     return json.loads(proc.stdout)

@@ -10,8 +10,6 @@ How long each takes is measured in benchmarks/bench_hostile_yaml.py, not here.
 from __future__ import annotations
 
 import resource
-import subprocess
-import sys
 import tracemalloc
 from pathlib import Path
 
@@ -21,9 +19,9 @@ from typer.testing import CliRunner
 from nnrun.cli.app import app
 from nnrun.errors import SpecError
 from nnrun.experiment import prepare_experiment
-from tests.conftest import CONFIGS, ROOT
+from tests.conftest import CONFIGS, run_cli
 from tests.reliability.hostile import HOSTILE
-from tests.reliability.procs import HANG_SECONDS, child_env
+from tests.reliability.procs import HANG_SECONDS, WIDE
 
 #: The child's whole address space (Python, NumPy, pandas, pydantic mapped in): a bomb that
 #: expanded would hit it and die with MemoryError instead of a clean message.
@@ -68,15 +66,7 @@ def _cap_memory() -> None:
 def test_validate_cli_rejects_every_file_under_a_memory_cap(hostile_dir: tuple[Path, Path]) -> None:
     folder, marker = hostile_dir
     names = list(HOSTILE)
-    proc = subprocess.run(
-        [sys.executable, "-m", "nnrun", "validate", *names],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        env=child_env(),
-        timeout=HANG_SECONDS,
-        preexec_fn=_cap_memory,
-    )
+    proc = run_cli("validate", *names, cwd=folder, env=WIDE, timeout=HANG_SECONDS, preexec=_cap_memory)
 
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
@@ -91,15 +81,8 @@ def test_validate_cli_rejects_every_file_under_a_memory_cap(hostile_dir: tuple[P
 def test_train_cli_refuses_before_creating_anything(hostile_dir: tuple[Path, Path], tmp_path: Path) -> None:
     folder, marker = hostile_dir
     out = tmp_path / "runs"
-    proc = subprocess.run(
-        [sys.executable, "-m", "nnrun", "train", str(folder / "python_apply.yaml"), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=child_env(),
-        timeout=HANG_SECONDS,
-        preexec_fn=_cap_memory,
-    )
+    args = ("train", str(folder / "python_apply.yaml"), "--out", str(out))
+    proc = run_cli(*args, env=WIDE, timeout=HANG_SECONDS, preexec=_cap_memory)
 
     assert proc.returncode == 2
     assert "never executed" in proc.stderr and "Traceback" not in proc.stderr

@@ -18,6 +18,7 @@ import pytest
 
 from nnrun.runs import folder
 from nnrun.runs.reader import read_run
+from tests.conftest import terminal_sigint
 from tests.reliability.procs import (
     LONG_XOR,
     SHORT_CANCER,
@@ -123,12 +124,11 @@ def _prepared(tmp_path: Path, text: str, *overrides: str):
     return prepare_experiment(path, list(overrides))
 
 
-@pytest.fixture
-def terminal_sigint():
+@pytest.fixture(name="terminal_sigint")
+def _terminal_sigint():
     """SIGINT as an interactive shell leaves it (a test runner's worker may ignore it)."""
-    before = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, before)
+    with terminal_sigint():
+        yield
 
 
 def _signal_self(sig: int) -> None:

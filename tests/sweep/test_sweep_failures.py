@@ -11,24 +11,15 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-from tests.conftest import CONFIGS, ROOT
+from tests.conftest import CONFIGS, start_cli
 
 
 def _popen(*args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "nnrun", "sweep", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-    )
+    return start_cli("sweep", *args, stderr=subprocess.STDOUT, bufsize=1)
 
 
 class _Lines:

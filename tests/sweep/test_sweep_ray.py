@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import CONFIGS, ROOT
+from tests.conftest import CONFIGS, run_cli, start_cli
 
 ARGS = ["--lr", "0.01,0.1,1", "--workers", "2", "--set", "training.epochs=20", "--quiet"]
 
 
 def _start(root: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "nnrun", "sweep", str(CONFIGS / "xor.yaml"), *ARGS, "--out", str(root), *extra],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-    )
+    return start_cli("sweep", str(CONFIGS / "xor.yaml"), *ARGS, "--out", str(root), *extra)
 
 
 def _finish(proc: subprocess.Popen, root: Path) -> tuple[dict, Path]:
@@ -66,14 +57,8 @@ def test_missing_ray_is_a_clean_error(tmp_path: Path) -> None:
     fake = tmp_path / "fake"
     (fake / "ray").mkdir(parents=True)
     (fake / "ray" / "__init__.py").write_text("raise ImportError('no ray here')\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "nnrun", "sweep", str(CONFIGS / "xor.yaml"), "--lr", "0.1,1", "--backend", "ray"]
-        + ["--out", str(tmp_path / "runs")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(fake)},
-    )
+    args = ("sweep", str(CONFIGS / "xor.yaml"), "--lr", "0.1,1", "--backend", "ray", "--out", str(tmp_path / "runs"))
+    proc = run_cli(*args, env={"PYTHONPATH": str(fake)})
     assert proc.returncode == 2, proc.stderr
     assert "pip install 'nnrun[ray]'" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "runs").exists()

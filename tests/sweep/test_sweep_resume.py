@@ -7,26 +7,20 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFIGS, ROOT, run_cli
+from tests.conftest import CONFIGS, run_cli, start_cli
 
 LRS = "0.001,0.01,0.1,1"
 
 
 def _start(root: Path, new_session: bool = False) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "nnrun", "sweep", str(CONFIGS / "xor.yaml"), "--lr", LRS]
-        + ["--workers", "1", "--set", "training.epochs=4000", "--out", str(root), "--quiet"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
+    return start_cli(
+        *("sweep", str(CONFIGS / "xor.yaml"), "--lr", LRS),
+        *("--workers", "1", "--set", "training.epochs=4000", "--out", str(root), "--quiet"),
         start_new_session=new_session,
     )
 

@@ -11,10 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +26,7 @@ from nnrun.train import graph
 from nnrun.train.base import Hooks, TrainResult
 from nnrun.train.fit import FitTrainer
 from nnrun.train.graph import GraphTrainer
-from tests.conftest import CONFIGS, ROOT
+from tests.conftest import CONFIGS, start_cli
 
 
 def write(tmp: Path, config: dict[str, Any], name: str = "config.yaml") -> Path:
@@ -360,15 +357,8 @@ def test_auto_falls_back_to_fit_and_says_why(tmp_path: Path, monkeypatch: pytest
 def test_sigint_stops_graph_training_and_keeps_a_consistent_run_folder(tmp_path: Path) -> None:
     """A real Ctrl-C reaches the trainer between chunks; the runner records the epochs done."""
     out = tmp_path / "runs"
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "nnrun", "train", str(CONFIGS / "xor.yaml"), "--quiet", "--out", str(out)]
-        + ["--set", "training.epochs=10000000"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = start_cli(
+        "train", str(CONFIGS / "xor.yaml"), "--quiet", "--out", str(out), "--set", "training.epochs=10000000"
     )
     try:
         history = None
