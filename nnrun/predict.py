@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from nnrun.data.preprocess import PREPROCESSING_FILE, Preprocessor, Target
+from nnrun.data.preprocess import Preprocessor, Target
 from nnrun.errors import NnrunError
+from nnrun.runs.layout import RunFolder
 
-MODEL_FILE = "model.keras"
+MODEL_FILE = RunFolder.MODEL
+PREPROCESSING_FILE = RunFolder.PREPROCESSING
 
 
 @dataclass
@@ -63,10 +65,10 @@ def load_run(run_dir: Path) -> SavedRun:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise NnrunError(f"no such run folder: {run_dir}")
-    prep_path = run_dir / PREPROCESSING_FILE
+    prep_path = RunFolder(run_dir).preprocessing
     if not prep_path.is_file():
         raise NnrunError(f"{run_dir} is not a run folder (no {PREPROCESSING_FILE})")
-    if not (run_dir / MODEL_FILE).is_file():
+    if not RunFolder(run_dir).model.is_file():
         status = _status(run_dir)
         raise NnrunError(f"{run_dir} has no {MODEL_FILE} (run status: {status}); it cannot predict")
     return SavedRun(run_dir, Preprocessor.load(prep_path), _threshold(run_dir))
@@ -74,7 +76,7 @@ def load_run(run_dir: Path) -> SavedRun:
 
 def _status(run_dir: Path) -> str:
     try:
-        return str(json.loads((run_dir / "run.json").read_text()).get("status", "unknown"))
+        return str(json.loads(RunFolder(run_dir).run_json.read_text()).get("status", "unknown"))
     except (OSError, json.JSONDecodeError):
         return "unknown"
 
@@ -83,7 +85,7 @@ def _threshold(run_dir: Path) -> float:
     import yaml
 
     try:
-        config = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+        config = yaml.safe_load(RunFolder(run_dir).config.read_text()) or {}
     except (OSError, yaml.YAMLError):
         return 0.5
     return float(((config.get("evaluation") or {}).get("threshold")) or 0.5)
@@ -147,7 +149,7 @@ def load_model(run_dir: Path) -> Any:
     log kept off the terminal; a file Keras cannot read is named with the reason."""
     import zipfile
 
-    path = Path(run_dir) / MODEL_FILE
+    path = RunFolder(run_dir).model
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -175,7 +177,7 @@ def load_model(run_dir: Path) -> Any:
 
 def check_model_fits(model: Any, run: SavedRun) -> None:
     """model.keras and preprocessing.json must come from the same run: input shape and outputs agree."""
-    path = run.dir / MODEL_FILE
+    path = RunFolder(run.dir).model
     try:
         takes = tuple(int(d) for d in model.inputs[0].shape[1:])
         gives = int(model.outputs[0].shape[-1])

@@ -42,8 +42,6 @@ FEW_LEVELS = 20
 #: The target column name of a built-in dataset (the name predictions.csv uses).
 BUILTIN_TARGET = "target"
 
-PREPROCESSING_FILE = "preprocessing.json"
-
 
 class InputProblem(NnrunError):
     """Rows a Preprocessor cannot take; the message names the column (and line)."""

@@ -50,6 +50,8 @@ def prepare_loaded(spec: Spec, doc: Document, base: Path, config_path: Path | No
         data = prepare(spec, base)
     except DataProblem as exc:
         raise _data_error(exc, doc) from None
+    # The run's config.yaml must train as is from anywhere: it keeps the data file's absolute path.
+    spec.data.absolute_path(base)
     if static_facts(spec) is None:
         facts = DataFacts(data.task, data.input_shape, data.n_classes, data.n_outputs)
         problems = semantic_problems(spec, facts, doc)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
@@ -80,6 +82,11 @@ class DataSpec(StrictModel):
     n_samples: PositiveInt | None = Field(None, description="Samples to generate (moons, circles, linear, sine).")
     noise: float | None = Field(None, ge=0, le=10, description="Noise level (moons, circles, linear, sine).")
     sequence_length: PositiveInt = Field(20, le=1000, description="sine only: steps per input window.")
+
+    def absolute_path(self, base: Path) -> None:
+        """Make a relative `path` (relative to the config file in `base`) absolute, in place."""
+        if self.path is not None and not os.path.isabs(self.path):
+            self.path = os.path.normpath(os.path.join(os.path.abspath(base), self.path))
 
     @field_validator("validation")
     @classmethod

@@ -210,3 +210,23 @@ def test_task_classification_and_regression_override_auto(tmp_path: Path) -> Non
     frame["y"] = [float(i % 2) for i in range(n)]
     prepared = prepare_experiment(_csv_config(tmp_path, frame, extra=", task: regression", act="linear", loss="mse"))
     assert prepared.data.task == "regression" and prepared.data.notes == []
+
+
+@pytest.mark.slow
+def test_a_csv_runs_config_yaml_trains_as_is_from_anywhere(tmp_path: Path) -> None:
+    """The saved config.yaml keeps the CSV's absolute path, so `nnrun train <run>/config.yaml`
+    works from any folder (the relative path of the original config resolved nowhere)."""
+    import yaml
+
+    from nnrun.experiment import execute
+    from tests.conftest import run_cli
+
+    prepared = prepare_experiment(CONFIGS / "csv_example.yaml", ["training.epochs=2"])
+    run = execute(prepared, tmp_path / "runs", command=["pytest"]).run_dir
+    saved = yaml.safe_load((run / "config.yaml").read_text())["data"]["path"]
+    assert Path(saved).is_absolute() and Path(saved) == (CONFIGS / "data" / "fruit.csv").resolve()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = run_cli("train", str(run / "config.yaml"), "--out", str(tmp_path / "again"), "-q", cwd=elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    assert "completed" in proc.stdout
