@@ -106,3 +106,14 @@ def test_predict_prints_no_tensorflow_log_lines(run: Path, tmp_path: Path) -> No
     assert "48 rows predicted" in proc.stdout
     noise = [line for line in (proc.stdout + proc.stderr).splitlines() if any(n in line for n in TF_NOISE)]
     assert noise == []
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400"])
+def test_infinite_input_value_is_refused(run: Path, tmp_path: Path, value: str) -> None:
+    lines = (tmp_path / "in.csv").read_text().splitlines()
+    cells = lines[3].split(",")
+    cells[1] = value  # length_cm
+    lines[3] = ",".join(cells)
+    (tmp_path / "bad.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(NnrunError, match=r"bad.csv: column 'length_cm' has the non-finite value inf on line 4"):
+        predict_csv(run, tmp_path / "bad.csv")

@@ -230,3 +230,16 @@ def test_a_csv_runs_config_yaml_trains_as_is_from_anywhere(tmp_path: Path) -> No
     proc = run_cli("train", str(run / "config.yaml"), "--out", str(tmp_path / "again"), "-q", cwd=elsewhere)
     assert proc.returncode == 0, proc.stderr
     assert "completed" in proc.stdout
+
+
+def test_validate_prints_the_inferred_task(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from nnrun.cli.app import app
+
+    n = 40
+    frame = pd.DataFrame({"x": np.linspace(0, 1, n), "y": [float(i % 2) for i in range(n)]})
+    result = CliRunner().invoke(app, ["validate", str(_csv_config(tmp_path, frame))])
+    assert result.exit_code == 0, result.output
+    assert "binary on csv" in result.output
+    assert "note: data.task auto: the target 'y' holds 2 whole numbers (0.0, 1.0)" in result.output
