@@ -8,7 +8,6 @@ fails in a fraction of a second with a message naming the column.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,10 +74,13 @@ def load_run(run_dir: Path) -> SavedRun:
 
 
 def _status(run_dir: Path) -> str:
-    try:
-        return str(json.loads(RunFolder(run_dir).run_json.read_text()).get("status", "unknown"))
-    except (OSError, json.JSONDecodeError):
-        return "unknown"
+    """The status `compare` and `show` give the run (`crashed` for a dead "running" run)."""
+    from nnrun.runs.liveness import current_status
+    from nnrun.runs.reader import read_record
+
+    record = read_record(run_dir)
+    status = current_status(record, run_dir) if record is not None else None
+    return str(status) if status is not None else "unknown"
 
 
 def _threshold(run_dir: Path) -> float:

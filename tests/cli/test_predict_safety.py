@@ -3,6 +3,7 @@ TensorFlow's log lines off the terminal. Real run folders, real `nnrun predict` 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -117,3 +118,25 @@ def test_infinite_input_value_is_refused(run: Path, tmp_path: Path, value: str) 
     (tmp_path / "bad.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(NnrunError, match=r"bad.csv: column 'length_cm' has the non-finite value inf on line 4"):
         predict_csv(run, tmp_path / "bad.csv")
+
+
+def test_a_crashed_run_without_a_model_is_called_crashed(run: Path, tmp_path: Path) -> None:
+    """predict says what compare and show say: a "running" run whose process is gone crashed."""
+    import socket
+
+    record = json.loads((run / "run.json").read_text())
+    # "running", written on this host by a process that has ended
+    record.update(status="running", host=socket.gethostname(), pid=_pid_of_ended_process())
+    (run / "run.json").write_text(json.dumps(record))
+    (run / "model.keras").unlink()
+    with pytest.raises(NnrunError, match=r"has no model.keras \(run status: crashed\)"):
+        predict_csv(run, tmp_path / "in.csv")
+
+
+def _pid_of_ended_process() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
