@@ -284,7 +284,10 @@ class Preprocessor:
         return list(self.columns_)
 
     def record(self) -> PreprocessingRecord:
-        target = self.target or Target(task="regression")
+        """The fitted state as preprocessing.json's record (needs `target`: predict reads it)."""
+        if self.encoder_ is None or self.target is None:
+            raise ValueError("only a fitted Preprocessor with a target can be saved")
+        target = self.target
         scaler = None
         if self.scaler_ is not None:
             scaler = ScalerState(mean=self.scaler_.mean_.tolist(), scale=self.scaler_.scale_.tolist())

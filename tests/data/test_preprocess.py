@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nnrun.data.preprocess import InputProblem, Preprocessor, UnusableRecord
+from nnrun.data.preprocess import InputProblem, Preprocessor, Target, UnusableRecord
 from nnrun.errors import SpecError
 from nnrun.experiment import prepare_experiment
 from nnrun.predict import predict_csv
@@ -43,7 +43,7 @@ def _csv_config(tmp_path: Path, frame: pd.DataFrame, target: str = "y", extra: s
 
 def test_fit_transform_save_load_round_trip(tmp_path: Path) -> None:
     frame = pd.DataFrame({"size": [1.0, 2.0, 3.0, 4.0], "colour": ["red", "blue", "red", "green"]})
-    pre = Preprocessor(input_shape=None).fit(frame)
+    pre = Preprocessor(target=Target(task="binary", class_names=["no", "yes"], column="y")).fit(frame)
     assert pre.feature_names == ["size", "colour_blue", "colour_green", "colour_red"]
     x = pre.transform(frame)
     assert x.dtype == np.float32 and x.shape == (4, 4)
@@ -52,6 +52,7 @@ def test_fit_transform_save_load_round_trip(tmp_path: Path) -> None:
     record = json.loads((tmp_path / "preprocessing.json").read_text())
     assert record["categorical_levels"] == {"colour": ["blue", "green", "red"]}
     again = Preprocessor.load(tmp_path / "preprocessing.json")
+    assert again.target == pre.target
     np.testing.assert_array_equal(again.transform(frame[["colour", "size"]]), x)  # column order does not matter
 
 
