@@ -18,6 +18,9 @@ from nnrun.experiment import execute, prepare_experiment
 from nnrun.predict import predict_csv
 from tests.conftest import CONFIGS, run_cli
 
+#: Every test here uses runs trained by the module fixture (or spawns nnrun).
+pytestmark = pytest.mark.slow
+
 RUNS = {
     "breast_cancer": ("breast_cancer.yaml", ["training.epochs=3"]),
     "csv": ("csv_example.yaml", ["training.epochs=5"]),
