@@ -1,7 +1,9 @@
 """Atomic file writes: write a temporary file beside the target, fsync, rename.
 
 A crash, a kill or a full disk therefore leaves either the old file or the new one,
-never half of one. Never imports TensorFlow.
+never half of one. The file gets the permissions any new file gets (0666 less the umask),
+not mkstemp's private 0600, so a shared runs folder stays readable by the people it is
+shared with. Never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -13,12 +15,39 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+_UMASK: int | None = None
+
+
+def umask() -> int:
+    """The process's umask, read once. From /proc where it says (Linux 4.7+), because
+    `os.umask` can only be read by setting it, which races with threads creating files."""
+    global _UMASK
+    if _UMASK is None:
+        try:
+            with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith("Umask:"):
+                        _UMASK = int(line.split()[1], 8)
+                        break
+        except (OSError, ValueError, IndexError):
+            pass
+        if _UMASK is None:
+            _UMASK = os.umask(0o022)
+            os.umask(_UMASK)
+    return _UMASK
+
+
+def file_mode() -> int:
+    """The mode a new regular file gets: 0666 less the umask."""
+    return 0o666 & ~umask()
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), file_mode())
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
