@@ -146,6 +146,16 @@ class SweepFolder:
         width = max(3, len(str(n_points - 1)))
         return f"p{index:0{width}d}-{stamp}-{token}"
 
+    @classmethod
+    def point_index(cls, name: object) -> int | None:
+        """The index in a point folder's name; None if `name` is not one (a path, `..`, anything else)."""
+        import re
+
+        if not isinstance(name, str):
+            return None
+        match = re.fullmatch(cls.POINT_PATTERN, name)
+        return int(match["index"]) if match else None
+
 
 # ---------------------------------------------------------------------------- safe reading
 

@@ -31,7 +31,8 @@ from typing import Any
 from nnrun.errors import NnrunError
 from nnrun.runs import layout
 from nnrun.runs.files import atomic_write_json
-from nnrun.runs.layout import Status, SweepFolder
+from nnrun.runs.layout import RunFolder, Status, SweepFolder, read_json_object
+from nnrun.runs.records import RunJson
 
 SWEEP_FILE = SweepFolder.SWEEP
 BASE_FILE = SweepFolder.BASE
@@ -64,8 +65,41 @@ class SweepRecord:
         return self.points[index]
 
     def run_dir(self, index: int) -> Path | None:
+        """The point's folder: always a direct child of the sweep folder named as the runner
+        names it; None if there is none, or if sweep.json names anything else."""
         rel = self.points[index].get("run_dir")
-        return self.dir / rel if rel else None
+        if SweepFolder.point_index(rel) != index:
+            return None
+        return self.dir / rel
+
+    def removable_run_dir(self, index: int) -> Path | None:
+        """The point's old folder, if it may be removed before the point runs again; raises
+        NnrunError if sweep.json names a folder this sweep cannot prove it created.
+
+        A point folder may go only if it is a direct child of the sweep folder (a real folder,
+        not a symlink), named `p<index>-<time>-<hex>`, and either empty or holding a run.json
+        that says it is this point of this sweep.
+        """
+        rel = self.points[index].get("run_dir")
+        if rel is None:
+            return None
+        path = self.dir / str(rel)
+        refuse = f"--resume: {self.dir / SWEEP_FILE} names {str(rel)!r} as the folder of point {index}"
+        if SweepFolder.point_index(rel) != index:
+            raise NnrunError(f"{refuse}, which is not a point folder of this sweep; nothing was removed")
+        if not os.path.lexists(path):
+            return None
+        if path.is_symlink() or not path.is_dir():
+            raise NnrunError(f"{refuse}, which is not a folder (a link or a file); nothing was removed")
+        if not any(path.iterdir()):
+            return path
+        run = read_json_object(RunFolder(path).run_json) or {}
+        owner = RunJson.model_validate(run).sweep or {}
+        if owner.get("id") != self.data.get("id") or owner.get("index") != index:
+            raise NnrunError(
+                f"{refuse}, whose {RunFolder.RUN} does not say it is that point of this sweep; nothing was removed"
+            )
+        return path
 
     def save(self) -> None:
         atomic_write_json(self.dir / SWEEP_FILE, self.data)

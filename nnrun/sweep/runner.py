@@ -22,6 +22,7 @@ from typing import Any
 from nnrun.errors import NnrunError, SpecError
 from nnrun.runs import folder
 from nnrun.runs.files import atomic_write_yaml
+from nnrun.runs.layout import SweepFolder
 from nnrun.signals import SweepSignals
 from nnrun.spec.loader import Document
 from nnrun.sweep.backend import Backend
@@ -193,6 +194,11 @@ def open_for_resume(sweep_dir: Path, command: list[str]) -> Sweep:
     base_dir = Path(record.data.get("base_dir") or sweep_dir)
     to_run = []
     for point in record.points:
+        # before anything is removed: every folder to remove must be one this sweep made
+        status, _ = _run_status(record.run_dir(point["index"]))
+        if status not in FINISHED:
+            record.removable_run_dir(point["index"])
+    for point in record.points:
         index = point["index"]
         run_dir = record.run_dir(index)
         status, run = _run_status(run_dir)
@@ -205,11 +211,12 @@ def open_for_resume(sweep_dir: Path, command: list[str]) -> Sweep:
                     train_seconds=run.get("train_seconds"),
                 )
             continue
-        if run_dir is not None and run_dir.exists():
+        old = record.removable_run_dir(index)
+        if old is not None:
             point["attempts"].append(
                 {"run_dir": point["run_dir"], "status": _derived(status, point["status"]), "error": point.get("error")}
             )
-            shutil.rmtree(run_dir, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
         point.update(status=PENDING, run_dir=None, error=None, epochs_run=None, train_seconds=None)
         to_run.append(index)
     record.data.update(
@@ -232,9 +239,8 @@ def _derived(run_status: str | None, point_status: str) -> str:
 def _point_dir(sweep: Sweep, index: int) -> Path:
     import secrets
 
-    width = max(3, len(str(len(sweep.record.points) - 1)))
     stamp = folder.now().strftime("%Y%m%d-%H%M%S")
-    return sweep.dir / f"p{index:0{width}d}-{stamp}-{secrets.token_hex(3)}"
+    return sweep.dir / SweepFolder.point_name(index, len(sweep.record.points), stamp, secrets.token_hex(3))
 
 
 def _task(sweep: Sweep, point: Point, run_dir: Path, command: list[str]) -> Task:
