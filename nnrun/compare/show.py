@@ -8,6 +8,7 @@ are compared with a minimal spec built from the same data, model and loss.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from nnrun.runs.reader import RunInfo, flatten
@@ -66,17 +67,25 @@ def config_changes(config: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     return {key: value for key, value in explicit.items() if key in keep}, None
 
 
-def files(run: RunInfo) -> list[tuple[str, int]]:
-    """(name, bytes) of what is in the folder, sub-folders summed; temporary files left out."""
-    out = []
+def files(run: RunInfo) -> list[tuple[str, int | None]]:
+    """(name, bytes) of what is in the folder, sub-folders summed; temporary files left out.
+
+    Size None: a dangling link or a file that cannot be read. Symlinked folders are not entered.
+    """
+    out: list[tuple[str, int | None]] = []
     for path in sorted(run.dir.iterdir()):
         if path.name.startswith("."):
             continue
-        if path.is_dir():
-            size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-            out.append((path.name + "/", size))
-        else:
-            out.append((path.name, path.stat().st_size))
+        try:
+            if path.is_dir() and not path.is_symlink():
+                size = 0
+                for root, _dirs, names in os.walk(path):
+                    size += sum(os.lstat(os.path.join(root, n)).st_size for n in names)
+                out.append((path.name + "/", size))
+            else:
+                out.append((path.name, path.stat().st_size))
+        except OSError:
+            out.append((path.name, None))
     return out
 
 

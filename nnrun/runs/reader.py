@@ -176,29 +176,30 @@ class RunInfo:
     def kept_epoch(self) -> int | None:
         """The epoch whose weights the model holds: run.json's `kept_epoch`; for runs that predate
         it, the epoch early stopping restored (`restore_best_weights`), else the last epoch."""
-        value = self.record.get("kept_epoch")
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        value = self.run_json.kept_epoch
+        if value is not None and value > 0:
             return value
         if self.status not in (Status.COMPLETED, Status.INTERRUPTED):
             return None
-        es = (self.config.get("training") or {}).get("early_stopping") if isinstance(self.config, dict) else None
-        best = self.record.get("best_epoch")
-        if isinstance(es, dict) and es.get("restore_best_weights", True) and isinstance(best, int) and best > 0:
+        training = self.config.get("training")
+        es = training.get("early_stopping") if isinstance(training, dict) else None
+        best = self.run_json.best_epoch
+        if isinstance(es, dict) and es.get("restore_best_weights", True) and best is not None and best > 0:
             return best
-        epochs = self.record.get("epochs_run")
-        return epochs if isinstance(epochs, int) and epochs > 0 else None
+        epochs = self.run_json.epochs_run
+        return epochs if epochs is not None and epochs > 0 else None
 
     @property
     def kept(self) -> dict[str, Any]:
         """The kept epoch's row (metrics.json's `kept`, else history.csv); {} if unknown."""
-        kept = self.metrics.get("kept")
-        if isinstance(kept, dict) and kept.get("epoch") == self.kept_epoch:
+        kept = self.metrics_json.kept
+        if kept is not None and kept.get("epoch") == self.kept_epoch:
             return {k: v for k, v in kept.items() if k != "epoch"}
         epoch = self.kept_epoch
         if epoch is None:
             return {}
-        if epoch == self.record.get("epochs_run") and isinstance(self.metrics.get("final"), dict):
-            return self.metrics["final"]
+        if epoch == self.run_json.epochs_run and self.metrics_json.final is not None:
+            return self.metrics_json.final
         for row in self.history():
             if row.get("epoch") == epoch:
                 return {k: v for k, v in row.items() if k != "epoch"}

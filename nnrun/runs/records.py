@@ -67,6 +67,8 @@ class RunJson(Record):
     duration_seconds: OptFloat = None
     train_seconds: OptFloat = None
     epochs_run: OptInt = None
+    best_epoch: OptInt = None
+    kept_epoch: OptInt = None  # the epoch whose weights model.keras holds
     seed: OptInt = None
     command: OptList = None
     cwd: OptStr = None
@@ -90,6 +92,7 @@ class MetricsJson(Record):
     final: OptDict = None
     kept: OptDict = None  # the kept epoch's row
     best_val_loss: OptDict = None
+    kept: OptDict = None  # the kept epoch's row
     confusion_matrix: OptList = None
 
 
