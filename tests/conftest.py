@@ -10,6 +10,7 @@ that sends one to a child would otherwise test nothing but a hang.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import random
 import signal
@@ -24,6 +25,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
+
+
+def requires(module: str, extra: str) -> pytest.MarkDecorator:
+    """Skip, saying why, where an optional extra is not installed (`make install` installs them all,
+    so CI runs these tests)."""
+    missing = importlib.util.find_spec(module) is None
+    return pytest.mark.skipif(missing, reason=f"{module} is not installed: pip install 'nnrun[{extra}]' (make install)")
+
+
+@pytest.fixture(scope="session")
+def made(tmp_path_factory: pytest.TempPathFactory):
+    """Real run folders of every kind (tests/compare/made_runs.py), trained once per worker and
+    read by the reader, compare, show and report tests."""
+    from tests.compare.made_runs import make_runs
+
+    return make_runs(tmp_path_factory.mktemp("made"))
 
 
 @pytest.fixture(autouse=True)

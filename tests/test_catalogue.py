@@ -13,6 +13,9 @@ import pytest
 from nnrun.experiment import execute, prepare_experiment
 from tests.conftest import CONFIGS
 
+#: Every test here trains or starts nnrun processes: only in the full suite.
+pytestmark = pytest.mark.slow
+
 ALL = sorted(CONFIGS.glob("*.yaml"))
 
 

@@ -57,6 +57,7 @@ def test_bad_ranges_are_refused(start: float, end: float, steps: int) -> None:
         lrfind.check_range(start, end, steps)
 
 
+@pytest.mark.slow
 def test_run_on_a_scheduled_config_uses_the_rising_rate() -> None:
     prepared = prepare_experiment(CONFIGS / "step_decay.yaml")
     assert prepared.spec.optimizer.schedule is not None

@@ -42,6 +42,7 @@ def test_list_shows_every_template_with_its_description() -> None:
     assert "(default)" in next(line for line in lines if line.startswith(DEFAULT + " "))
 
 
+@pytest.mark.slow
 def test_every_template_is_written_as_is_and_validates(tmp_path: Path) -> None:
     runner = CliRunner()
     written = []
@@ -59,6 +60,7 @@ def test_every_template_is_written_as_is_and_validates(tmp_path: Path) -> None:
     assert proc.stdout.count("ok ") == len(written)
 
 
+@pytest.mark.slow
 def test_default_template_trains(tmp_path: Path) -> None:
     proc = run_cli("init", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -129,6 +131,7 @@ def test_dash_prints_the_template() -> None:
     assert proc.stdout == (CONFIGS / "and.yaml").read_text()
 
 
+@pytest.mark.slow
 def test_wheel_ships_the_templates(tmp_path: Path) -> None:
     """A built (non-editable) wheel carries configs/ as nnrun/templates/ and init works from it."""
     src = tmp_path / "src"

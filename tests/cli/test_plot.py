@@ -8,6 +8,7 @@ from pathlib import Path
 
 import matplotlib.image
 import numpy as np
+import pytest
 
 from nnrun.cli.plot import activation_curves
 from nnrun.spec.activations import ACTIVATIONS
@@ -27,6 +28,7 @@ sys.exit(code)
 """
 
 
+@pytest.mark.slow
 def test_plot_activations_writes_a_png_without_tensorflow(tmp_path: Path) -> None:
     script = tmp_path / "probe.py"
     script.write_text(PROBE)

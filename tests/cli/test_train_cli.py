@@ -6,9 +6,13 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import CONFIGS, run_cli
+
+#: Every test here trains or starts nnrun processes: only in the full suite.
+pytestmark = pytest.mark.slow
 
 
 def test_train_xor_writes_complete_run_folder(tmp_path: Path) -> None:

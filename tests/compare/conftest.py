@@ -1,5 +1,5 @@
-"""Fixtures for the compare/report/show tests: one set of real run folders per worker,
-and a helper that runs the real CLI entry point in-process."""
+"""Fixtures for the compare/report/show tests: a helper that runs the real CLI entry point
+in-process. Their real run folders, `made`, are in tests/conftest.py (the reader's tests share them)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.compare.made_runs import MadeRuns, make_runs
-
-
-@pytest.fixture(scope="session")
-def made(tmp_path_factory: pytest.TempPathFactory) -> MadeRuns:
-    return make_runs(tmp_path_factory.mktemp("made"))
+from tests.compare.made_runs import MadeRuns
 
 
 @pytest.fixture

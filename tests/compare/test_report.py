@@ -35,6 +35,10 @@ def page(made: MadeRuns, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
 
 @pytest.fixture(scope="module")
 def browser():
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).is_file()]
+    if missing:
+        pytest.skip(f"{' and '.join(missing)} not installed: make browser (apt-get install chromium chromium-driver)")
+    pytest.importorskip("selenium", reason="selenium is not installed: pip install 'nnrun[dev]' (make install)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -81,6 +85,7 @@ def test_text_from_run_folders_is_escaped(page) -> None:
     assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;" in text
 
 
+@pytest.mark.slow
 def test_report_in_a_real_browser(page, browser) -> None:
     from selenium.webdriver.common.by import By
 

@@ -78,6 +78,7 @@ def test_run_folder_candidates(workdir: Path, monkeypatch: pytest.MonkeyPatch) -
     assert complete_run_dir("empty/") == []
 
 
+@pytest.mark.slow
 def test_completion_protocol_for_configs_and_runs(workdir: Path) -> None:
     assert complete(workdir, "nnrun train con", 2) == ["configs/and.yml", "configs/xor.yaml", "configs/xor_sgd.yaml"]
     assert complete(workdir, "nnrun validate configs/xor.yaml configs/x", 3) == [

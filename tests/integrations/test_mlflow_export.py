@@ -9,13 +9,16 @@ import os
 import shutil
 from pathlib import Path
 
-import mlflow.tracking as mlflow_tracking  # installed by `make install` (the nnrun[mlflow] extra)
 import pytest
 import yaml
 
 from nnrun.experiment import execute, prepare_experiment
 from nnrun.integrations.mlflow_export import TAG_RUN_ID, export_runs, params_of
 from tests.conftest import CONFIGS, run_cli
+
+mlflow_tracking = pytest.importorskip(
+    "mlflow.tracking", reason="mlflow is not installed: pip install 'nnrun[mlflow]' (make install)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +71,7 @@ def test_params_are_dotted_keys_with_text_values() -> None:
     }
 
 
+@pytest.mark.slow
 def test_export_then_read_back_with_mlflow(runs_root: Path, store: tuple[str, Path]) -> None:
     uri, work = store
     proc = run_cli("export", "mlflow", str(runs_root), "--tracking-uri", uri, "--experiment", "cli", cwd=work)
@@ -123,6 +127,7 @@ def test_export_then_read_back_with_mlflow(runs_root: Path, store: tuple[str, Pa
     assert len(mlflow_runs(uri, "cli")) == 2
 
 
+@pytest.mark.slow
 def test_running_crashed_and_half_exported_runs(
     runs_root: Path, store: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -38,6 +38,7 @@ def close(a: float, b: float) -> bool:
     return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-7)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trainer", sorted(trainers()))
 def test_event_files_match_history(trainer: str, tmp_path: Path) -> None:
     prepared = prepare_experiment(

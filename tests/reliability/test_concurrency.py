@@ -11,6 +11,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
+
 from nnrun.runs import folder
 from nnrun.runs.reader import Unreadable, iter_runs
 from tests.reliability.procs import (
@@ -24,6 +26,9 @@ from tests.reliability.procs import (
     spawn,
     wait_until,
 )
+
+#: Every test here trains or starts nnrun processes: only in the full suite.
+pytestmark = pytest.mark.slow
 
 
 def test_two_trains_and_a_sweep_share_one_runs_folder(tmp_path: Path) -> None:

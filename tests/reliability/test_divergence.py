@@ -19,6 +19,7 @@ def _finite(row: dict[str, float]) -> bool:
     return all(math.isfinite(v) for k, v in row.items() if k.endswith("loss"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trainer", TRAINERS)
 def test_nan_loss_stops_training_at_once(tmp_path: Path, trainer: str) -> None:
     config = tmp_path / "diverging.yaml"

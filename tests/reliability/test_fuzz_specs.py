@@ -193,6 +193,7 @@ def _validate(workdir: Path, data: dict[str, Any]) -> Any:
     return CliRunner().invoke(app, ["validate", str(path)])
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(spec=valid_specs())
 def test_valid_generated_specs_are_accepted(workdir: Path, spec: dict[str, Any]) -> None:
@@ -201,6 +202,7 @@ def test_valid_generated_specs_are_accepted(workdir: Path, spec: dict[str, Any])
     assert result.output.startswith("ok ")
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=150)
 @given(spec=mutated_specs())
 def test_mutated_specs_are_accepted_or_cleanly_refused(workdir: Path, spec: dict[str, Any]) -> None:

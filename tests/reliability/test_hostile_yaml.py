@@ -40,6 +40,7 @@ def hostile_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return folder, marker
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(HOSTILE))
 def test_rejected_cleanly_with_bounded_memory(hostile_dir: tuple[Path, Path], name: str) -> None:
     folder, marker = hostile_dir
@@ -63,6 +64,7 @@ def _cap_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
 
 
+@pytest.mark.slow
 def test_validate_cli_rejects_every_file_under_a_memory_cap(hostile_dir: tuple[Path, Path]) -> None:
     folder, marker = hostile_dir
     names = list(HOSTILE)

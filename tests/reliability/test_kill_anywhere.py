@@ -31,6 +31,9 @@ from tests.reliability.procs import (
     wait_until,
 )
 
+#: Every test here trains or starts nnrun processes: only in the full suite.
+pytestmark = pytest.mark.slow
+
 PHASES = ("setup", "training", "finishing")
 #: The longest random wait after the start of each phase (finishing takes a fraction of a second).
 DELAYS = {"startup": 8.0, "setup": 0.4, "training": 0.6, "finishing": 0.15}

@@ -61,6 +61,7 @@ def _tmpfs(path: Path, options: str) -> Iterator[None]:
 # --- known before training: exit 2, nothing created ----------------------------------------
 
 
+@pytest.mark.slow
 def test_out_is_a_file(tmp_path: Path) -> None:
     target = tmp_path / "runs"
     target.write_text("not a folder")
@@ -126,6 +127,7 @@ def _limit_file_size() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (48 * 1024, 48 * 1024))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["tmpfs", "rlimit_fsize"])
 def test_disk_full_during_training_fails_cleanly(tmp_path: Path, how: str) -> None:
     config = tmp_path / "long.yaml"
@@ -197,12 +199,14 @@ def test_run_folders_are_never_created_outside_the_root(tmp_path: Path, name: st
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_name_override_cannot_escape(tmp_path: Path) -> None:
     code, _, err = _train_exits(tmp_path, "--set", "name=../../escape", "--out", "runs")
     assert code == 2 and "name" in err
     assert list(tmp_path.iterdir()) == []  # not even the output root
 
 
+@pytest.mark.slow
 def test_out_with_dotdot_is_resolved_once_and_everything_stays_under_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

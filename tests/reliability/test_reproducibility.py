@@ -18,6 +18,9 @@ from nnrun.runs.match import compare_runs
 from tests.conftest import CONFIGS, ROOT
 from tests.reliability.procs import SHORT_CANCER, TRAINERS, finish, read_json, run_dirs, spawn
 
+#: Every test here trains or starts nnrun processes: only in the full suite.
+pytestmark = pytest.mark.slow
+
 
 def _train(tmp_path: Path, trainer: str) -> Path:
     """A run made by `nnrun train` here; the re-run then happens in a separate process."""

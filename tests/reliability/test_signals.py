@@ -33,6 +33,9 @@ from tests.reliability.procs import (
     wait_until,
 )
 
+#: Every test here trains or starts nnrun processes: only in the full suite.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def long_config(tmp_path: Path) -> Path:
@@ -75,7 +78,6 @@ def test_interrupt_keeps_everything_so_far(tmp_path: Path, long_config: Path, tr
     assert read_run(run_dir).status == folder.INTERRUPTED
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT], ids=["SIGHUP", "SIGQUIT"])
 def test_closed_terminal_and_sigquit_stop_like_sigterm(tmp_path: Path, long_config: Path, sig: int) -> None:
     """A closed terminal or dropped SSH session (SIGHUP) and Ctrl-\\ (SIGQUIT) keep the run."""

@@ -1,7 +1,5 @@
 """Reading run folders back (nnrun/runs/reader.py) on real run folders."""
 
-# ruff: noqa: F811 - `made` is the session fixture imported from tests/compare/conftest.py
-
 from __future__ import annotations
 
 import json
@@ -27,7 +25,6 @@ from nnrun.runs.reader import (
     load_yaml,
     read_run,
 )
-from tests.compare.conftest import made  # noqa: F401 - the session fixture with real runs
 from tests.compare.made_runs import MadeRuns, dead_pid
 from tests.conftest import CONFIGS
 

@@ -54,6 +54,7 @@ def test_json_schema_lists_the_vocabulary() -> None:
         assert word in text
 
 
+@pytest.mark.slow
 def test_commands_that_do_not_train_never_import_tensorflow(tmp_path: Path) -> None:
     probe = (
         "import runpy, sys\n"

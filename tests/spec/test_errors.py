@@ -270,6 +270,7 @@ def test_python_tags_are_refused_not_executed(write_config, tmp_path: Path) -> N
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_cli_bad_config_exit_2_no_traceback_no_run_folder(write_config, tmp_path: Path) -> None:
     path = write_config(BASE.replace("tanh", "relux"))
     out = tmp_path / "runs"

@@ -237,6 +237,7 @@ def test_cli_invalid_point_exits_2_before_anything_is_created(tmp_path: Path) ->
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
     cases = [
         (["sweep", "--lr", "0.1"], "missing CONFIG"),

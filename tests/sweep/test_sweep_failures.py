@@ -15,7 +15,12 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CONFIGS, start_cli
+
+#: Every test here trains or starts nnrun processes: only in the full suite.
+pytestmark = pytest.mark.slow
 
 
 def _popen(*args: str) -> subprocess.Popen:

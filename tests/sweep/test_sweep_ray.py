@@ -8,7 +8,12 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.conftest import CONFIGS, run_cli, start_cli
+import pytest
+
+from tests.conftest import CONFIGS, requires, run_cli, start_cli
+
+#: Every test here trains or starts nnrun processes: only in the full suite.
+pytestmark = pytest.mark.slow
 
 ARGS = ["--lr", "0.01,0.1,1", "--workers", "2", "--set", "training.epochs=20", "--quiet"]
 
@@ -28,6 +33,7 @@ def _history(sweep_dir: Path, point: dict) -> list[dict[str, str]]:
     return list(csv.DictReader((sweep_dir / point["run_dir"] / "history.csv").open()))
 
 
+@requires("ray", "ray")
 def test_ray_backend_matches_the_local_backend(tmp_path: Path) -> None:
     # both at once: Ray's start-up overlaps the local workers' TensorFlow import
     ray_proc = _start(tmp_path / "ray", "--backend", "ray")

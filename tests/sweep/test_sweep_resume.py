@@ -14,6 +14,9 @@ import pytest
 
 from tests.conftest import CONFIGS, run_cli, start_cli
 
+#: Every test here trains or starts nnrun processes: only in the full suite.
+pytestmark = pytest.mark.slow
+
 LRS = "0.001,0.01,0.1,1"
 
 
@@ -100,7 +103,6 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
             assert not (sweep_dir / record["points"][p["index"]]["run_dir"]).exists()
 
 
-@pytest.mark.slow
 def test_closed_terminal_stops_the_sweep_cleanly(tmp_path: Path) -> None:
     """SIGHUP to the whole process group (the terminal closed): points end interrupted, not crashed."""
     root = tmp_path / "runs"

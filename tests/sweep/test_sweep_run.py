@@ -14,6 +14,9 @@ import yaml
 
 from tests.conftest import CONFIGS, run_cli
 
+#: Every test here trains or starts nnrun processes: only in the full suite.
+pytestmark = pytest.mark.slow
+
 LRS = [0.01, 0.1, 1.0]
 SEEDS = 2
 EPOCHS = 25

@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CONFIGS, run_cli
+
+#: Every test here trains or starts nnrun processes: only in the full suite.
+pytestmark = pytest.mark.slow
 
 
 def test_a_worker_that_grew_too_much_is_replaced_between_points(tmp_path: Path) -> None:

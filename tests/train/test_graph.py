@@ -132,6 +132,7 @@ SAME_AS_FIT = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(SAME_AS_FIT))
 def test_unshuffled_history_matches_fit(case: str, tmp_path: Path) -> None:
     prepared = prepare_experiment(write(tmp_path, SAME_AS_FIT[case]))
@@ -156,6 +157,7 @@ def test_unshuffled_history_matches_fit(case: str, tmp_path: Path) -> None:
         assert by_graph.batches_per_epoch == 4 and by_graph.total_updates == 32
 
 
+@pytest.mark.slow
 def test_shuffled_minibatch_reaches_fits_test_accuracy_over_five_seeds(tmp_path: Path) -> None:
     """The two trainers shuffle differently, so compare what they reach, seed by seed."""
     path = write(
@@ -187,6 +189,7 @@ def test_shuffled_minibatch_reaches_fits_test_accuracy_over_five_seeds(tmp_path:
     assert abs(np.mean(accuracy["graph"]) - np.mean(accuracy["fit"])) <= 0.025, accuracy
 
 
+@pytest.mark.slow
 def test_same_seed_same_run_and_the_shuffle_is_real(tmp_path: Path) -> None:
     base = config(
         {"dataset": "breast_cancer"},
@@ -225,6 +228,7 @@ EARLY_STOPPING = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(EARLY_STOPPING))
 def test_early_stopping_stops_where_keras_does_and_restores_the_best_weights(case: str, tmp_path: Path) -> None:
     spec = {**ES_BASE, "training": {**ES_BASE["training"], "early_stopping": {"restore_best_weights": True}}}
@@ -246,6 +250,7 @@ def test_early_stopping_stops_where_keras_does_and_restores_the_best_weights(cas
     assert not close(now["loss"], last["val_loss"], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_divergence_stops_at_the_first_non_finite_epoch(tmp_path: Path) -> None:
     path = write(
         tmp_path,
@@ -323,6 +328,7 @@ def run_json(run_dir: Path) -> dict[str, Any]:
     return json.loads((run_dir / "run.json").read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("wanted", "ran"), [("auto", "graph"), ("graph", "graph"), ("fit", "fit")])
 def test_the_chosen_trainer_is_recorded_in_run_json(wanted: str, ran: str, tmp_path: Path) -> None:
     prepared = prepare_experiment(CONFIGS / "xor.yaml", ["training.epochs=6", f"training.trainer={wanted}"])
@@ -338,6 +344,7 @@ def test_the_chosen_trainer_is_recorded_in_run_json(wanted: str, ran: str, tmp_p
         assert record["graph_calls"] >= 2
 
 
+@pytest.mark.slow
 def test_auto_falls_back_to_fit_and_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Lower the memory limit instead of allocating a gigabyte: XOR's arrays are 96 bytes.
     monkeypatch.setattr(graph, "MAX_DATA_BYTES", 64)
@@ -354,6 +361,7 @@ def test_auto_falls_back_to_fit_and_says_why(tmp_path: Path, monkeypatch: pytest
     assert not (tmp_path / "forced" / "xor").exists(), "no half-made run folder"
 
 
+@pytest.mark.slow
 def test_sigint_stops_graph_training_and_keeps_a_consistent_run_folder(tmp_path: Path) -> None:
     """A real Ctrl-C reaches the trainer between chunks; the runner records the epochs done."""
     out = tmp_path / "runs"
