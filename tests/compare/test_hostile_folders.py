@@ -2,8 +2,6 @@
 FIFOs, a symlink to /, wrong-typed and non-finite values, rich markup in strings, a
 malformed confusion matrix, a dangling PNG link, lr-find folders."""
 
-# ruff: noqa: F811 - `made` is the session fixture imported from tests/compare/conftest.py
-
 from __future__ import annotations
 
 import json
@@ -15,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from nnrun.runs.reader import RunInfo, iter_runs
-from tests.compare.conftest import made  # noqa: F401 - the session fixture with real runs
 from tests.compare.made_runs import MadeRuns
 from tests.conftest import run_cli
 
