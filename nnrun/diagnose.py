@@ -284,7 +284,8 @@ def diagnose(history: Sequence[Mapping[str, Any]], status: str | None = None, fa
         bad |= val_col[1] & ~np.isfinite(val_col[0])
     # rows without a training loss carry nothing to judge
     keep = train_col[1]
-    history = [row for row, k in zip(history, keep, strict=True) if k]
+    if not keep.all():  # (no copy otherwise: a history may hold a million epochs)
+        history = [row for row, k in zip(history, keep, strict=True) if k]
     train, bad = train_col[0][keep], bad[keep]
     found = _diverged(history, train, bad)
     if found is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,31 +17,86 @@ def pyplot() -> Any:
     return plt
 
 
-def curves(history: list[dict[str, float]], out_dir: Path, title: str, kept_epoch: int | None = None) -> list[Path]:
-    """loss.png and one PNG per metric: train vs validation by epoch.
+#: A curve is drawn with at most about this many points (a million epochs would take minutes).
+MAX_CURVE_POINTS = 4000
+#: Above this many classes the confusion matrix is a heat map without per-cell numbers.
+MAX_LABELLED_CLASSES = 30
+#: The confusion matrix figure's largest side, in inches (at 100 dpi).
+MAX_MATRIX_INCHES = 14.0
+
+
+def thin(x: Sequence[float], y: Sequence[float | None], limit: int = MAX_CURVE_POINTS) -> tuple[Any, Any]:
+    """At most about `limit` points of a long curve, keeping each stretch's lowest and highest
+    value (so spikes and the minimum stay visible), in epoch order."""
+    import numpy as np
+
+    xs = np.asarray(x, dtype=float)
+    ys = y if isinstance(y, np.ndarray) else [math.nan if v is None else v for v in y]
+    ys = np.asarray(ys, dtype=float)
+    n = len(xs)
+    if n <= limit:
+        return xs, ys
+    buckets = max(1, limit // 2)
+    keep = {0, n - 1}
+    for chunk in np.array_split(np.arange(n), buckets):
+        values = ys[chunk]
+        finite = np.isfinite(values)
+        if not finite.any():
+            keep.add(int(chunk[0]))
+            continue
+        idx = chunk[finite]
+        keep.add(int(idx[np.argmin(ys[idx])]))
+        keep.add(int(idx[np.argmax(ys[idx])]))
+    order = np.array(sorted(keep))
+    return xs[order], ys[order]
+
+
+def _series(history: Sequence[Mapping[str, Any]], key: str) -> Any:
+    """One column of the history as floats (NaN where missing), without a dict per epoch if it can."""
+    import numpy as np
+
+    column = getattr(history, "column", None)
+    if column is not None:
+        return np.asarray(column(key), dtype=float)
+    return np.array([_float(r.get(key)) for r in history], dtype=float)
+
+
+def _float(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def curves(
+    history: Sequence[Mapping[str, float]], out_dir: Path, title: str, kept_epoch: int | None = None
+) -> list[Path]:
+    """loss.png and one PNG per metric: train vs validation by epoch (long runs thinned).
 
     `kept_epoch`, the epoch whose weights the model holds, is marked on each (a dashed line
     and a dot on the validation curve, or the training one without validation).
     """
     if not history:
         return []
+    import numpy as np
+
     plt = pyplot()
     written = []
     keys = [k for k in history[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
-    epochs = [r["epoch"] for r in history]
+    epochs = _series(history, "epoch")
     for key in keys:
         fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-        ax.plot(epochs, [r.get(key) for r in history], label=f"train {key}")
+        ax.plot(*thin(epochs, _series(history, key)), label=f"train {key}")
         if f"val_{key}" in history[0]:
-            ax.plot(epochs, [r.get(f"val_{key}") for r in history], label=f"validation {key}")
+            ax.plot(*thin(epochs, _series(history, f"val_{key}")), label=f"validation {key}")
         _mark_kept(ax, history, key, kept_epoch)
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.set_title(f"{title}: {key}")
-        if key == "loss" and all((r.get(key) or 0) > 0 for r in history):
-            values = [r[key] for r in history]
-            if max(values) / max(min(values), 1e-12) > 100:
-                ax.set_yscale("log")
+        values = _series(history, key)
+        positive = key == "loss" and len(values) > 0 and bool(np.all(values > 0))
+        if positive and np.max(values) / max(np.min(values), 1e-12) > 100:
+            ax.set_yscale("log")
         ax.grid(True, alpha=0.3)
         ax.legend()
         fig.tight_layout()
@@ -47,10 +104,11 @@ def curves(history: list[dict[str, float]], out_dir: Path, title: str, kept_epoc
         fig.savefig(path)
         plt.close(fig)
         written.append(path)
-    lrs = [r.get("learning_rate") for r in history]
-    if len(set(lrs)) > 1:
+    lrs = _series(history, "learning_rate")
+    seen = lrs[np.isfinite(lrs)]
+    if len(seen) and seen.max() != seen.min():
         fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-        ax.plot(epochs, lrs)
+        ax.plot(*thin(epochs, lrs))
         ax.set_xlabel("epoch")
         ax.set_ylabel("learning rate")
         ax.set_title(f"{title}: learning rate")
@@ -63,8 +121,14 @@ def curves(history: list[dict[str, float]], out_dir: Path, title: str, kept_epoc
     return written
 
 
-def _mark_kept(ax: Any, history: list[dict[str, float]], key: str, kept_epoch: int | None) -> None:
-    row = next((r for r in history if r.get("epoch") == kept_epoch), None)
+def _mark_kept(ax: Any, history: Sequence[Mapping[str, float]], key: str, kept_epoch: int | None) -> None:
+    if kept_epoch is None:
+        return
+    guess = kept_epoch - 1  # epochs count from 1: look there first, not through a million rows
+    if 0 <= guess < len(history) and history[guess].get("epoch") == kept_epoch:
+        row: Mapping[str, float] | None = history[guess]
+    else:
+        row = next((r for r in history if r.get("epoch") == kept_epoch), None)
     if row is None:
         return
     shown = f"val_{key}" if row.get(f"val_{key}") is not None else key
@@ -75,18 +139,26 @@ def _mark_kept(ax: Any, history: list[dict[str, float]], key: str, kept_epoch: i
 
 
 def confusion_matrix(matrix: list[list[int]], names: list[str], path: Path, title: str) -> Path:
+    """The test confusion matrix; its size and drawing time are bounded whatever the number of
+    classes: above `MAX_LABELLED_CLASSES` a heat map without per-cell numbers, with at most
+    about 30 class names on each axis."""
     plt = pyplot()
     k = len(matrix)
-    fig, ax = plt.subplots(figsize=(max(4, 0.6 * k + 2), max(3.5, 0.6 * k + 1.5)), dpi=100)
-    im = ax.imshow(matrix, cmap="Blues")
+    labelled = k <= MAX_LABELLED_CLASSES
+    side = min(MAX_MATRIX_INCHES, 0.6 * k + 2)
+    fig, ax = plt.subplots(figsize=(max(4, side), max(3.5, side - 0.5)), dpi=100)
+    im = ax.imshow(matrix, cmap="Blues", interpolation="nearest")
     fig.colorbar(im, ax=ax)
-    ax.set_xticks(range(k), names, rotation=45 if k > 4 else 0)
-    ax.set_yticks(range(k), names)
+    step = max(1, math.ceil(k / MAX_LABELLED_CLASSES))
+    ticks = list(range(0, k, step))
+    ax.set_xticks(ticks, [names[i] for i in ticks], rotation=45 if k > 4 else 0)
+    ax.set_yticks(ticks, [names[i] for i in ticks])
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"{title}: confusion matrix (test)")
+    counts = "" if labelled else f", {k} classes, counts by colour"
+    ax.set_title(f"{title}: confusion matrix (test{counts})")
     peak = max(max(r) for r in matrix) or 1
-    for i in range(k):
+    for i in range(k if labelled else 0):
         for j in range(k):
             ax.text(
                 j,

@@ -97,8 +97,18 @@ class RunSignals(_Handlers):
         self.keep = False
         self.aborting = False
         self.received: int | None = None
+        self.closed = False
+        #: A signal that arrived after `close()` (it skips what is left, e.g. the figures).
+        self.late: int | None = None
+
+    def close(self) -> None:
+        """The run's status is final: from now on a signal is only noted in `late`."""
+        self.closed = True
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.closed:
+            self.late = self.late or signum
+            return
         if self.aborting:
             return
         if not self.keep:

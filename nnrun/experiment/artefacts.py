@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,7 @@ def save_model(model: Any, run_dir: Path) -> None:
 
 
 def evaluate_test(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> dict[str, Any]:
-    """Test-split metrics (with the loss); writes predictions.csv and the confusion matrix figure."""
-    from nnrun import plots
+    """Test-split metrics (with the loss); writes predictions.csv."""
     from nnrun.train.evaluate import evaluate
 
     outputs = model.predict(data.x_test, batch_size=max(len(data.x_test), 1), verbose=0)
@@ -37,13 +37,6 @@ def evaluate_test(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> dict[
     )
     test = {"loss": float(test_loss["loss"]), **test}
     write_csv_rows(run_dir / "predictions.csv", rows)
-    if "confusion_matrix" in test:
-        plots.confusion_matrix(
-            test["confusion_matrix"],
-            test["class_names"],
-            run_dir / "confusion_matrix.png",
-            spec.name,
-        )
     return test
 
 
@@ -60,9 +53,12 @@ def epoch_metrics(result: TrainResult, kept: int | None = None) -> dict[str, Any
             "epoch": result.best_epoch,
             **{k: v for k, v in history[result.best_epoch - 1].items() if k != "epoch"},
         }
-    finite = [r for r in history if math.isfinite(r.get("val_loss", math.nan))]
-    if finite:
-        low = min(finite, key=lambda r: r["val_loss"])
+    low: Row | None = None  # one pass, no copy: a history may hold a million epochs
+    for row in history:
+        value = row.get("val_loss", math.nan)
+        if math.isfinite(value) and (low is None or value < low["val_loss"]):
+            low = row
+    if low is not None:
         out["best_val_loss"] = {"epoch": low["epoch"], "val_loss": low["val_loss"]}
     return out
 
@@ -71,10 +67,37 @@ def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
     atomic_write_json(run_dir / "metrics.json", metrics)
 
 
-def draw_curves(history: list[Row], run_dir: Path, title: str, kept_epoch: int | None = None) -> None:
+def draw_figures(
+    history: Sequence[Row],
+    metrics: dict[str, Any],
+    run_dir: Path,
+    title: str,
+    kept_epoch: int | None,
+    stopped: Callable[[], bool],
+) -> None:
+    """The run's PNGs, drawn once its status is final: a figure never changes a run's status.
+
+    Each figure is bounded in size and time (see `nnrun.plots`). A stop signal skips the
+    figures not yet drawn; a figure that fails is left out (`report` draws curves from
+    history.csv when a run has none).
+    """
     from nnrun import plots
 
-    plots.curves(history, run_dir, title, kept_epoch=kept_epoch)
+    test = metrics.get("test", {})
+    figures = [lambda: plots.curves(history, run_dir, title, kept_epoch=kept_epoch)]
+    if "confusion_matrix" in test:
+        figures.append(
+            lambda: plots.confusion_matrix(
+                test["confusion_matrix"], test["class_names"], run_dir / "confusion_matrix.png", title
+            )
+        )
+    for draw in figures:
+        if stopped():
+            return
+        try:
+            draw()
+        except (Exception, KeyboardInterrupt):  # noqa: BLE001 - a picture is never worth a run
+            return
 
 
 def diagnosis(history: list[Row], status: str, record: dict[str, Any]) -> dict[str, Any]:

@@ -6,10 +6,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from nnrun.runs.files import write_csv_rows
+from nnrun.runs.history import HistoryFile
+from nnrun.runs.layout import RunFolder
 from nnrun.train.base import Hooks, Row
 
-#: Rewrite history.csv at most this often (seconds) while training; always at the end.
+#: Append to history.csv at most this often (seconds) while training; always at the end.
 HISTORY_FLUSH_SECONDS = 1.0
 
 
@@ -26,6 +27,7 @@ class RunHooks(Hooks):
         self.run_dir = run_dir
         self.on_rows = on_rows
         self.last_flush = 0.0
+        self.history = HistoryFile(RunFolder(run_dir).history)
         self.tensorboard = None
         if tensorboard:
             from nnrun.integrations.tensorboard import TensorBoardLog
@@ -44,13 +46,15 @@ class RunHooks(Hooks):
             self.last_flush = now
 
     def flush(self) -> None:
-        if self.rows:
-            write_csv_rows(self.run_dir / "history.csv", self.rows)
+        self.history.append(self.rows[self.history.rows_written :])
         if self.tensorboard is not None:
             self.tensorboard.flush()
 
     def close(self) -> None:
         """The last flush: training is over, whatever the outcome."""
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            self.history.close()
         if self.tensorboard is not None:
             self.tensorboard.close()

@@ -201,9 +201,10 @@ def _finish(
         metrics["test"] = artefacts.evaluate_test(model, spec, prepared.data, run_dir)
     metrics.update(artefacts.epoch_metrics(result, kept))
     artefacts.write_metrics(run_dir, metrics)
-    artefacts.draw_curves(result.history, run_dir, spec.name, kept)
     if signals.received is not None and status == folder.COMPLETED:
         status = folder.INTERRUPTED  # asked to stop while the finished model was being evaluated
     record.data["diagnosis"] = artefacts.diagnosis(result.history, status, record.data)
     record.finish(status)
+    signals.close()  # from here a signal only skips the figures: they never change the status
+    artefacts.draw_figures(result.history, metrics, run_dir, spec.name, kept, lambda: signals.late is not None)
     return Outcome(run_dir, status, record.data, metrics, signal=signals.received)

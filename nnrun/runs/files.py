@@ -104,11 +104,12 @@ def write_csv_rows(path: Path, rows: list[dict[str, Any]]) -> None:
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _fmt(v) for k, v in row.items()})
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
     atomic_write_text(path, buf.getvalue())
 
 
-def _fmt(v: Any) -> Any:
+def csv_cell(v: Any) -> Any:
+    """A value as nnrun writes it in CSV: floats exactly (repr), nan/inf spelled out."""
     if isinstance(v, float):
         return repr(v) if math.isfinite(v) else ("nan" if math.isnan(v) else ("inf" if v > 0 else "-inf"))
     return v

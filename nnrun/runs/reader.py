@@ -20,8 +20,6 @@ whose process is gone. Finding folders is `nnrun.runs.walk`; the key language of
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import re
@@ -33,6 +31,7 @@ from typing import Any
 
 from nnrun.errors import NnrunError
 from nnrun.runs import liveness
+from nnrun.runs.history import read_history
 from nnrun.runs.layout import MAX_FILE_BYTES, RunFolder, Status, read_regular
 from nnrun.runs.liveness import parse_time
 from nnrun.runs.records import MetricsJson, RunJson
@@ -253,29 +252,6 @@ def _flatten_into(data: Any, prefix: str, out: dict[str, Any]) -> None:
             _flatten_into(v, key, out)
         else:
             out[key] = v
-
-
-def read_history(path: Path) -> list[dict[str, float]]:
-    """history.csv as rows of floats (NaN for blanks or garbage); [] if it is missing or not a file."""
-    try:
-        text = read_regular(path, limit=None).decode("utf-8", errors="replace")
-    except OSError:
-        return []
-    try:
-        rows = []
-        for raw in csv.DictReader(io.StringIO(text, newline="")):
-            row: dict[str, float] = {}
-            for k, v in raw.items():
-                if k is None:
-                    continue
-                try:
-                    row[k] = float(v) if v not in (None, "") else math.nan
-                except (TypeError, ValueError):
-                    row[k] = math.nan
-            rows.append(row)
-        return rows
-    except csv.Error:
-        return []
 
 
 def _read_bytes(path: Path, required: bool) -> bytes | None:

@@ -34,7 +34,7 @@ import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from nnrun.train.base import Hooks, Row, Trainer, TrainResult, batch_size, batches_per_epoch
+from nnrun.train.base import History, Hooks, Row, Trainer, TrainResult, batch_size, batches_per_epoch
 
 if TYPE_CHECKING:
     import keras
@@ -131,7 +131,7 @@ class GraphTrainer(Trainer):
     def train(self, model: keras.Model, spec: Spec, data: Dataset, hooks: Hooks) -> TrainResult:
         loop = _EpochLoop(model, spec, data)
         epochs = spec.training.epochs
-        history: list[Row] = []
+        history = History()
         result = TrainResult(history=history, stop_reason="completed", batches_per_epoch=loop.batches)
         chunk = 1
         while len(history) < epochs:

@@ -189,7 +189,8 @@ def test_garbage_history_reads_as_nan_not_an_error(made: MadeRuns, tmp_path: Pat
     run = copy_run(made.completed["adam"], tmp_path / "r")
     lines = (run / "history.csv").read_text().splitlines()
     lines[3] = ",".join(["oops"] * len(lines[3].split(",")))
-    (run / "history.csv").write_text("\n".join(lines[:6]) + "\n1,2")
+    # a short last row (complete, with its newline: a line without one is a torn write, see test_history.py)
+    (run / "history.csv").write_text("\n".join(lines[:6]) + "\n1,2\n")
     rows = read_run(run).history()
     assert len(rows) == 6
     assert math.isnan(rows[2]["loss"])

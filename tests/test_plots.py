@@ -1,0 +1,99 @@
+"""Every figure of a run is bounded in size and drawing time, and never changes a run's status."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnrun import plots
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", header[16:24])
+
+
+def test_a_500_class_confusion_matrix_is_a_bounded_heat_map(tmp_path: Path) -> None:
+    k = 500
+    rng = np.random.default_rng(0)
+    matrix = rng.integers(0, 5, size=(k, k)).tolist()
+    path = plots.confusion_matrix(matrix, [f"class-{i}" for i in range(k)], tmp_path / "cm.png", "many")
+    width, height = png_size(path)
+    limit = plots.MAX_MATRIX_INCHES * 100
+    assert width <= limit and height <= limit, (width, height)
+    assert path.stat().st_size < 2_000_000
+
+
+def test_a_small_confusion_matrix_keeps_its_numbers(tmp_path: Path) -> None:
+    path = plots.confusion_matrix([[5, 1], [0, 7]], ["a", "b"], tmp_path / "cm.png", "two")
+    assert png_size(path)[0] <= 600
+
+
+def test_thin_keeps_the_extremes_of_a_long_curve() -> None:
+    n = 1_000_000
+    epochs = list(range(1, n + 1))
+    values = [1.0 / e for e in epochs]
+    values[654_321] = 50.0  # a spike in the middle must stay visible
+    values[-3] = math.nan
+    x, y = plots.thin(epochs, values)
+    assert len(x) <= plots.MAX_CURVE_POINTS + 2
+    assert list(x) == sorted(x)
+    assert x[0] == 1 and x[-1] == n
+    assert 50.0 in y and np.nanmin(y) == min(v for v in values if not math.isnan(v))
+
+
+def test_curves_of_a_million_epochs(tmp_path: Path) -> None:
+    history = [{"epoch": e, "loss": 1.0 / e, "val_loss": 1.1 / e} for e in range(1, 300_001)]
+    (path,) = plots.curves(history, tmp_path, "long")
+    assert png_size(path) == (600, 400)
+
+
+MANY_CLASSES = """\
+name: many
+seed: 1
+data: {dataset: csv, path: many.csv, target: label}
+model:
+  layers:
+    - {type: dense, units: 60, activation: softmax}
+optimizer: {name: adam, learning_rate: 0.01}
+loss: sparse_categorical_crossentropy
+training: {epochs: 2, batch_size: full}
+"""
+
+
+@pytest.mark.slow
+def test_a_signal_while_the_figures_are_drawn_leaves_the_run_completed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`timeout` used to turn a completed 500-class run into `interrupted` while its confusion
+    matrix was drawn. The figures come after the run is closed; a signal only skips them."""
+    from nnrun.experiment import execute, prepare_experiment
+    from nnrun.runs.reader import read_run
+
+    rng = np.random.default_rng(0)
+    rows = ["a,b,c,label"] + [
+        f"{x:.3f},{y:.3f},{z:.3f},k{i % 60}" for i, (x, y, z) in enumerate(rng.normal(size=(600, 3)))
+    ]
+    (tmp_path / "many.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "many.yaml").write_text(MANY_CLASSES)
+    real = plots.curves
+
+    def curves_then_sigterm(*args, **kwargs):  # the moment `timeout` fired in the report
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plots, "curves", curves_then_sigterm)
+    outcome = execute(prepare_experiment(tmp_path / "many.yaml"), tmp_path / "runs")
+
+    assert outcome.status == "completed"
+    assert read_run(outcome.run_dir).status == "completed"
+    assert (outcome.run_dir / "model.keras").is_file()
+    assert (outcome.run_dir / "metrics.json").is_file()
+    assert not (outcome.run_dir / "confusion_matrix.png").exists()  # skipped after the signal
