@@ -31,9 +31,10 @@ browser:
 		echo "chromium/chromedriver missing and cannot install them (needs root and apt-get): the browser test will be skipped" >&2; \
 	fi
 
-# The whole suite, what CI runs (.ci/run): one worker per core; worksteal keeps both busy to the end.
+# The whole suite, what CI runs (.ci/run): one worker per core (tests/conftest.py starts the
+# modules with slow tests first, so that both workers stay busy to the end).
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -n auto --dist worksteal -q
+	$(BIN)/python -m pytest -n auto -q
 
 # The fast tier: no test that trains for more than a second or so or runs training processes.
 test-fast: $(STAMP)

@@ -23,8 +23,28 @@ from typing import Any
 import numpy as np
 import pytest
 
+from nnrun.runs.layout import RunFolder
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
+
+#: The files every completed run folder holds, whatever the config (names from nnrun.runs.layout).
+RUN_FILES = (
+    RunFolder.CONFIG,
+    RunFolder.RUN,
+    RunFolder.HISTORY,
+    RunFolder.METRICS,
+    RunFolder.MODEL,
+    RunFolder.SUMMARY,
+    RunFolder.PREDICTIONS,
+    RunFolder.PREPROCESSING,
+    RunFolder.LOSS_PLOT,
+)
+
+
+def missing_run_files(run_dir: Path) -> list[str]:
+    """The names in RUN_FILES that are not a file in `run_dir`."""
+    return [name for name in RUN_FILES if not (run_dir / name).is_file()]
 
 
 def requires(module: str, extra: str) -> pytest.MarkDecorator:
@@ -32,6 +52,19 @@ def requires(module: str, extra: str) -> pytest.MarkDecorator:
     so CI runs these tests)."""
     missing = importlib.util.find_spec(module) is None
     return pytest.mark.skipif(missing, reason=f"{module} is not installed: pip install 'nnrun[{extra}]' (make install)")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules whose tests are all slow first, then those with some, then the rest; each
+    module's tests still together and in their order.
+
+    With `-n auto` the long tests (sweeps, signals, Ray) then start early and the quick ones
+    fill the end, instead of a long test starting last while the other worker idles.
+    """
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    fast = {item.path for item in items if not item.get_closest_marker("slow")}
+    items.sort(key=lambda item: (item.path not in slow) + (item.path in fast))
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nnrun.experiment import execute, prepare_experiment
-from tests.conftest import CONFIGS
+from tests.conftest import CONFIGS, missing_run_files
 
 #: Every test here trains or starts nnrun processes: only in the full suite.
 pytestmark = pytest.mark.slow
@@ -25,18 +25,7 @@ def test_config_trains_and_writes_run_folder(path: Path, tmp_path: Path) -> None
     outcome = execute(prepared, tmp_path, command=["test"])
     run = outcome.run_dir
     assert outcome.status == "completed", outcome.record
-    for name in (
-        "config.yaml",
-        "run.json",
-        "history.csv",
-        "metrics.json",
-        "model.keras",
-        "summary.txt",
-        "predictions.csv",
-        "preprocessing.json",
-        "loss.png",
-    ):
-        assert (run / name).is_file(), name
+    assert not missing_run_files(run)
     rows = list(csv.DictReader((run / "history.csv").open()))
     assert [int(r["epoch"]) for r in rows] == [1, 2]
     assert all(np.isfinite(float(r["loss"])) for r in rows)
