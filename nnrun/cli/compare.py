@@ -120,15 +120,17 @@ def compare(
     ] = False,
 ) -> None:
     """Compare runs: one row each, the config keys that differ, metrics and a fit diagnosis."""
-    from nnrun.compare import write_output
     from nnrun.compare.formats import FORMATS, SUFFIXES, render, to_rich, to_text
     from nnrun.compare.table import build_table
+    from nnrun.output import check_output, write_output, write_stdout
 
     fmt = format_ or (SUFFIXES.get(output.suffix.lower(), "table") if output else "table")
     if fmt not in FORMATS:
         raise NnrunError(f"--format: expected one of {', '.join(FORMATS)}. Received: {fmt!r}")
-    if output is not None and not output.parent.is_dir():
-        raise NnrunError(f"--output: the folder {output.parent} does not exist")
+    if output is not None:
+        output = check_output(output, "--output")
+    if plot is not None:
+        plot = check_output(plot, "--plot")
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     all_runs, runs, _ = gather(paths, status, filter_, last, sort, reverse)
     if not all_runs:
@@ -161,6 +163,6 @@ def compare(
         elif con.is_terminal:
             con.print(to_text(table, color=True), soft_wrap=True, end="")
         else:
-            con.file.write(to_text(table))
+            write_stdout(to_text(table))
         return
-    console().file.write(render(table, fmt))
+    write_stdout(render(table, fmt))

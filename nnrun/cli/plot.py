@@ -104,25 +104,21 @@ def activations(
     alpha: Annotated[float, typer.Option("--alpha", help="leaky_relu's negative slope.")] = 0.01,
 ) -> None:
     """One figure of every activation function and its derivative."""
-    import os
 
     from nnrun.cli.common import console
     from nnrun.errors import NnrunError
+    from nnrun.output import check_output, write_output
 
     fmt = output.suffix.lower().lstrip(".")
     if fmt not in ("png", "pdf", "svg"):
         raise NnrunError(f"expected a .png, .pdf or .svg file. Received: {output}")
-    if not output.parent.is_dir():
-        raise NnrunError(f"cannot write {output}: no such directory {output.parent}")
+    output = check_output(output, "--output")
     if not alpha >= 0:
         raise NnrunError(f"expected alpha >= 0. Received: alpha={alpha}")
     fig = activations_figure(alpha)
-    tmp = output.with_name(f".{output.name}.tmp")
     try:
-        fig.savefig(tmp, format=fmt)
-        os.replace(tmp, output)
+        write_output(output, lambda tmp: fig.savefig(tmp, format=fmt))
     finally:
-        tmp.unlink(missing_ok=True)
         import matplotlib.pyplot as plt
 
         plt.close(fig)

@@ -24,13 +24,10 @@ def report(
 ) -> None:
     """Write one HTML page (no network needed to view it): the sortable comparison table, every
     run's curves and confusion matrix, the sweep plots and the fit diagnosis."""
-    from nnrun.compare import write_output
     from nnrun.compare.report import build_report
+    from nnrun.output import check_output, write_output
 
-    if output.suffix.lower() not in (".html", ".htm"):
-        raise NnrunError(f"--output: the report is an HTML file; give a name ending in .html. Received: {output}")
-    if not output.parent.is_dir():
-        raise NnrunError(f"--output: the folder {output.parent} does not exist")
+    output = check_output(output, "--output", suffixes=(".html", ".htm"))
     sources = [str(p) for p in paths or [Path("runs")]]
     all_runs, runs, skipped = gather(paths, status, filter_, last, sort, reverse)
     if not all_runs:

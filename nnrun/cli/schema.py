@@ -19,10 +19,10 @@ def schema(
     data["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     data["title"] = "nnrun config"
     text = json.dumps(data, indent=2) + "\n"
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        from nnrun.runs.files import atomic_write_text
+    from nnrun.output import write_output, write_stdout
 
-        atomic_write_text(output, text)
-        typer.echo(f"wrote {output}")
+    if output is None:
+        write_stdout(text)
+    else:
+        write_output(output, text)
+        write_stdout(f"wrote {output}\n")

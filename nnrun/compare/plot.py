@@ -8,9 +8,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from nnrun.compare import write_output
 from nnrun.compare.table import differing_keys, rank_differing
 from nnrun.errors import NnrunError
+from nnrun.output import write_output
 from nnrun.runs.reader import RunInfo
 
 #: Beyond this many runs the legend would hide the curves.

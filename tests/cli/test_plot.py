@@ -64,5 +64,5 @@ def test_unknown_format_and_missing_folder_exit_2(tmp_path: Path) -> None:
     proc = run_cli("plot", "activations", "-o", str(tmp_path / "act.txt"))
     assert proc.returncode == 2 and "expected a .png, .pdf or .svg file" in proc.stderr
     proc = run_cli("plot", "activations", "-o", str(tmp_path / "nowhere" / "act.png"))
-    assert proc.returncode == 2 and "no such directory" in proc.stderr
+    assert proc.returncode == 2 and "the folder" in proc.stderr and "does not exist" in proc.stderr
     assert not list(tmp_path.iterdir())
