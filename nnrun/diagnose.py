@@ -25,8 +25,9 @@ the first that matches wins:
    to learn on these rows.
 5. **stuck at chance level**: a classifier whose accuracy at the end (validation, and training
    when recorded) is within noise of the majority-class rate of its split (less than
-   min(2 standard errors, half the distance to 100 %) above it). Hint: another seed, more
-   units, another learning rate.
+   min(2 standard errors, half the distance to 100 %) above it) and whose training loss is no
+   longer falling (over the last fifth, by less than max(3 x noise, 1 %)). Hint: another seed,
+   more units, another learning rate.
 6. **overfitting from epoch N**: N is the epoch of the lowest (running-median smoothed)
    validation loss; after it validation rose beyond noise (level at the end above the minimum
    by more than max(3 x noise, 5 % of the minimum)) while the training loss kept falling (level
@@ -458,6 +459,8 @@ def _stuck(c: _Curves) -> Diagnosis | None:
         return None
     if any(c.level(acc) >= ch.majority_rate + ch.margin for acc, ch in judged):
         return None
+    if _still_falling(c.train):  # slowly learning, not stuck: the underfitting rules say so
+        return None
     acc, chance = judged[0]
     which = "validation" if acc is c.val_acc else "training"
     return Diagnosis(
@@ -467,6 +470,17 @@ def _stuck(c: _Curves) -> Diagnosis | None:
         f"({chance.majority_rate:.2f} of {chance.n} rows): the net has learned nothing yet; try another seed, "
         "more units, or another learning rate",
     )
+
+
+def _still_falling(train: np.ndarray) -> bool:
+    """Over the last fifth (at least 3 epochs) the smoothed training loss fell beyond noise and by over 1 %."""
+    n = len(train)
+    k = max(3, math.ceil(TAIL_FRACTION * n))
+    if k >= n:
+        return False
+    smooth = running_median(train, 3)
+    drop = float(smooth[-k] - smooth[-1])
+    return drop > max(RISE_NOISE * noise(train), TRAIN_FALL_RELATIVE * abs(float(smooth[-1])))
 
 
 def _kept_by_early_stopping(found: Diagnosis, c: _Curves) -> Diagnosis | None:

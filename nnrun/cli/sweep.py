@@ -144,6 +144,14 @@ def sweep(
         str | None, typer.Option("--address", help="Ray cluster address (with --backend ray); default: a local Ray.")
     ] = None,
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failed point.")] = False,
+    select_: Annotated[
+        str | None,
+        typer.Option(
+            "--select",
+            help="Rank points by METRIC[:min|max], a history column at each run's kept epoch "
+            "(default: val_accuracy for classifiers, val_loss otherwise; a metric all points share for a grid over loss).",
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", help="Root folder for run folders.")] = Path("runs"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only failures and the result.")] = False,
     set_: Annotated[
@@ -159,7 +167,7 @@ def sweep(
 
     command = list(sys.argv)
     if resume is not None:
-        if config is not None or lr or grid or seeds or set_:
+        if config is not None or lr or grid or seeds or set_ or select_:
             raise NnrunError(
                 "--resume finishes a sweep exactly as it was started; give only --resume SWEEP_DIR "
                 "(and optionally --workers, --backend, --address, --fail-fast)"
@@ -182,7 +190,7 @@ def sweep(
         if set_:
             apply_overrides(doc, set_)
         parse(doc)
-        plan = expand(doc, lr, grid or [], seeds)
+        plan = expand(doc, lr, grid or [], seeds, select_)
         runner.check_data(plan, config.resolve().parent)
         backend = backend or "local"
         job = None
@@ -238,11 +246,17 @@ def _finish(record: Any, quiet: bool) -> dict[str, int]:
     best = result.best
     if best is not None:
         dirs = " ".join(str(record.dir / d) for d in best["run_dirs"])
+        spread = f" ± {best['std']:.2g}" if best.get("std") is not None else ""
         out.print(
-            f"best: point {best['point']} ({best['label']}), mean {best['metric'].replace('_', ' ')} "
-            f"{best['value']:.4g} -> {dirs}",
+            f"best: point {best['point']} ({best['label']}), mean {best['metric']} {best['value']:.4g}{spread} -> {dirs}",
             markup=False,
         )
+        out.print(f"chosen by {best['criterion']}; ties go to a good fit, then the lower val_loss", markup=False)
+        if best.get("selected_on_test") and not best.get("same_rows"):
+            err_console().print(
+                "[yellow]warning:[/yellow] chosen on the test split (data.validation: test): "
+                "the best point's test figures are optimistic"
+            )
     else:
         out.print("best: none (no grid point has all its runs completed)")
     out.print(f"sweep folder: {record.dir}", markup=False)

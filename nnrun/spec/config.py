@@ -39,11 +39,21 @@ class ModelSpec(StrictModel):
     layers: list[AnyLayer] = Field(min_length=1, max_length=200, description="Layers, input to output.")  # type: ignore[valid-type]
 
 
+class SweepSelect(StrictModel):
+    """How a sweep picks its best point: a history column at each run's kept epoch."""
+
+    metric: str = Field(description="A history column, e.g. val_accuracy or val_mae.")
+    mode: Literal["min", "max"] | None = Field(None, description="min or max; default from the metric's name.")
+
+
 class SweepSpec(StrictModel):
     """Grid of dotted keys to values; every combination runs `seeds` times."""
 
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     seeds: PositiveInt = Field(1, le=100)
+    select: SweepSelect | None = Field(
+        None, description="The best point's criterion; default: the headline validation metric at the kept epoch."
+    )
 
     @field_validator("grid")
     @classmethod

@@ -61,6 +61,8 @@ class Plan:
     base_seed: int
     name: str
     points: list[Point] = field(default_factory=list)
+    #: the requested criterion for the best point ({metric, mode}); None = the default
+    select: dict[str, Any] | None = None
 
     @property
     def lr_sweep(self) -> bool:
@@ -203,12 +205,20 @@ def expand(
     lr: str | None = None,
     grid_items: list[str] | None = None,
     seeds: int | None = None,
+    select_cli: str | None = None,
 ) -> Plan:
     """Every point of the sweep, validated; raises NnrunError/SpecError before anything trains."""
+    from nnrun.sweep import select
+
     # The base must be valid on its own first: its errors are the user's, not a point's.
-    parse(doc)
+    base = parse(doc)
     grid, n_seeds = combine(doc, lr, grid_items, seeds)
-    return expand_grid(doc, grid, n_seeds)
+    requested = select.from_config(doc.data.get("sweep"), select_cli)
+    columns = ["loss", *(base.metrics or [])]
+    select.check(requested, grid, [p + c for c in columns for p in ("", "val_")])
+    plan = expand_grid(doc, grid, n_seeds)
+    plan.select = requested
+    return plan
 
 
 def expand_grid(doc: Document, grid: dict[str, list[Any]], n_seeds: int) -> Plan:

@@ -151,6 +151,7 @@ def create(
         "seeds": plan.seeds,
         "base_seed": plan.base_seed,
         "learning_rate_sweep": plan.lr_sweep,
+        "select": plan.select,
         "points": [_point_entry(p) for p in plan.points],
         "best": None,
         "resumed": [],

@@ -4,9 +4,11 @@ Reads only the point folders (through `nnrun.runs.reader`) and sweep.json, so it
 any sweep folder, finished or not. One row per grid point; with several seeds, each number
 is the mean over the point's completed runs, with its standard deviation (ddof=1) beside it.
 
-The best point is the one with the lowest mean best validation loss among points whose runs
-all completed (diverged, failed or unfinished runs disqualify a point); without a validation
-split, the test loss decides.
+The best point is chosen by a stated criterion (`nnrun.sweep.select`): by default the task's
+headline validation metric at the epoch whose weights each run kept, averaged over seeds,
+among points whose runs all completed (diverged, failed or unfinished runs disqualify a
+point). The summary says which criterion and why; curves.png draws that metric per epoch
+(the mean over seeds, with a min-max band).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from nnrun.runs import folder
 from nnrun.runs.files import atomic_write_bytes, atomic_write_text, write_csv_rows
 from nnrun.runs.layout import Status, SweepFolder
 from nnrun.runs.reader import RunInfo, RunUnreadable, read_run
+from nnrun.sweep import select
 from nnrun.sweep.expand import LR_KEY, format_value
 from nnrun.sweep.record import SweepRecord
 
@@ -139,6 +142,8 @@ def build(record: SweepRecord) -> tuple[list[Group], list[str], list[dict[str, A
     seeds = int(record.data.get("seeds", 1))
     varied = list(record.data.get("grid") or {})
     metrics = _metric_names(groups)
+    crit = select.criterion(record.data.get("select"), [r for g in groups for r in g.completed])
+    record.data["selection"] = crit.as_dict()
     rows = []
     for g in groups:
         done = g.completed
@@ -146,6 +151,13 @@ def build(record: SweepRecord) -> tuple[list[Group], list[str], list[dict[str, A
         row["status"] = g.status()
         row["runs_completed"] = len(done)
         numbers = {
+            "kept_epoch": [_num(r.kept_epoch) for r in done],
+            **(
+                {f"kept_{crit.metric}": [select.value(r, crit.metric) for r in done]}
+                if crit.metric != "val_loss"
+                else {}
+            ),
+            "kept_val_loss": [select.value(r, "val_loss") for r in done],
             "final_val_loss": [_num(r.final.get("val_loss")) for r in done],
             "best_val_loss": [r.best_val_loss[1] for r in done],
             **{f"test_{m}": [_num(r.test.get(m)) for r in done] for m in metrics},
@@ -160,35 +172,63 @@ def build(record: SweepRecord) -> tuple[list[Group], list[str], list[dict[str, A
         row["fit"] = _fit([r for r in g.runs if r.status in (folder.COMPLETED, folder.DIVERGED)])
         row["folders"] = " ".join(r.dir.name for r in g.runs)
         rows.append(row)
-    return groups, varied, rows, _best(groups, rows)
+    return groups, varied, rows, _best(groups, crit)
 
 
-def _best(groups: list[Group], rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    candidates = [(g, r) for g, r in zip(groups, rows, strict=True) if g.all_completed]
-    for metric in ("best_val_loss", "test_loss"):
-        scored = [(r[metric], g, r) for g, r in candidates if r.get(metric) is not None]
-        if scored:
-            value, g, r = min(scored, key=lambda t: t[0])
-            return {
-                "point": g.number,
-                "values": g.values,
-                "label": g.label,
-                "metric": metric,
-                "value": value,
-                "run_dirs": [r_.dir.name for r_ in g.runs],
-            }
-    return None
+def _best(groups: list[Group], crit: select.Criterion) -> dict[str, Any] | None:
+    scores = {}
+    for g in groups:
+        if g.all_completed:
+            found = select.score(g.completed, crit)
+            if found is not None:
+                scores[g.number] = found
+    chosen = select.best(scores, crit)
+    if chosen is None:
+        return None
+    g = next(g for g in groups if g.number == chosen)
+    sc = scores[chosen]
+    return {
+        "point": g.number,
+        "values": g.values,
+        "label": g.label,
+        "metric": crit.metric,
+        "mode": crit.mode,
+        "value": sc.mean,
+        "std": sc.std,
+        "criterion": crit.text(),
+        "selected_on_test": any(_on_test(r) for r in g.runs),
+        "same_rows": any(_same_rows(r) for r in g.runs),
+        "run_dirs": [r_.dir.name for r_ in g.runs],
+    }
+
+
+def _same_rows(run: RunInfo) -> bool:
+    split = run.record.get("split")
+    return isinstance(split, dict) and split.get("same_rows") is True
+
+
+def _on_test(run: RunInfo) -> bool:
+    """The run's validation split is its test split (`data.validation: test`), so choosing on it chooses on test."""
+    split = run.record.get("split")
+    if isinstance(split, dict) and isinstance(split.get("validation_is_test"), bool):
+        return split["validation_is_test"]
+    data = run.config.get("data") if isinstance(run.config, dict) else None
+    return isinstance(data, dict) and data.get("validation", "test") == "test"
 
 
 def _markdown(record: SweepRecord, varied: list[str], rows: list[dict[str, Any]], best: dict[str, Any] | None) -> str:
     seeds = int(record.data.get("seeds", 1))
     metrics = [k for k in rows[0] if k.startswith("test_") and not k.endswith("_std")] if rows else []
+    crit = record.data.get("selection") or {}
+    ranked = f"kept_{crit.get('metric')}" if crit.get("metric") not in (None, "val_loss") else None
     head = [
         "#",
         *varied,
         "status",
-        "final val_loss",
-        "best val_loss",
+        "kept epoch",
+        *([f"{crit['metric']} (kept)"] if ranked else []),
+        "val_loss (kept)",
+        "lowest val_loss",
         *[m.replace("_", " ", 1) for m in metrics],
         "epochs",
         "fit",
@@ -214,7 +254,9 @@ def _markdown(record: SweepRecord, varied: list[str], rows: list[dict[str, Any]]
             f"{row['point']}{mark}",
             *[format_value(row.get(k)) for k in varied],
             str(row["status"]),
-            cell(row, "final_val_loss"),
+            _fmt(row.get("kept_epoch"), row.get("kept_epoch_std"), 1),
+            *([cell(row, ranked)] if ranked else []),
+            cell(row, "kept_val_loss"),
             cell(row, "best_val_loss"),
             *[cell(row, m) for m in metrics],
             _fmt(row.get("epochs"), row.get("epochs_std"), 1),
@@ -224,12 +266,29 @@ def _markdown(record: SweepRecord, varied: list[str], rows: list[dict[str, Any]]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines.append("")
     if best is not None:
+        spread = f" ± {best['std']:.2g}" if best.get("std") is not None else ""
         lines.append(
-            f"Best point: **{best['point']}** ({best['label']}): mean {best['metric'].replace('_', ' ')} "
-            f"{best['value']:.4g}."
+            f"Best point: **{best['point']}** ({best['label']}): mean {best['metric']} {best['value']:.4g}{spread}."
         )
     else:
         lines.append("No best point: no grid point has all its runs completed.")
+    if crit:
+        word = "highest" if crit.get("mode") == "max" else "lowest"
+        lines.append(
+            f"Chosen by the {word} mean {crit.get('metric')} at each run's kept epoch (the epoch whose weights it "
+            f"kept), {crit.get('reason')}; ties go to a point whose runs all fit well, then to the lower val_loss. "
+            "`lowest val_loss` is the lowest at any epoch, shown for reference only."
+        )
+    if best is not None and best.get("same_rows"):
+        lines.append(
+            "Note: these runs train, validate and test on the same rows (a dataset too small to split): the "
+            "figures say how well each point fits those rows, not how it would do on new ones."
+        )
+    elif best is not None and best.get("selected_on_test"):
+        lines.append(
+            "Warning: these runs validate on the test split (data.validation: test), so the point was chosen on "
+            "the test rows and its test figures are optimistic."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -241,35 +300,54 @@ def _save(fig: Any, path: Path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def curves(groups: list[Group], path: Path, title: str) -> bool:
-    """Validation loss per epoch, one line per grid point (the mean over its seeds)."""
+def curves(groups: list[Group], path: Path, title: str, metric: str = "val_loss") -> bool:
+    """`metric` (the selection criterion's column) per epoch, one line per grid point: the mean
+    over its seeds, with a band from the lowest to the highest seed; the training loss where a
+    run has no such column."""
     series = []
     for g in groups:
         runs = [r for r in g.runs if r.status in (folder.COMPLETED, folder.DIVERGED, folder.INTERRUPTED)]
-        histories = [r.history() for r in runs]
-        key = "val_loss" if any("val_loss" in row for h in histories for row in h) else "loss"
         by_epoch: dict[int, list[float]] = {}
-        for h in histories:
-            for row in h:
-                v, e = row.get(key), row.get("epoch")
+        keys = set()
+        for run in runs:
+            for row in run.history():
+                e = row.get("epoch")
+                key, v = metric, select.column(run, row, metric)
+                if v is None:
+                    key, v = "loss", row.get("loss")
                 if v is not None and e is not None and math.isfinite(v) and math.isfinite(e):
                     by_epoch.setdefault(int(e), []).append(v)
+                    keys.add(key)
         if by_epoch:
             epochs = sorted(by_epoch)
-            series.append((g.label, key, epochs, [statistics.fmean(by_epoch[e]) for e in epochs]))
+            series.append(
+                (
+                    g.label,
+                    keys == {metric},
+                    epochs,
+                    [statistics.fmean(by_epoch[e]) for e in epochs],
+                    [min(by_epoch[e]) for e in epochs],
+                    [max(by_epoch[e]) for e in epochs],
+                    max(len(v) for v in by_epoch.values()),
+                )
+            )
     if not series:
         return False
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
-    for label, _, epochs, values in series:
-        ax.plot(epochs, values, label=label, linewidth=1.2)
-    values = [v for *_, vs in series for v in vs]
-    if min(values) > 0 and max(values) / min(values) > 100:
+    for label, _, epochs, mean, low, high, n in series:
+        (line,) = ax.plot(epochs, mean, label=label, linewidth=1.2)
+        if n > 1:
+            ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    values = [v for s_ in series for v in (*s_[4], *s_[5])]
+    if metric.endswith("loss") and min(values) > 0 and max(values) / min(values) > 100:
         ax.set_yscale("log")
-    ylabel = "validation loss" if all(s[1] == "val_loss" for s in series) else "loss (validation where available)"
+    ylabel = metric if all(s_[1] for s_ in series) else f"{metric} (training loss where missing)"
+    seeds = max(s_[6] for s_ in series)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
-    ax.set_title(f"{title}: {ylabel} per epoch")
+    band = f"\nmean over {seeds} seeds, band: lowest to highest seed" if seeds > 1 else ""
+    ax.set_title(f"{title}: {ylabel} per epoch{band}")
     ax.grid(True, alpha=0.3)
     if len(series) <= 20:
         ax.legend(fontsize=7, loc="best")
@@ -280,14 +358,15 @@ def curves(groups: list[Group], path: Path, title: str) -> bool:
 
 
 def lr_vs_metric(groups: list[Group], rows: list[dict[str, Any]], varied: list[str], path: Path, title: str) -> bool:
-    """Best validation loss (and the headline test metric) against the learning rate, log x.
+    """The selection metric at the kept epoch (and the headline test metric) against the learning rate, log x.
 
     One line per combination of the other varied keys; error bars are the std over seeds.
     """
     metric = next(
         (m for m in ("test_accuracy", "test_r2", "test_mae") if any(r.get(m) is not None for r in rows)), None
     )
-    loss = "best_val_loss" if any(r.get("best_val_loss") is not None for r in rows) else "test_loss"
+    ranked = [k for k in rows[0] if k.startswith("kept_val_") and not k.endswith("_std")] if rows else []
+    loss = next((k for k in ranked if k != "kept_val_loss"), "kept_val_loss")
     others = [k for k in varied if k != LR_KEY]
     lines: dict[str, list[tuple[float, dict[str, Any]]]] = {}
     for g, row in zip(groups, rows, strict=True):
@@ -338,7 +417,8 @@ def write(record: SweepRecord) -> Summary:
     atomic_write_text(out.summary_md, markdown)
     files.append(out.summary_md)
     title = str(record.data.get("name") or "sweep")
-    if curves(groups, out.curves, title):
+    metric = (record.data.get("selection") or {}).get("metric") or "val_loss"
+    if curves(groups, out.curves, title, metric):
         files.append(out.curves)
     if record.data.get("learning_rate_sweep") and lr_vs_metric(groups, rows, varied, out.lr_vs_metric, title):
         files.append(out.lr_vs_metric)

@@ -112,19 +112,31 @@ def test_summary_csv_has_one_row_per_point_with_mean_and_std_over_seeds(local) -
 def test_summary_md_table_and_the_best_point(local) -> None:
     proc, sweep_dir = local
     record = _record(sweep_dir)
+    points = record["points"]
     rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
-    best_row = min(rows, key=lambda r: float(r["best_val_loss"]))
+    for row, lr in zip(rows, LRS, strict=True):  # the ranked number: val_accuracy at each run's kept epoch
+        mine = [p for p in points if p["values"]["optimizer.learning_rate"] == lr]
+        kept = [_metrics(sweep_dir, p)["kept"]["val_accuracy"] for p in mine]
+        assert float(row["kept_val_accuracy"]) == pytest.approx(statistics.fmean(kept))
+        assert float(row["kept_val_accuracy_std"]) == pytest.approx(statistics.stdev(kept))
+    top = max(float(r["kept_val_accuracy"]) for r in rows)
+    tied = [r for r in rows if float(r["kept_val_accuracy"]) == top]
+    best_row = min(tied, key=lambda r: (r["fit"] != "good fit", float(r["kept_val_loss"])))
     assert record["best"]["point"] == int(best_row["point"])
-    assert record["best"]["metric"] == "best_val_loss"
+    assert record["best"]["metric"] == "val_accuracy" and record["best"]["mode"] == "max"
+    assert record["selection"]["metric"] == "val_accuracy"
     text = (sweep_dir / "summary.md").read_text()
     header = next(line for line in text.splitlines() if line.startswith("| #"))
-    for column in ("optimizer.learning_rate", "final val_loss", "best val_loss", "test accuracy", "fit", "seconds"):
+    for column in ("optimizer.learning_rate", "kept epoch", "val_accuracy (kept)", "lowest val_loss", "test accuracy"):
         assert column in header
     table = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| #")]
     assert len(table) == len(LRS)
     assert all(" ± " in line for line in table)
     assert f"| {best_row['point']} **(best)** |" in text
+    assert "Chosen by the highest mean val_accuracy at each run's kept epoch" in text
+    assert "same rows" in text  # XOR: train, validation and test are its 4 rows
     assert f"best: point {best_row['point']} (optimizer.learning_rate=" in proc.stdout
+    assert "chosen by the highest mean val_accuracy" in proc.stdout
     assert f"sweep folder: {sweep_dir}" in proc.stdout
 
 
