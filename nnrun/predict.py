@@ -259,24 +259,22 @@ def csv_text(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def check_output(output: Path, input_path: Path, run_dir: Path | None = None) -> None:
-    """Refuse an output that would overwrite the input (also through a symlink or another
-    spelling of the path), a file of the run, or a folder."""
-    output = Path(output)
-    if output.is_dir():
-        raise NnrunError(
-            f"cannot write {output}: it is a folder; give a file name such as {output / 'predictions.csv'}"
-        )
-    if not output.parent.is_dir():
-        raise NnrunError(f"cannot write {output}: no such directory {output.parent}")
+def check_output(output: Path, input_path: Path, run_dir: Path | None = None) -> Path:
+    """Refuse, before any work, an output that cannot be written (`nnrun.output.check_output`:
+    a folder, a missing or read-only folder) or that would overwrite the input (also through a
+    symlink, a hard link or another spelling of the path) or a file of the run."""
+    from nnrun.output import check_output as check_writable
+
+    output = check_writable(Path(output), "--output")
     if not output.exists():
-        return
+        return output
     if _same_file(output, input_path):
-        raise NnrunError(f"the output {output} is the input file; predictions would overwrite it. Choose another -o")
+        raise NnrunError(f"--output: {output} is the input file; predictions would overwrite it. Choose another name")
     if run_dir is not None and Path(run_dir).is_dir():
         for inside in Path(run_dir).iterdir():
             if _same_file(output, inside):
-                raise NnrunError(f"the output {output} is {inside.name} of the run; choose another -o")
+                raise NnrunError(f"--output: {output} is {inside.name} of the run; choose another name")
+    return output
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -41,26 +40,20 @@ def predict(
     Writes the same columns as the run's predictions.csv. A target column, if present,
     is not used for predicting; accuracy (or MAE) against it is reported.
     """
+    from nnrun.output import write_output, write_stdout
     from nnrun.predict import check_output, csv_text, default_output, predict_csv
 
     path = Path(output) if output and output != "-" else default_output(input_csv)
     if output != "-":
-        check_output(path, input_csv, run_dir)  # before the seconds the model takes to load
+        path = check_output(path, input_csv, run_dir)  # before the seconds the model takes to load
     result = predict_csv(run_dir, input_csv, threshold)
     text = csv_text(result.rows)
     # With `-o -` the CSV owns stdout; the summary goes to stderr.
     report = err_console() if output == "-" else console()
     if output == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        write_stdout(text)
     else:
-        from nnrun.errors import NnrunError
-        from nnrun.runs.files import atomic_write_text
-
-        try:
-            atomic_write_text(path, text)
-        except OSError as exc:  # a read-only folder, a full disk: nothing half-written, no traceback
-            raise NnrunError(f"cannot write {path}: {exc.strerror or exc}") from None
+        write_output(path, text)
     parts = [f"{len(result.rows)} rows predicted"]
     if result.threshold is not None:
         parts.append(f"threshold {result.threshold:g}")

@@ -49,7 +49,7 @@ def test_output_that_is_the_input_is_refused(run: Path, tmp_path: Path, spelling
 def test_output_that_is_a_file_of_the_run_or_a_folder_is_refused(run: Path, tmp_path: Path) -> None:
     with pytest.raises(NnrunError, match="is predictions.csv of the run"):
         check_output(run / "predictions.csv", tmp_path / "in.csv", run)
-    with pytest.raises(NnrunError, match="it is a folder"):
+    with pytest.raises(NnrunError, match="is a folder; give a file name"):
         check_output(tmp_path, tmp_path / "in.csv", run)
     check_output(tmp_path / "new.csv", tmp_path / "in.csv", run)  # a new file is fine
 
