@@ -263,8 +263,12 @@ def _task(sweep: Sweep, point: Point, run_dir: Path, command: list[str]) -> Task
     )
 
 
-def _settle(record: SweepRecord, index: int, result: dict[str, Any]) -> dict[str, Any]:
-    """Record a finished point; make its run.json agree (a killed worker leaves it "running")."""
+def _settle(record: SweepRecord, index: int, result: dict[str, Any], save: bool = True) -> dict[str, Any]:
+    """Record a finished point; make its run.json agree (a killed worker leaves it "running").
+
+    `save=False` leaves writing sweep.json to the caller: settling thousands of points at a
+    stop is one write, not one (multi-megabyte, fsynced) write per point.
+    """
     run_dir = record.run_dir(index)
     status = result.get("status") or folder.FAILED
     error = result.get("error")
@@ -292,8 +296,50 @@ def _settle(record: SweepRecord, index: int, result: dict[str, Any]) -> dict[str
         "peak_rss_mib": result.get("peak_rss_mib"),
         "rss_mib": result.get("rss_mib"),
     }
-    record.mark(index, **fields)
+    record.points[index].update(fields)
+    if save:
+        record.save()
     return record.points[index]
+
+
+#: A grid with more points than this gets a warning, and an estimate once the first points finish.
+LARGE_GRID = 300
+
+
+class _Pace:
+    """Warns before a large grid starts, and says how long it will take at the measured rate."""
+
+    def __init__(self, total: int, reporter: Reporter) -> None:
+        self.total = total
+        self.reporter = reporter
+        self.start = time.monotonic()
+        self.done = 0
+        self.told = total <= LARGE_GRID
+        if not self.told:
+            reporter.note(
+                f"warning: {total} points to train, one model each; an estimate of the time follows once "
+                "a few have finished (Ctrl-C stops the sweep cleanly; --resume continues it)"
+            )
+
+    def finished(self, left: int) -> None:
+        self.done += 1
+        elapsed = time.monotonic() - self.start
+        if self.told or (self.done < 5 and elapsed < 30):
+            return
+        self.told = True
+        rate = elapsed / self.done
+        self.reporter.note(
+            f"{self.done} of {self.total} points took {elapsed:.0f} s: the other {left} will take about "
+            f"{_duration(rate * left)} at this rate"
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, reporter: Reporter) -> str:
@@ -303,6 +349,7 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
     pending = deque(sweep.to_run)
     stop: str | None = None
     last_resend = 0.0
+    pace = _Pace(len(pending), reporter)
     with SweepSignals() as interrupts:
         try:
             if pending:
@@ -322,7 +369,9 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
                     reporter.note("killing the workers")
                     backend.kill()
                     for index in backend.busy():
-                        _settle(record, index, {"status": folder.INTERRUPTED, "error": "killed by a second Ctrl-C"})
+                        killed = {"status": folder.INTERRUPTED, "error": "killed by a second Ctrl-C"}
+                        _settle(record, index, killed, save=False)
+                    record.save()
                     break
                 if stop is not None and time.monotonic() - last_resend > RESEND_SECONDS:
                     backend.interrupt()
@@ -333,6 +382,7 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
                         continue
                     point = _settle(record, event.index, event.result)
                     reporter.finished(point)
+                    pace.finished(len(pending) + len(backend.busy()))
                     if point["status"] == folder.FAILED and fail_fast and stop is None:
                         stop = STOPPED
                         reporter.note(f"--fail-fast: stopping after the failure of point {event.index}")
@@ -342,11 +392,13 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
             raise
         finally:
             left = SKIPPED if stop == STOPPED else INTERRUPTED
+            never_started = set(pending)
             unfinished = [*pending, *backend.busy()]
             backend.close()
-            for index in unfinished:
+            for index in unfinished:  # one sweep.json write below for all of them
                 if record.point(index)["status"] in (PENDING, folder.RUNNING):
-                    _settle(record, index, {"status": left} if index in pending else {"status": folder.INTERRUPTED})
+                    result = {"status": left} if index in never_started else {"status": folder.INTERRUPTED}
+                    _settle(record, index, result, save=False)
             final = stop or COMPLETED
             record.data.update(status=final, ended=now())
             record.save()
