@@ -160,6 +160,9 @@ def run(
     steps: int = DEFAULT_STEPS,
 ) -> LrFindResult:
     """Build the prepared config's model (seeded, as training does) and run the test."""
+    from nnrun.tf_import import import_tensorflow
+
+    import_tensorflow()  # quietly, before anything imports keras (TensorFlow's log lines)
     from nnrun.build.model import build_model
     from nnrun.experiment import seed_everything
     from nnrun.train.base import batch_size
