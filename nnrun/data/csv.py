@@ -76,8 +76,7 @@ def load_csv(spec: DataSpec, base: Path) -> Raw:
         )
     if task == "binary" and len(classes) != 2:
         raise DataProblem(("data", "task"), f"task is binary but {spec.target!r} has {len(classes)} classes")
-    index = {c: i for i, c in enumerate(classes)}
-    y = np.array([index[v] for v in target.astype(str)], dtype="int64")
+    y = pd.Categorical(target.astype(str), categories=classes).codes.astype("int64")
     return Raw(frame, y, task, classes, **common)  # type: ignore[arg-type]
 
 
