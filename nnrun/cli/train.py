@@ -12,6 +12,18 @@ from nnrun.cli.common import console, err_console
 from nnrun.cli.completion import complete_config
 
 
+def _status_left(run_dir: Path) -> str:
+    """The status compare and show will give the run once this process has ended: run.json's,
+    or `crashed` if it still says running (a disk too full to rewrite it)."""
+    from nnrun.runs.layout import Status
+    from nnrun.runs.reader import read_record
+
+    record = read_record(run_dir)
+    if record is None or record.status is None:
+        return "unknown (run.json is unreadable)"
+    return str(Status.CRASHED if record.status == Status.RUNNING else record.status)
+
+
 def summary_line(outcome: Any) -> str:
     """One line: status, the headline test metric, epochs and seconds."""
     rec = outcome.record
@@ -76,7 +88,7 @@ def train(
             err_console().print(f"[yellow]interrupted ({exc}) before the run folder was created[/yellow]")
             raise typer.Exit(exc.exit_code) from None
         except OSError as exc:  # a full disk, a lost mount: the run is recorded as failed, no traceback
-            where = f" (run folder: {made[0]}, status failed)" if made else ""
+            where = f" (run folder: {made[0]}, status {_status_left(made[0])})" if made else ""
             err_console().print(f"[bold red]error:[/bold red] the run failed: {_os_error(exc)}{where}", soft_wrap=True)
             raise typer.Exit(1) from None
     line = summary_line(outcome)

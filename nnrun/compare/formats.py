@@ -14,17 +14,18 @@ import math
 from typing import Any
 
 from nnrun.compare.table import Table
+from nnrun.runs.layout import Status
 
 FORMATS = ("table", "csv", "markdown", "json")
 SUFFIXES = {".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".json": "json", ".txt": "table"}
 
 STATUS_STYLE = {
-    "completed": "green",
-    "failed": "red",
-    "crashed": "red",
-    "interrupted": "yellow",
-    "diverged": "magenta",
-    "running": "cyan",
+    Status.COMPLETED: "green",
+    Status.FAILED: "red",
+    Status.CRASHED: "red",
+    Status.INTERRUPTED: "yellow",
+    Status.DIVERGED: "magenta",
+    Status.RUNNING: "cyan",
 }
 VERDICT_STYLE = {
     "good fit": "green",

@@ -11,15 +11,16 @@ from typing import Any
 
 from nnrun.data import Dataset
 from nnrun.runs.files import atomic_write_json, write_csv_rows
+from nnrun.runs.layout import RunFolder
 from nnrun.spec import Spec
 from nnrun.train.base import Row, TrainResult
 
 
 def save_model(model: Any, run_dir: Path) -> None:
     """model.keras, written beside and renamed, so a kill never leaves half a model."""
-    tmp = run_dir / ".model.tmp.keras"
+    tmp = run_dir / f".{RunFolder.MODEL}.tmp.keras"
     model.save(tmp)
-    os.replace(tmp, run_dir / "model.keras")
+    os.replace(tmp, RunFolder(run_dir).model)
 
 
 def evaluate_test(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> dict[str, Any]:
@@ -36,7 +37,7 @@ def evaluate_test(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> dict[
         return_dict=True,
     )
     test = {"loss": float(test_loss["loss"]), **test}
-    write_csv_rows(run_dir / "predictions.csv", rows)
+    write_csv_rows(RunFolder(run_dir).predictions, rows)
     return test
 
 
@@ -64,7 +65,7 @@ def epoch_metrics(result: TrainResult, kept: int | None = None) -> dict[str, Any
 
 
 def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
-    atomic_write_json(run_dir / "metrics.json", metrics)
+    atomic_write_json(RunFolder(run_dir).metrics, metrics)
 
 
 def draw_figures(
@@ -88,7 +89,7 @@ def draw_figures(
     if "confusion_matrix" in test:
         figures.append(
             lambda: plots.confusion_matrix(
-                test["confusion_matrix"], test["class_names"], run_dir / "confusion_matrix.png", title
+                test["confusion_matrix"], test["class_names"], RunFolder(run_dir).confusion_plot, title
             )
         )
     for draw in figures:

@@ -19,6 +19,7 @@ from nnrun.experiment import artefacts
 from nnrun.experiment.prepare import Prepared
 from nnrun.runs import folder
 from nnrun.runs.files import atomic_write_text, atomic_write_yaml
+from nnrun.runs.layout import RunFolder
 from nnrun.signals import RunSignals
 from nnrun.spec import Spec
 from nnrun.train.base import Row, TrainResult
@@ -93,6 +94,7 @@ def execute(
         created = run_dir is None
         signals.keep = True  # from here a signal is recorded in the run: never an empty folder
         run_dir = run_dir or folder.create_run_dir(out_root, spec.name)
+        files = RunFolder(run_dir)
         try:
             record = folder.RunRecord.start(
                 run_dir,
@@ -115,11 +117,11 @@ def execute(
         hooks: RunHooks | None = None
         t0 = time.perf_counter()
         try:
-            atomic_write_yaml(run_dir / "config.yaml", spec.to_yaml_dict())
-            data.preprocessor.save(run_dir / "preprocessing.json")
+            atomic_write_yaml(files.config, spec.to_yaml_dict())
+            data.preprocessor.save(files.preprocessing)
             lines: list[str] = []
             model.summary(print_fn=lambda text, line_break=True: lines.append(text))
-            atomic_write_text(run_dir / "summary.txt", "\n".join(lines) + "\n")
+            atomic_write_text(files.summary, "\n".join(lines) + "\n")
             if on_start is not None:
                 on_start(run_dir, trainer.name)
             hooks = RunHooks(run_dir, on_rows, tensorboard=spec.training.tensorboard)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nnrun.errors import NnrunError
+from nnrun.runs.layout import Status
 from nnrun.runs.reader import RunInfo
 
 INSTALL_HINT = "pip install 'nnrun[mlflow]'"
@@ -36,11 +37,11 @@ TAG_EXPORT = "nnrun.export"
 EXPORT_COMPLETE = "complete"
 #: nnrun status -> MLflow run status.
 STATUS = {
-    "completed": "FINISHED",
-    "diverged": "FAILED",
-    "failed": "FAILED",
-    "crashed": "FAILED",
-    "interrupted": "KILLED",
+    Status.COMPLETED: "FINISHED",
+    Status.DIVERGED: "FAILED",
+    Status.FAILED: "FAILED",
+    Status.CRASHED: "FAILED",
+    Status.INTERRUPTED: "KILLED",
 }
 # MLflow's limits on one log_batch call and on a param value.
 BATCH_METRICS = 1000
@@ -161,7 +162,7 @@ class Exporter:
         return list(self.client.search_runs([self.experiment_id], filter_string=query, max_results=100))
 
     def export(self, run: RunInfo) -> Exported:
-        if run.status == "running":
+        if run.status == Status.RUNNING:
             return Exported(run.dir, "skipped", reason="still running; export it when it ends")
         tags = _tags(run)
         for old in self.existing(tags[TAG_RUN_ID], tags[TAG_NAME]):

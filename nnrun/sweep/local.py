@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nnrun.errors import Fatal
+from nnrun.runs.layout import Status
 from nnrun.sweep.backend import Backend, Event
 from nnrun.sweep.worker import Task, serve
 
@@ -145,7 +146,11 @@ class LocalBackend(Backend):
                 Event(
                     "done",
                     worker.task,
-                    {"index": worker.task, "status": "failed", "error": f"the worker process died ({how}{hint}){log}"},
+                    {
+                        "index": worker.task,
+                        "status": Status.FAILED,
+                        "error": f"the worker process died ({how}{hint}){log}",
+                    },
                 )
             )
             if self.deaths > MAX_RESTARTS_PER_WORKER * self.slots:

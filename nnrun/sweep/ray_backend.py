@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from nnrun.errors import Fatal, NnrunError
+from nnrun.runs.layout import Status
 from nnrun.sweep.backend import Backend, Event
 from nnrun.sweep.worker import Task, ray_task
 
@@ -89,10 +90,10 @@ class RayBackend(Backend):
             try:
                 result = ray.get(ref)
             except ray.exceptions.TaskCancelledError:
-                result = {"index": index, "status": "interrupted"}
+                result = {"index": index, "status": Status.INTERRUPTED}
             except ray.exceptions.RayError as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                result = {"index": index, "status": "failed", "error": f"{type(exc).__name__}: {first}"[:500]}
+                result = {"index": index, "status": Status.FAILED, "error": f"{type(exc).__name__}: {first}"[:500]}
             events.append(Event("done", index, result))
         return events
 

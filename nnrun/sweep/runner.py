@@ -22,7 +22,7 @@ from typing import Any
 from nnrun.errors import NnrunError, SpecError
 from nnrun.runs import folder
 from nnrun.runs.files import atomic_write_yaml
-from nnrun.runs.layout import SweepFolder
+from nnrun.runs.layout import RunFolder, Status, SweepFolder, read_regular
 from nnrun.signals import SweepSignals
 from nnrun.spec.loader import Document
 from nnrun.sweep.backend import Backend
@@ -166,7 +166,7 @@ def _run_status(run_dir: Path | None) -> tuple[str | None, dict[str, Any]]:
     if run_dir is None:
         return None, {}
     try:
-        data = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        data = json.loads(read_regular(RunFolder(run_dir).run_json))
     except (OSError, ValueError):
         return None, {}
     return (data.get("status"), data) if isinstance(data, dict) else (None, {})
@@ -387,7 +387,7 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
                         stop = STOPPED
                         reporter.note(f"--fail-fast: stopping after the failure of point {event.index}")
         except BaseException:
-            stop = stop or "failed"
+            stop = stop or Status.FAILED
             backend.kill()
             raise
         finally:

@@ -42,6 +42,8 @@ class Group:
     label: str
     points: list[dict[str, Any]] = field(default_factory=list)
     runs: list[RunInfo] = field(default_factory=list)
+    #: Each point's status as compare and show say it: its run's, else sweep.json's.
+    statuses: list[str] = field(default_factory=list)
 
     @property
     def completed(self) -> list[RunInfo]:
@@ -55,8 +57,14 @@ class Group:
             and (len(self.completed) == len(self.points))
         )
 
+    @property
+    def shown(self) -> list[RunInfo]:
+        """The runs whose figures the row shows: the completed ones, else the interrupted runs
+        that trained some epochs (their curves are real; the status column says they stopped)."""
+        return self.completed or [r for r in self.runs if r.status == Status.INTERRUPTED and r.history()]
+
     def status(self) -> str:
-        counts = Counter(p["status"] for p in self.points)
+        counts = Counter(self.statuses or [p["status"] for p in self.points])
         if len(counts) == 1:
             (status,) = counts
             return status if len(self.points) == 1 else f"{len(self.points)}/{len(self.points)} {status}"
@@ -106,13 +114,16 @@ def groups_of(record: SweepRecord) -> list[Group]:
         if group is None:
             group = by_label[label] = Group(len(by_label), dict(point.get("values") or {}), label)
         group.points.append(point)
+        group.statuses.append(str(point["status"]))
         run_dir = record.run_dir(point["index"])
         if run_dir is None or point["status"] in (Status.PENDING, Status.SKIPPED):
             continue
         try:
-            group.runs.append(read_run(run_dir, sweep=record.dir))
+            run = read_run(run_dir, sweep=record.dir)
         except RunUnreadable:
             continue
+        group.runs.append(run)
+        group.statuses[-1] = str(run.status)
     return list(by_label.values())
 
 
@@ -146,10 +157,10 @@ def build(record: SweepRecord) -> tuple[list[Group], list[str], list[dict[str, A
     record.data["selection"] = crit.as_dict()
     rows = []
     for g in groups:
-        done = g.completed
+        done = g.shown
         row: dict[str, Any] = {"point": g.number, **{k: g.values.get(k) for k in varied}}
         row["status"] = g.status()
-        row["runs_completed"] = len(done)
+        row["runs_completed"] = len(g.completed)
         numbers = {
             "kept_epoch": [_num(r.kept_epoch) for r in done],
             **(
@@ -169,7 +180,7 @@ def build(record: SweepRecord) -> tuple[list[Group], list[str], list[dict[str, A
             row[name] = mean
             if seeds > 1:
                 row[f"{name}_std"] = std
-        row["fit"] = _fit([r for r in g.runs if r.status in (folder.COMPLETED, folder.DIVERGED)])
+        row["fit"] = _fit([r for r in g.runs if r.status in (Status.COMPLETED, Status.DIVERGED, Status.INTERRUPTED)])
         row["folders"] = " ".join(r.dir.name for r in g.runs)
         rows.append(row)
     return groups, varied, rows, _best(groups, crit)

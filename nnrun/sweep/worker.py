@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nnrun.runs.layout import Status
 from nnrun.spec.loader import Document
 
 _READY = False
@@ -114,9 +115,9 @@ def run_point(task: Task) -> dict[str, Any]:
             train_seconds=outcome.record.get("train_seconds"),
         )
     except KeyboardInterrupt:  # Ray's cancel outside training: nothing half-done to keep
-        result.update(status="interrupted")
+        result.update(status=Status.INTERRUPTED)
     except BaseException as exc:  # noqa: BLE001 - a failed point is recorded; the sweep goes on
-        result.update(status="failed", error=_first_line(exc))
+        result.update(status=Status.FAILED, error=_first_line(exc))
         # the whole traceback goes to the worker's log (<sweep>/.logs/worker-<n>.log)
         print(f"point {task.index} failed ({run_dir}):", file=sys.stderr)
         traceback.print_exception(exc, file=sys.stderr)

@@ -12,6 +12,7 @@ elsewhere that variant is skipped) and, everywhere, a per-process file-size limi
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
 import stat
@@ -157,6 +158,27 @@ def test_disk_full_during_training_fails_cleanly(tmp_path: Path, how: str) -> No
         assert reason in record["error"]["message"]
         assert record["epochs_run"] >= 1
         assert read_run(run_dir).status == folder.FAILED
+
+
+@pytest.mark.slow
+def test_a_disk_too_full_for_run_json_is_reported_as_readers_will_show_it(tmp_path: Path) -> None:
+    """Issue 17.19: with no byte left, run.json cannot say failed; the CLI then says what
+    compare and show say (crashed), not "status failed"."""
+    config = tmp_path / "long.yaml"
+    config.write_text(LONG_XOR)
+    out = tmp_path / "runs"
+    with _tmpfs(out, "size=64m"):
+        proc = spawn("train", str(config), "--set", "training.trainer=graph", "--out", str(out), "-q")
+        wait_until(first_run_with_history(out), proc, "history.csv has a row")
+        _fill(out, leave=0)
+        code, stdout, stderr = finish(proc)
+        assert code == 1, stderr
+        assert "Traceback" not in stderr
+        (run_dir,) = run_dirs(out)
+        shown = read_run(run_dir).status
+        assert f"status {shown}" in stderr, stderr
+        if json.loads((run_dir / "run.json").read_text())["status"] == "running":
+            assert shown == folder.CRASHED and "status failed" not in stderr
 
 
 # --- names and --out paths stay inside the output root ------------------------------------
