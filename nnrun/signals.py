@@ -131,6 +131,30 @@ class RunSignals(_Handlers):
         return super().__enter__()
 
 
+class StopRaises(_Handlers):
+    """Every stop signal raises `Interrupted` (a KeyboardInterrupt) where the program is, so
+    that SIGTERM or a closed terminal cleans up exactly as Ctrl-C does (e.g. `export mlflow`).
+
+    An exception raised inside a finalizer or a weakref callback is swallowed by Python, so
+    the signal is also remembered: call `check()` at safe points to raise it again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: int | None = None
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received = self.received or signum
+        raise Interrupted(signum)
+
+    def check(self) -> None:
+        if self.received is not None:
+            raise Interrupted(self.received)
+
+    def __enter__(self) -> StopRaises:
+        return super().__enter__()
+
+
 class SweepSignals(_Handlers):
     """The stop signals while a sweep runs: the runner reads `count`."""
 

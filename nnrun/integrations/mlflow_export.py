@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from typing import Any
 from nnrun.errors import NnrunError
 from nnrun.runs.layout import Status
 from nnrun.runs.reader import RunInfo
+from nnrun.signals import StopRaises
 
 INSTALL_HINT = "pip install 'nnrun[mlflow]'"
 TAG_RUN_ID = "nnrun.run_id"
@@ -129,6 +130,29 @@ def _tags(run: RunInfo) -> dict[str, str]:
     return tags
 
 
+def quoted(value: str) -> str | None:
+    """`value` as a string literal of MLflow's filter language, or None if it cannot be one
+    (it holds both quote characters: the caller then filters in Python)."""
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    return None
+
+
+def history_problem(history: list[dict[str, float]]) -> str | None:
+    """Why history.csv cannot be exported (a damaged or binary file), or None."""
+    for i, row in enumerate(history):
+        epoch = row.get("epoch", math.nan)
+        if not math.isfinite(epoch) or epoch != int(epoch) or epoch < 0:
+            return f"history.csv line {i + 2} has no epoch number (a damaged or binary file); fix or remove it"
+    return None
+
+
+#: Called as the points of one run are logged: (run folder, points logged, points in all).
+Progress = Callable[[Path, int, int], None]
+
+
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -158,24 +182,42 @@ class Exporter:
             raise NnrunError(f"MLflow at {tracking_uri}: {exc.message}") from None
 
     def existing(self, run_id: str, name: str) -> list[Any]:
-        query = f"tags.`{TAG_RUN_ID}` = '{run_id}' and tags.`{TAG_NAME}` = '{name}'"
-        return list(self.client.search_runs([self.experiment_id], filter_string=query, max_results=100))
+        """The MLflow runs exported from this folder before. The filter is built from quoted
+        literals (a name may hold a quote); the tags are checked again here in any case."""
+        clauses = [f"tags.`{tag}` = {q}" for tag, q in ((TAG_RUN_ID, quoted(run_id)), (TAG_NAME, quoted(name))) if q]
+        found = []
+        token = None
+        while True:
+            page = self.client.search_runs(
+                [self.experiment_id], filter_string=" and ".join(clauses), max_results=1000, page_token=token
+            )
+            found.extend(r for r in page if r.data.tags.get(TAG_RUN_ID) == run_id and r.data.tags.get(TAG_NAME) == name)
+            token = getattr(page, "token", None)
+            if not token or len(clauses) == 2:
+                return found
 
-    def export(self, run: RunInfo) -> Exported:
+    def export(
+        self, run: RunInfo, progress: Progress | None = None, check: Callable[[], None] = lambda: None
+    ) -> Exported:
         if run.status == Status.RUNNING:
             return Exported(run.dir, "skipped", reason="still running; export it when it ends")
+        problem = history_problem(run.history())
+        if problem is not None:
+            return Exported(run.dir, "skipped", reason=problem)
         tags = _tags(run)
         for old in self.existing(tags[TAG_RUN_ID], tags[TAG_NAME]):
             if old.data.tags.get(TAG_EXPORT) == EXPORT_COMPLETE:
                 return Exported(run.dir, "already", old.info.run_id)
             self.client.delete_run(old.info.run_id)  # a broken earlier export: redo it
         try:
-            return self._create(run, tags)
+            return self._create(run, tags, progress, check)
         except self.errors as exc:
             message = getattr(exc, "message", None) or str(exc)
             return Exported(run.dir, "error", reason=str(message).splitlines()[0][:300])
 
-    def _create(self, run: RunInfo, tags: dict[str, str]) -> Exported:
+    def _create(
+        self, run: RunInfo, tags: dict[str, str], progress: Progress | None, check: Callable[[], None]
+    ) -> Exported:
         from mlflow.entities import Metric, Param, RunTag
 
         record, run_dir = run.record, run.dir
@@ -199,11 +241,17 @@ class Exporter:
                 points.extend(Metric(k, v, stamp, step) for k, v in row.items() if k != "epoch")
             finals = final_metrics(run.test, record)
             points.extend(Metric(k, v, stamp, 0) for k, v in finals.items() if math.isfinite(v))
+            done = 0
             for chunk in _chunks(points, BATCH_METRICS):
                 self.client.log_batch(run_id, metrics=chunk)
+                check()  # a stop signal whose exception a library swallowed
+                done += len(chunk)
+                if progress is not None:
+                    progress(run_dir, done, len(points))
             for path in sorted(run_dir.iterdir()):
                 if path.name.startswith("."):
                     continue
+                check()
                 if path.is_file():
                     self.client.log_artifact(run_id, str(path))
                 elif path.is_dir():
@@ -219,10 +267,14 @@ class Exporter:
         return Exported(run_dir, "exported", run_id)
 
 
-def export_runs(paths: Iterable[Path], tracking_uri: str, experiment: str) -> Iterator[Exported]:
+def export_runs(
+    paths: Iterable[Path], tracking_uri: str, experiment: str, progress: Progress | None = None
+) -> Iterator[Exported]:
     """Export every run folder found under `paths`; yields one result per folder as it goes.
 
-    Folders that are not readable runs come back as "skipped" with the reader's reason.
+    Folders that are not readable runs, or whose history.csv is damaged, come back as
+    "skipped" with the reason. A stop signal (Ctrl-C, SIGTERM, a closed terminal) raises
+    `Interrupted` after the MLflow run being written is deleted: nothing is left RUNNING.
     """
     from nnrun.runs.reader import Unreadable, iter_runs
 
@@ -230,8 +282,10 @@ def export_runs(paths: Iterable[Path], tracking_uri: str, experiment: str) -> It
     if not any(isinstance(item, RunInfo) for item in items):
         raise NnrunError("no run folders found (a run folder holds a run.json)")
     exporter = Exporter(tracking_uri, experiment)
-    for item in items:
-        if isinstance(item, Unreadable):
-            yield Exported(item.dir, "skipped", reason=item.reason)
-        else:
-            yield exporter.export(item)
+    with StopRaises() as stop:
+        for item in items:
+            stop.check()
+            if isinstance(item, Unreadable):
+                yield Exported(item.dir, "skipped", reason=item.reason)
+            else:
+                yield exporter.export(item, progress, stop.check)

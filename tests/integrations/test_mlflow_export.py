@@ -186,3 +186,96 @@ def test_missing_mlflow_gives_the_install_hint(runs_root: Path, tmp_path: Path) 
     assert "pip install 'nnrun[mlflow]'" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+# --- damaged folders, hostile names, progress, SIGTERM (issue 17.15) -----------------------------
+
+
+@pytest.mark.slow
+def test_a_damaged_history_skips_that_run_only(runs_root: Path, store: tuple[str, Path], tmp_path: Path) -> None:
+    uri, work = store
+    root = tmp_path / "copies"
+    source = run_dirs(runs_root)[0]
+    binary, blank, fine = root / "a" / "binary", root / "a" / "blank", root / "a" / "fine"
+    for target in (binary, blank, fine):
+        shutil.copytree(source, target)
+        record = json.loads((target / "run.json").read_text())
+        (target / "run.json").write_text(json.dumps({**record, "id": target.name}))
+    (binary / "history.csv").write_bytes(bytes(range(256)) * 40)
+    lines = (blank / "history.csv").read_text().splitlines()
+    (blank / "history.csv").write_text("\n".join([lines[0], lines[1], ",,,", *lines[2:]]) + "\n")
+
+    proc = run_cli("export", "mlflow", str(root), "--tracking-uri", uri, "--experiment", "damaged", cwd=work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    skipped = [line for line in proc.stdout.splitlines() if line.startswith("skipped")]
+    assert len(skipped) == 2 and all("history.csv line" in line for line in skipped), proc.stdout
+    assert "1 exported" in proc.stdout
+    assert [r.data.tags[TAG_RUN_ID] for r in mlflow_runs(uri, "damaged")] == ["fine"]
+
+
+@pytest.mark.slow
+def test_a_name_with_quotes_exports_once(
+    runs_root: Path, store: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri, work = store
+    monkeypatch.chdir(work)
+    root = tmp_path / "quoted"
+    for i, name in enumerate(["it's", 'say "hi"', "both ' and \""]):
+        target = root / "a" / f"run-{i}"
+        shutil.copytree(run_dirs(runs_root)[0], target)
+        record = json.loads((target / "run.json").read_text())
+        (target / "run.json").write_text(json.dumps({**record, "id": target.name, "name": name}))
+    first = [r.action for r in export_runs([root], uri, "quotes")]
+    assert first == ["exported"] * 3
+    again = [r.action for r in export_runs([root], uri, "quotes")]
+    assert again == ["already"] * 3
+    assert len(mlflow_runs(uri, "quotes")) == 3
+
+
+@pytest.mark.slow
+def test_progress_is_reported_while_a_run_is_logged(
+    runs_root: Path, store: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri, work = store
+    monkeypatch.chdir(work)
+    seen: list[tuple[str, int, int]] = []
+    results = list(export_runs([runs_root], uri, "progress", lambda d, n, total: seen.append((d.name, n, total))))
+    assert [r.action for r in results] == ["exported", "exported"]
+    assert seen, "no progress reported"
+    for name in {s[0] for s in seen}:
+        counts = [(n, total) for d, n, total in seen if d == name]
+        assert [n for n, _ in counts] == sorted(n for n, _ in counts)
+        assert counts[-1][0] == counts[-1][1] > 0
+
+
+@pytest.mark.slow
+def test_sigterm_during_an_export_leaves_no_run_running(store: tuple[str, Path], tmp_path: Path) -> None:
+    """Ctrl-C removed the MLflow run being written; SIGTERM (and a closed terminal) must too."""
+    import signal
+    import time
+
+    from tests.conftest import start_cli
+
+    uri, work = store
+    root = tmp_path / "long"
+    outcome = execute(prepare_experiment(CONFIGS / "xor.yaml", ["training.epochs=60000"]), root, command=["test"])
+    assert outcome.status == "completed"
+    client = mlflow_tracking.MlflowClient(tracking_uri=uri)
+    if client.get_experiment_by_name("sigterm") is None:  # the store's tables exist before the child starts
+        client.create_experiment("sigterm")
+    proc = start_cli("export", "mlflow", str(root), "--tracking-uri", uri, "--experiment", "sigterm", cwd=work)
+    deadline = time.monotonic() + 300
+    running: list = []
+    while not running:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the export never started"
+        exp = client.get_experiment_by_name("sigterm")
+        if exp is not None:
+            running = client.search_runs([exp.experiment_id], filter_string="attributes.status = 'RUNNING'")
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, out + err
+    assert "Traceback" not in err and "interrupted" in err
+    assert mlflow_runs(uri, "sigterm") == []  # the half-written run was deleted, not left RUNNING
