@@ -3,11 +3,13 @@ names its Keras class and arguments, so a new optimizer or layer needs no code h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import keras
 
 from nnrun.build import custom
+from nnrun.registry import Registry
 from nnrun.spec.activations import Activation
 from nnrun.spec.layers import LayerSpec
 from nnrun.spec.optimizers import OptimizerSpec
@@ -17,6 +19,47 @@ from nnrun.spec.regularizers import Regularizer
 KERAS_ACTIVATIONS = frozenset({"linear", "sigmoid", "tanh", "relu", "softmax"})
 
 CUSTOM_LAYERS: dict[str, type[keras.layers.Layer]] = {"TransformerEncoder": custom.TransformerEncoder}
+
+#: Loss name (as a config spells it, `nnrun.spec.config.LOSSES`) -> Keras loss class.
+LOSSES: Registry[Callable[[], keras.losses.Loss]] = Registry(
+    "loss",
+    {
+        "mse": keras.losses.MeanSquaredError,
+        "mae": keras.losses.MeanAbsoluteError,
+        "binary_crossentropy": keras.losses.BinaryCrossentropy,
+        "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
+        "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
+    },
+)
+
+#: Metric name (`nnrun.spec.config.METRICS`) -> a Keras metric for a decision threshold.
+#: `accuracy` is the one metric whose Keras class depends on the loss's label encoding.
+METRICS: Registry[Callable[[float], keras.metrics.Metric]] = Registry(
+    "metric",
+    {
+        "accuracy": lambda threshold: keras.metrics.BinaryAccuracy(name="accuracy", threshold=threshold),
+        "mae": lambda threshold: keras.metrics.MeanAbsoluteError(name="mae"),
+        "mse": lambda threshold: keras.metrics.MeanSquaredError(name="mse"),
+        "auc": lambda threshold: keras.metrics.AUC(name="auc"),
+        "precision": lambda threshold: keras.metrics.Precision(name="precision", thresholds=threshold),
+        "recall": lambda threshold: keras.metrics.Recall(name="recall", thresholds=threshold),
+    },
+)
+
+#: Schedule type (`nnrun.spec.schedules.SCHEDULES`) -> Keras schedule from the initial rate and the spec.
+SCHEDULES: Registry[Callable[[float, Any], Any]] = Registry(
+    "schedule",
+    {
+        "inverse_time": lambda lr, s: keras.optimizers.schedules.InverseTimeDecay(
+            lr, s.decay_steps, s.decay_rate, staircase=s.staircase
+        ),
+        "exponential": lambda lr, s: keras.optimizers.schedules.ExponentialDecay(
+            lr, s.decay_steps, s.decay_rate, staircase=s.staircase
+        ),
+        "step": lambda lr, s: custom.StepDecay(lr, s.boundaries, s.factor),
+        "cyclical": lambda lr, s: custom.Cyclical(lr, s.max_learning_rate, s.step_size),
+    },
+)
 
 
 def regularizer(spec: Regularizer | None) -> keras.regularizers.Regularizer | None:
@@ -62,15 +105,7 @@ def schedule(spec: OptimizerSpec) -> Any:
     s = spec.schedule
     if s is None:
         return lr
-    if s.type == "inverse_time":
-        return keras.optimizers.schedules.InverseTimeDecay(lr, s.decay_steps, s.decay_rate, staircase=s.staircase)
-    if s.type == "exponential":
-        return keras.optimizers.schedules.ExponentialDecay(lr, s.decay_steps, s.decay_rate, staircase=s.staircase)
-    if s.type == "step":
-        return custom.StepDecay(lr, s.boundaries, s.factor)
-    if s.type == "cyclical":
-        return custom.Cyclical(lr, s.max_learning_rate, s.step_size)
-    raise ValueError(f"no Keras schedule for {s.type!r}")
+    return SCHEDULES.get(s.type)(lr, s)
 
 
 def optimizer(spec: OptimizerSpec) -> keras.optimizers.Optimizer:
@@ -79,14 +114,7 @@ def optimizer(spec: OptimizerSpec) -> keras.optimizers.Optimizer:
 
 
 def loss(name: str) -> keras.losses.Loss:
-    table: dict[str, Any] = {
-        "mse": keras.losses.MeanSquaredError,
-        "mae": keras.losses.MeanAbsoluteError,
-        "binary_crossentropy": keras.losses.BinaryCrossentropy,
-        "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
-        "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
-    }
-    return table[name]()
+    return LOSSES.get(name)()
 
 
 def metric(name: str, loss_name: str, threshold: float = 0.5) -> keras.metrics.Metric:
@@ -97,11 +125,4 @@ def metric(name: str, loss_name: str, threshold: float = 0.5) -> keras.metrics.M
         if loss_name == "categorical_crossentropy":
             return keras.metrics.CategoricalAccuracy(name="accuracy")
         return keras.metrics.BinaryAccuracy(name="accuracy", threshold=threshold)
-    table: dict[str, Any] = {
-        "mae": lambda: keras.metrics.MeanAbsoluteError(name="mae"),
-        "mse": lambda: keras.metrics.MeanSquaredError(name="mse"),
-        "auc": lambda: keras.metrics.AUC(name="auc"),
-        "precision": lambda: keras.metrics.Precision(name="precision", thresholds=threshold),
-        "recall": lambda: keras.metrics.Recall(name="recall", thresholds=threshold),
-    }
-    return table[name]()
+    return METRICS.get(name)(threshold)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from nnrun.registry import Registry as BaseRegistry
 
 T = TypeVar("T", bound=type[BaseModel])
 
@@ -16,22 +17,12 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False, frozen=False)
 
 
-class Registry(dict[str, type[BaseModel]]):
+class Registry(BaseRegistry[type[BaseModel]]):
     """Config name -> spec class, filled by a decorator; the tagged union is built from it."""
 
     def __init__(self, kind: str, tag: str) -> None:
-        super().__init__()
-        self.kind = kind
+        super().__init__(kind)
         self.tag = tag
-
-    def register(self, name: str) -> Callable[[T], T]:
-        def wrap(cls: T) -> T:
-            if name in self:
-                raise ValueError(f"{self.kind} {name!r} is registered twice")
-            self[name] = cls
-            return cls
-
-        return wrap
 
     def union(self) -> Any:
         """A pydantic discriminated union of every registered class, keyed on `tag`."""

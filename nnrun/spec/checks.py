@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from nnrun.spec.config import CLASSIFICATION_LOSSES, Spec
 from nnrun.spec.data import DATASETS, Task
-from nnrun.spec.layers import AUGMENTATION, Flatten, GlobalAveragePooling1D, Reshape
+from nnrun.spec.layers import AUGMENTATION, Reshape
 
 Key = tuple[str | int, ...]
 
@@ -37,41 +37,6 @@ def _rank_name(rank: int) -> str:
         2: "sequence (steps, features)",
         3: "image (height, width, channels)",
     }.get(rank, f"rank-{rank}")
-
-
-def _out_shape(layer: object, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Approximate output shape; exact enough to catch rank and size mistakes."""
-    kind = layer.type
-    if kind == "dense":
-        return (*shape[:-1], layer.units)  # type: ignore[attr-defined]
-    if kind in ("simple_rnn", "lstm", "gru"):
-        return (shape[0], layer.units) if layer.return_sequences else (layer.units,)  # type: ignore[attr-defined]
-    if isinstance(layer, Flatten):
-        n = 1
-        for d in shape:
-            n *= d
-        return (n,)
-    if isinstance(layer, Reshape):
-        return tuple(layer.target_shape)
-    if isinstance(layer, GlobalAveragePooling1D):
-        return (shape[-1],)
-    if kind == "conv2d":
-        k = layer.kernel_size if isinstance(layer.kernel_size, list) else [layer.kernel_size] * 2  # type: ignore[attr-defined]
-        s = layer.strides if isinstance(layer.strides, list) else [layer.strides] * 2  # type: ignore[attr-defined]
-        if layer.padding == "same":  # type: ignore[attr-defined]
-            hw = [-(-shape[i] // s[i]) for i in range(2)]
-        else:
-            hw = [(shape[i] - k[i]) // s[i] + 1 for i in range(2)]
-        return (hw[0], hw[1], layer.filters)  # type: ignore[attr-defined]
-    if kind == "max_pooling2d":
-        p = layer.pool_size if isinstance(layer.pool_size, list) else [layer.pool_size] * 2  # type: ignore[attr-defined]
-        st = [layer.strides] * 2 if layer.strides else p  # type: ignore[attr-defined]
-        if layer.padding == "same":  # type: ignore[attr-defined]
-            hw = [-(-shape[i] // st[i]) for i in range(2)]
-        else:
-            hw = [(shape[i] - p[i]) // st[i] + 1 for i in range(2)]
-        return (hw[0], hw[1], shape[2])
-    return shape
 
 
 def problems(spec: Spec, facts: DataFacts) -> Iterator[tuple[Key, str]]:
@@ -104,7 +69,7 @@ def problems(spec: Spec, facts: DataFacts) -> Iterator[tuple[Key, str]]:
                 return
         if layer.type in AUGMENTATION and layer.type != "gaussian_noise" and len(shape) != 3:
             return
-        shape = _out_shape(layer, shape)
+        shape = layer.output_shape(shape)
         if any(d <= 0 for d in shape):
             yield (key, f"the input is too small for this layer: output shape would be {shape}")
             return

@@ -7,6 +7,7 @@ Keras does not ship, one custom layer in `nnrun.build.custom`).
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, PositiveInt, field_validator
@@ -29,6 +30,29 @@ class LayerSpec(StrictModel):
         """Keyword arguments for the Keras constructor (activation/regularizer handled apart)."""
         return self.model_dump(exclude={"type", "activation", "kernel_regularizer"})
 
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape this layer gives for input `shape` (no batch axis); exact enough for
+        `validate` to catch rank and size mistakes. Every layer states its own rule: there is
+        no default, so a new layer cannot silently be assumed to keep the shape."""
+        raise NotImplementedError(f"{type(self).__name__} must define output_shape()")
+
+
+class SameShape(LayerSpec):
+    """A layer whose output has its input's shape (dropout, normalisation, augmentation)."""
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return shape
+
+
+def _pair(v: int | list[int]) -> list[int]:
+    return list(v) if isinstance(v, list) else [v, v]
+
+
+def _spatial(shape: tuple[int, ...], window: list[int], strides: list[int], padding: str) -> list[int]:
+    if padding == "same":
+        return [-(-shape[i] // strides[i]) for i in range(2)]
+    return [(shape[i] - window[i]) // strides[i] + 1 for i in range(2)]
+
 
 @LAYERS.register("dense")
 class Dense(LayerSpec):
@@ -42,9 +66,12 @@ class Dense(LayerSpec):
     keras_class: ClassVar[str] = "Dense"
     weighted: ClassVar[bool] = True
 
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (*shape[:-1], self.units)
+
 
 @LAYERS.register("dropout")
-class Dropout(LayerSpec):
+class Dropout(SameShape):
     """Randomly zeroes a fraction `rate` of inputs during training only."""
 
     type: Literal["dropout"]
@@ -74,6 +101,10 @@ class Conv2D(LayerSpec):
             raise ValueError(f"expected an integer or a list of two integers. Received: {v}")
         return v
 
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        hw = _spatial(shape, _pair(self.kernel_size), _pair(self.strides), self.padding)
+        return (hw[0], hw[1], self.filters)
+
 
 @LAYERS.register("max_pooling2d")
 class MaxPooling2D(LayerSpec):
@@ -86,11 +117,19 @@ class MaxPooling2D(LayerSpec):
     keras_class: ClassVar[str] = "MaxPooling2D"
     input_rank: ClassVar[tuple[int, ...] | None] = (3,)
 
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        pool = _pair(self.pool_size)
+        hw = _spatial(shape, pool, _pair(self.strides) if self.strides else pool, self.padding)
+        return (hw[0], hw[1], shape[2])
+
 
 @LAYERS.register("flatten")
 class Flatten(LayerSpec):
     type: Literal["flatten"]
     keras_class: ClassVar[str] = "Flatten"
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (math.prod(shape),)
 
 
 @LAYERS.register("reshape")
@@ -101,9 +140,12 @@ class Reshape(LayerSpec):
     target_shape: list[PositiveInt] = Field(min_length=1, max_length=4)
     keras_class: ClassVar[str] = "Reshape"
 
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(self.target_shape)
+
 
 @LAYERS.register("batch_normalization")
-class BatchNormalization(LayerSpec):
+class BatchNormalization(SameShape):
     type: Literal["batch_normalization"]
     momentum: float = Field(0.99, gt=0, lt=1)
     epsilon: float = Field(0.001, gt=0)
@@ -118,6 +160,9 @@ class _Recurrent(LayerSpec):
     kernel_regularizer: Regularizer | None = None
     input_rank: ClassVar[tuple[int, ...] | None] = (2,)
     weighted: ClassVar[bool] = True
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (shape[0], self.units) if self.return_sequences else (self.units,)
 
 
 @LAYERS.register("simple_rnn")
@@ -153,6 +198,9 @@ class TransformerEncoder(LayerSpec):
     input_rank: ClassVar[tuple[int, ...] | None] = (2,)
     weighted: ClassVar[bool] = True
 
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return shape  # residual connections: (steps, features) in and out
+
 
 @LAYERS.register("global_average_pooling1d")
 class GlobalAveragePooling1D(LayerSpec):
@@ -162,9 +210,12 @@ class GlobalAveragePooling1D(LayerSpec):
     keras_class: ClassVar[str] = "GlobalAveragePooling1D"
     input_rank: ClassVar[tuple[int, ...] | None] = (2,)
 
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (shape[-1],)
+
 
 @LAYERS.register("random_flip")
-class RandomFlip(LayerSpec):
+class RandomFlip(SameShape):
     """Augmentation: flips training images at random (inactive at evaluation)."""
 
     type: Literal["random_flip"]
@@ -174,7 +225,7 @@ class RandomFlip(LayerSpec):
 
 
 @LAYERS.register("random_rotation")
-class RandomRotation(LayerSpec):
+class RandomRotation(SameShape):
     """Augmentation: rotates training images by up to `factor` x 360 degrees."""
 
     type: Literal["random_rotation"]
@@ -184,7 +235,7 @@ class RandomRotation(LayerSpec):
 
 
 @LAYERS.register("random_translation")
-class RandomTranslation(LayerSpec):
+class RandomTranslation(SameShape):
     """Augmentation: shifts training images by up to a fraction of their size."""
 
     type: Literal["random_translation"]
@@ -195,7 +246,7 @@ class RandomTranslation(LayerSpec):
 
 
 @LAYERS.register("gaussian_noise")
-class GaussianNoise(LayerSpec):
+class GaussianNoise(SameShape):
     """Augmentation: adds N(0, stddev) noise to training inputs."""
 
     type: Literal["gaussian_noise"]

@@ -148,3 +148,67 @@ loss: mse
     model.save(tmp_path / "m.keras")
     after = keras.models.load_model(tmp_path / "m.keras").predict(x, verbose=0)
     np.testing.assert_allclose(before, after, rtol=1e-5)
+
+
+# --- one registry style: names from one place, get() with the nearest name -------------------
+
+
+def test_build_registries_cover_exactly_the_spec_names() -> None:
+    """The spec (no TensorFlow) lists what a config may name; the build side maps each to Keras."""
+    from nnrun.build import registry as build
+    from nnrun.spec.config import LOSSES, METRICS
+    from nnrun.spec.schedules import SCHEDULES
+
+    assert sorted(build.LOSSES) == sorted(LOSSES)
+    assert sorted(build.METRICS) == sorted(METRICS)
+    assert sorted(build.SCHEDULES) == sorted(SCHEDULES)
+
+
+def test_get_names_the_valid_entries_and_the_nearest() -> None:
+    from nnrun.build.registry import LOSSES
+    from nnrun.errors import NnrunError
+    from nnrun.spec.layers import LAYERS
+
+    with pytest.raises(NnrunError, match=r"unknown loss 'binary_crosentropy' \(did you mean 'binary_crossentropy'\?\)"):
+        LOSSES.get("binary_crosentropy")
+    with pytest.raises(NnrunError, match="expected one of: .*dense.*lstm"):
+        LAYERS.get("densse")
+    assert LAYERS.get("dense").__name__ == "Dense"
+
+
+def test_every_layer_states_its_output_shape() -> None:
+    """No default rule: a new layer that forgets output_shape() fails, instead of being
+    silently assumed to keep its input's shape."""
+    from nnrun.spec.layers import LAYERS, LayerSpec
+
+    missing = [name for name, cls in LAYERS.items() if cls.output_shape is LayerSpec.output_shape]
+    assert missing == []
+
+    class Forgetful(LayerSpec):
+        type: str = "forgetful"
+
+    with pytest.raises(NotImplementedError, match="Forgetful must define output_shape"):
+        Forgetful().output_shape((4,))
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape", "expected"),
+    [
+        ({"type": "dense", "units": 3}, (5,), (3,)),
+        ({"type": "conv2d", "filters": 4, "kernel_size": 3}, (8, 8, 1), (6, 6, 4)),
+        ({"type": "conv2d", "filters": 4, "strides": 2, "padding": "same"}, (7, 7, 1), (4, 4, 4)),
+        ({"type": "max_pooling2d"}, (6, 6, 4), (3, 3, 4)),
+        ({"type": "flatten"}, (3, 3, 4), (36,)),
+        ({"type": "reshape", "target_shape": [8, 8]}, (64,), (8, 8)),
+        ({"type": "lstm", "units": 5, "return_sequences": True}, (8, 8), (8, 5)),
+        ({"type": "gru", "units": 5}, (8, 8), (5,)),
+        ({"type": "global_average_pooling1d"}, (8, 6), (6,)),
+        ({"type": "dropout", "rate": 0.2}, (8, 6), (8, 6)),
+    ],
+)
+def test_output_shapes(layer: dict, shape: tuple[int, ...], expected: tuple[int, ...]) -> None:
+    from pydantic import TypeAdapter
+
+    from nnrun.spec.layers import AnyLayer
+
+    assert TypeAdapter(AnyLayer).validate_python(layer).output_shape(shape) == expected
