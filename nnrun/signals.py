@@ -131,12 +131,11 @@ class RunSignals(_Handlers):
         return super().__enter__()
 
 
-class StopRaises(_Handlers):
-    """Every stop signal raises `Interrupted` (a KeyboardInterrupt) where the program is, so
-    that SIGTERM or a closed terminal cleans up exactly as Ctrl-C does (e.g. `export mlflow`).
-
-    An exception raised inside a finalizer or a weakref callback is swallowed by Python, so
-    the signal is also remembered: call `check()` at safe points to raise it again.
+class StopAtCheckpoints(_Handlers):
+    """Every stop signal is remembered and `check()` raises it as `Interrupted` (a
+    KeyboardInterrupt) at the next safe point, so that SIGTERM or a closed terminal cleans up
+    exactly as Ctrl-C does (`export mlflow`). The handler itself never raises: an exception
+    raised inside a library's finalizer or weakref callback would be swallowed (and printed).
     """
 
     def __init__(self) -> None:
@@ -145,13 +144,12 @@ class StopRaises(_Handlers):
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.received = self.received or signum
-        raise Interrupted(signum)
 
     def check(self) -> None:
         if self.received is not None:
             raise Interrupted(self.received)
 
-    def __enter__(self) -> StopRaises:
+    def __enter__(self) -> StopAtCheckpoints:
         return super().__enter__()
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from nnrun.errors import NnrunError
 from nnrun.runs.layout import Status
 from nnrun.runs.reader import RunInfo
-from nnrun.signals import StopRaises
+from nnrun.signals import StopAtCheckpoints
 
 INSTALL_HINT = "pip install 'nnrun[mlflow]'"
 TAG_RUN_ID = "nnrun.run_id"
@@ -234,6 +234,7 @@ class Exporter:
             params = [Param(k, v) for k, v in params_of(run.config).items()]
             for chunk in _chunks(params, BATCH_PARAMS):
                 self.client.log_batch(run_id, params=chunk)
+                check()
             stamp = end or 0
             points: list[Any] = []
             for row in run.history():
@@ -244,7 +245,7 @@ class Exporter:
             done = 0
             for chunk in _chunks(points, BATCH_METRICS):
                 self.client.log_batch(run_id, metrics=chunk)
-                check()  # a stop signal whose exception a library swallowed
+                check()  # a stop signal: delete this half-written run (below) and stop
                 done += len(chunk)
                 if progress is not None:
                     progress(run_dir, done, len(points))
@@ -256,6 +257,7 @@ class Exporter:
                     self.client.log_artifact(run_id, str(path))
                 elif path.is_dir():
                     self.client.log_artifacts(run_id, str(path), artifact_path=path.name)
+            check()
             self.client.log_batch(run_id, tags=[RunTag(TAG_EXPORT, EXPORT_COMPLETE)])
             self.client.set_terminated(run_id, STATUS.get(run.status, "FAILED"), end_time=end)
         except BaseException:
@@ -282,7 +284,7 @@ def export_runs(
     if not any(isinstance(item, RunInfo) for item in items):
         raise NnrunError("no run folders found (a run folder holds a run.json)")
     exporter = Exporter(tracking_uri, experiment)
-    with StopRaises() as stop:
+    with StopAtCheckpoints() as stop:
         for item in items:
             stop.check()
             if isinstance(item, Unreadable):
