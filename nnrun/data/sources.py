@@ -7,46 +7,28 @@ one `@SOURCES.register(name)` loader here, and a test.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from nnrun.data.base import Raw
-from nnrun.errors import NnrunError
+from nnrun.registry import Registry
 from nnrun.spec.data import DATASETS, DataSpec
 
 Source = Callable[[DataSpec, int, Path], Raw]
 
 
-class Sources(dict[str, Source]):
+class Sources(Registry[Source]):
     """Dataset name -> loader; only names the spec knows (`DATASETS`) can be registered."""
 
-    kind = "dataset"
-
-    def register(self, name: str) -> Callable[[Source], Source]:
+    def register(self, name: str) -> Callable[[Source], Source]:  # type: ignore[override]
         if name not in DATASETS:
             raise ValueError(f"dataset {name!r} has no entry in nnrun.spec.data.DATASETS")
-        if name in self:
-            raise ValueError(f"dataset {name!r} is registered twice")
-
-        def wrap(fn: Source) -> Source:
-            self[name] = fn
-            return fn
-
-        return wrap
-
-    def get(self, name: str) -> Source:  # type: ignore[override]
-        """The loader for `name`; an unknown name lists the valid ones and the nearest."""
-        if name in self:
-            return self[name]
-        near = difflib.get_close_matches(str(name), list(self), n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
-        raise NnrunError(f"unknown {self.kind} {name!r}{hint}; valid: {', '.join(sorted(self))}")
+        return super().register(name)
 
 
-SOURCES = Sources()
+SOURCES = Sources("dataset")
 register = SOURCES.register
 
 

@@ -112,7 +112,9 @@ def test_every_dataset_has_one_loader_and_get_names_the_nearest() -> None:
 
     assert set(SOURCES) == set(DATASETS)
     assert SOURCES.get("iris") is SOURCES["iris"]
-    with pytest.raises(NnrunError, match=r"unknown dataset 'irs' \(did you mean 'iris'\?\); valid: and, breast_cancer"):
+    with pytest.raises(
+        NnrunError, match=r"unknown dataset 'irs' \(did you mean 'iris'\?\); expected one of: and, breast_cancer"
+    ):
         SOURCES.get("irs")
     with pytest.raises(ValueError, match="no entry in nnrun.spec.data.DATASETS"):
         SOURCES.register("mnist")
