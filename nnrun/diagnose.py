@@ -17,8 +17,9 @@ the first that matches wins:
    exploded (at the end it is more than 10x its lowest value and above where it started).
    Hint: lower the learning rate.
 2. **diverged** (blew up): a classifier whose training or validation loss at the end is more
-   than 10x the loss of a constant guess: the weights blew up (a too large learning rate)
-   even if the loss later came down, whatever the gap between the curves.
+   than 10x the loss of a constant guess, or whose training loss peaked above 100x it and that
+   ended stuck at chance level (rule 5): the weights blew up (a too large learning rate) even
+   if the loss later came down, whatever the gap between the curves.
 3. **not converged** (too short): fewer than 3 epochs; too few to judge. Hint: more epochs.
 4. **good fit** (perfect): training and validation accuracy are 100 % at the end and the
    training loss is below 5 % of a constant guess's (or of its first value). Nothing is left
@@ -77,6 +78,7 @@ OSCILLATION = 0.10
 TAIL_FRACTION = 0.2
 TAIL_DROP = 0.10
 BLOWN_UP = 10.0
+BLOWN_UP_PEAK = 100.0
 PERFECT_LOSS = 0.05
 NEAR_ZERO = 0.01
 CHANCE_ERRORS = 2.0
@@ -413,6 +415,22 @@ class _Curves:
 def _blown_up(c: _Curves) -> Diagnosis | None:
     if not c.facts.chance:  # classifiers only: their untrained loss is about a constant guess's
         return None
+    reference = c.facts.constant_loss.get("train")
+    peak = int(np.argmax(c.train))
+    if reference is not None and float(c.train[peak]) > BLOWN_UP_PEAK * reference and _stuck(c) is not None:
+        acc = c.val_acc if c.val_acc is not None else c.acc
+        chance = c.facts.chance.get("validation" if c.val_acc is not None else "train")
+        tail = ""
+        if acc is not None and chance is not None:
+            tail = f" and ends at accuracy {c.level(acc):.2f}, the majority-class rate ({chance.majority_rate:.2f})"
+        return Diagnosis(
+            DIVERGED,
+            f"{DIVERGED}: the loss blew up",
+            f"the training loss peaked at {float(c.train[peak]):.3g} in epoch {_epoch(c.history, peak)}, "
+            f"{float(c.train[peak]) / reference:.3g}x that of a constant guess ({reference:.3g}){tail}: the net "
+            "collapsed to one answer; lower optimizer.learning_rate (try 10x smaller) or standardize the inputs",
+            _epoch(c.history, peak),
+        )
     for split, y, name in (("validation", c.val, "validation"), ("train", c.train, "training")):
         reference = c.facts.constant_loss.get(split)
         if y is None or reference is None:

@@ -33,6 +33,18 @@ def test_config_trains_and_writes_run_folder(path: Path, tmp_path: Path) -> None
     record = json.loads((run / "run.json").read_text())
     assert record["batches_per_epoch"] >= 1
     assert record["total_updates"] == 2 * record["batches_per_epoch"]
+    # three splits: validation rows are not test rows, except the logic gates (too few rows) and
+    # the walk-through config, which validates on test on purpose and is marked for it
+    split = record["split"]
+    assert (split["train"], split["validation"], split["test"]) == tuple(
+        len(a) for a in (prepared.data.x_train, prepared.data.x_val, prepared.data.x_test)
+    )
+    if split["same_rows"]:
+        assert prepared.spec.data.dataset in ("xor", "and", "or")
+    elif path.stem == "breast_cancer":
+        assert split["validation_is_test"] and record["selected_on_test"] is True
+    else:
+        assert not split["validation_is_test"] and not record["selected_on_test"]
     if prepared.data.task == "regression":
         assert {"mse", "mae", "r2"} <= set(metrics["test"])
     else:

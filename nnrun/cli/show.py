@@ -92,6 +92,22 @@ def show(
         facts.add_row("error", Text(f"{error.get('type')}: {error.get('message')}", style="red"))
     if rec.get("hint"):
         facts.add_row("hint", Text(str(rec["hint"])))
+    if run.selected_on_test:
+        facts.add_row(
+            "warning",
+            Text(
+                "early stopping chose with the test split (data.validation: test): the test figures are optimistic",
+                style="yellow",
+            ),
+        )
+    split = rec.get("split")
+    if isinstance(split, dict) and isinstance(split.get("train"), int):
+        sizes = f"{split['train']} train / {split.get('validation')} validation / {split.get('test')} test rows"
+        if split.get("same_rows"):
+            sizes += " (the same rows: too few to split)"
+        elif split.get("validation_is_test"):
+            sizes += " (validation is the test split)"
+        facts.add_row("split", Text(sizes))
     diagnosis = run.diagnosis
     if diagnosis:
         vstyle = VERDICT_STYLE.get(str(diagnosis.get("verdict")), "")

@@ -39,7 +39,20 @@ def summary_line(outcome: Any) -> str:
     diagnosis = rec.get("diagnosis") or {}
     if diagnosis.get("verdict"):
         parts.append(diagnosis["verdict"])
+    split = rec.get("split") or {}
+    if split.get("same_rows"):
+        parts.append(f"train = validation = test: the same {split.get('test')} rows")
     return ", ".join(parts)
+
+
+def selection_warning(record: dict[str, Any]) -> str | None:
+    """The one warning line for a run that chose with its test split."""
+    if not record.get("selected_on_test"):
+        return None
+    return (
+        "warning: early stopping chose with the test split (data.validation: test), "
+        "so the test figures are optimistic; data.validation: 0.2 holds out a validation split"
+    )
 
 
 def _os_error(exc: OSError) -> str:
@@ -95,6 +108,9 @@ def train(
     style = {"completed": "green", "interrupted": "yellow"}.get(outcome.status, "red")
     console().print(f"[{style}]{line}[/{style}]")
     console().print(f"run folder: {outcome.run_dir}")
+    warning = selection_warning(outcome.record)
+    if warning:
+        err_console().print(f"[yellow]{warning}[/yellow]")
     if outcome.record.get("hint"):
         console().print(f"hint: {outcome.record['hint']}")
     if outcome.exit_code:

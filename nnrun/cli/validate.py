@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,9 +36,20 @@ def validate(
         d = prepared.data
         console().print(
             f"[green]ok[/green] {config}: {prepared.spec.name}, {d.task} on {prepared.spec.data.dataset} "
-            f"({len(d.x_train)} train / {len(d.x_test)} test rows, input {d.input_shape})"
+            f"({_sizes(prepared)}, input {d.input_shape})"
         )
         for note in d.notes:
             console().print(f"  note: {note}", markup=False)
     if failed:
         raise typer.Exit(2)
+
+
+def _sizes(prepared: Any) -> str:
+    """`364 train / 91 validation / 114 test rows`, and what the validation split is."""
+    d, spec = prepared.data, prepared.spec
+    text = f"{len(d.x_train)} train / {len(d.x_val)} validation / {len(d.x_test)} test rows"
+    if d.same_rows:
+        return text + ": the same rows, too few to split"
+    if spec.data.validation == "test":
+        return text + ": validation is the test split"
+    return text

@@ -19,6 +19,7 @@ COMPUTED_KEYS = (
     "epochs",
     "val_loss",
     "kept_epoch",
+    "selected_on_test",
     "best_val_loss",
     "best_epoch",
     "train_seconds",
@@ -46,6 +47,8 @@ def lookup(run: RunInfo, key: str) -> Any:
         return _num((run.kept or run.final).get("val_loss"))
     if key == "kept_epoch":
         return run.kept_epoch
+    if key == "selected_on_test":
+        return "yes (optimistic test)" if run.selected_on_test else ""
     if key == "best_val_loss":
         return run.best_val_loss[1]
     if key == "best_epoch":

@@ -166,6 +166,18 @@ def run_section(run: RunInfo, images: bool = True) -> str:
         facts.append(("error", f"{rec['error'].get('type')}: {rec['error'].get('message')}"))
     if rec.get("hint"):
         facts.append(("hint", rec["hint"]))
+    if run.kept_epoch is not None:
+        facts.append(("kept epoch", str(run.kept_epoch)))
+    split = rec.get("split")
+    if isinstance(split, dict) and isinstance(split.get("train"), int):
+        facts.append(
+            ("split", f"{split['train']} train / {split.get('validation')} validation / {split.get('test')} test")
+        )
+    if run.selected_on_test:
+        parts.append(
+            '<p class="verdict-yellow"><b>selected on the test split</b>: early stopping watched the test split '
+            "(data.validation: test), so the test figures are optimistic</p>"
+        )
     parts.append(
         '<table class="kv">' + "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in facts) + "</table>"
     )

@@ -201,6 +201,7 @@ def default_columns(runs: Sequence[RunInfo], differing: list[str]) -> list[str]:
         "started",
         "status",
         *differing,
+        *(["selected_on_test"] if any(r.selected_on_test for r in runs) else []),
         "epochs",
         "kept_epoch",
         "val_loss",

@@ -84,6 +84,10 @@ class Dataset:
     #: The fitted transformer, saved in the run folder as preprocessing.json for `predict`.
     preprocessor: Preprocessor
     notes: list[str] = field(default_factory=list)
+    #: Each test row's index in the original dataset (predictions.csv's `row`).
+    test_rows: np.ndarray | None = None
+    #: Train, validation and test are the same rows (a dataset too small to split).
+    same_rows: bool = False
 
     @property
     def input_shape(self) -> tuple[int, ...]:

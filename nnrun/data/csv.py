@@ -52,8 +52,8 @@ def load_csv(spec: DataSpec, base: Path) -> Raw:
             f"no column {spec.target!r} in {path.name}; columns: {', '.join(columns[:20])}",
             near[0] if near else None,
         )
-    if len(frame) < 4:
-        raise DataProblem(("data", "path"), f"{path.name} has {len(frame)} rows; need at least 4")
+    if len(frame) < 1:  # a few rows train (on the same rows for train, validation and test: see prepare)
+        raise DataProblem(("data", "path"), f"{path.name} has no data rows, only a header")
     try:
         refuse_missing(frame, path.name, "fill or drop them first (nnrun does not guess)")
         refuse_non_finite(frame, path.name)

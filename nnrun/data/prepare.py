@@ -31,22 +31,35 @@ def load_raw(spec: Spec, base: Path) -> Raw:
     return SOURCES.get(spec.data.dataset)(spec.data, spec.seed, base)
 
 
-def _split_indices(y: np.ndarray, task: str, size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+#: Datasets with fewer rows than this train, validate and test on the same rows.
+MIN_ROWS_TO_SPLIT = 10
+
+
+def _split_indices(y: np.ndarray, task: str, size: float, seed: int, stratify: bool) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's `train_test_split` of the row indices: with `stratify=False` exactly the rows
+    `train_test_split(X, y, test_size=size, random_state=seed)` gives (in sorted order)."""
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(len(y))
-    stratify = y if task != "regression" else None
+    strata = y if stratify and task != "regression" else None
     try:
-        a, b = train_test_split(idx, test_size=size, random_state=seed, stratify=stratify)
-    except ValueError:
+        a, b = train_test_split(idx, test_size=size, random_state=seed, stratify=strata)
+    except ValueError:  # a class too small to stratify
         a, b = train_test_split(idx, test_size=size, random_state=seed)
     return np.sort(a), np.sort(b)
 
 
+def too_small(raw: Raw) -> bool:
+    return raw.no_split or len(raw.y) < MIN_ROWS_TO_SPLIT
+
+
 def split(raw: Raw, spec: Spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row indices of the train, validation and test splits (seeded, stratified for classes)."""
+    """Row indices of the train, validation and test splits: test first, then validation as a
+    fraction of the rest, both seeded with `data.split_seed` (default `seed`) and stratified for
+    classes unless `data.stratify: false`. A dataset under `MIN_ROWS_TO_SPLIT` rows (the logic
+    gates) is all three."""
     d = spec.data
-    if raw.no_split:
+    if too_small(raw):
         every = np.arange(len(raw.y))
         return every, every, every
     if len(raw.y) * d.test_size < 1:
@@ -54,10 +67,17 @@ def split(raw: Raw, spec: Spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             ("data", "test_size"),
             f"test_size {d.test_size} of {len(raw.y)} rows leaves no test rows",
         )
-    train_idx, test_idx = _split_indices(raw.y, raw.task, d.test_size, spec.seed)
+    seed = spec.seed if d.split_seed is None else d.split_seed
+    train_idx, test_idx = _split_indices(raw.y, raw.task, d.test_size, seed, d.stratify)
     val_idx = test_idx
     if d.validation != "test":
-        a, b = _split_indices(raw.y[train_idx], raw.task, float(d.validation), spec.seed)
+        if len(train_idx) * float(d.validation) < 1:
+            raise DataProblem(
+                ("data", "validation"),
+                f"validation {d.validation} of {len(train_idx)} training rows leaves no validation rows",
+                "a larger fraction, or validation: test",
+            )
+        a, b = _split_indices(raw.y[train_idx], raw.task, float(d.validation), seed, d.stratify)
         train_idx, val_idx = train_idx[a], train_idx[b]
     return train_idx, val_idx, test_idx
 
@@ -66,6 +86,13 @@ def prepare(spec: Spec, base: Path, raw: Raw | None = None) -> Dataset:
     """Load, split, encode and scale the data a spec names."""
     raw = raw if raw is not None else load_raw(spec, base)
     train_idx, val_idx, test_idx = split(raw, spec)
+    same = too_small(raw)
+    notes = list(raw.notes)
+    if same:
+        notes.append(
+            f"{len(raw.y)} rows: too few to split, so train, validation and test are the same rows "
+            "(the test figures say how well the net fits them, not how it does on new rows)"
+        )
     n_classes = len(raw.class_names) if raw.class_names else None
     y = encode_labels(raw.y, raw.task, n_classes, spec.loss)
     one_hot = y.ndim == 2 and raw.task == "multiclass" or (raw.task == "binary" and y.ndim == 2 and y.shape[1] == 2)
@@ -100,5 +127,7 @@ def prepare(spec: Spec, base: Path, raw: Raw | None = None) -> Dataset:
         class_names=raw.class_names,
         feature_names=pre.feature_names,
         preprocessor=pre,
-        notes=list(raw.notes),
+        notes=notes,
+        test_rows=test_idx,
+        same_rows=same,
     )

@@ -120,27 +120,33 @@ def kept_epoch(spec: Spec, result: TrainResult) -> int | None:
 
 
 def split_record(spec: Spec, data: Dataset) -> dict[str, Any]:
-    """run.json's `split`: rows per split, and whether validation is the test split or all
-    three are the same rows (a dataset too small to split)."""
-    import numpy as np
-
-    n_train, n_val, n_test = len(data.x_train), len(data.x_val), len(data.x_test)
-    same = n_train == n_val == n_test and np.array_equal(data.x_train, data.x_test)
-    same = bool(same and np.array_equal(data.x_val, data.x_test))
+    """run.json's `split`: rows per split, whether validation is the test split or all three
+    are the same rows (a dataset too small to split), and how the rows were drawn."""
+    d = spec.data
     return {
-        "train": n_train,
-        "validation": n_val,
-        "test": n_test,
-        "validation_is_test": spec.data.validation == "test" or same,
-        "same_rows": same,
+        "train": len(data.x_train),
+        "validation": len(data.x_val),
+        "test": len(data.x_test),
+        "validation_is_test": d.validation == "test" or data.same_rows,
+        "same_rows": data.same_rows,
+        "stratify": d.stratify,
+        "split_seed": spec.seed if d.split_seed is None else d.split_seed,
     }
 
 
-def baseline(model: Any, data: Dataset) -> dict[str, Any]:
+def selected_on_test(spec: Spec, data: Dataset) -> bool:
+    """Something chose with the test split: early stopping (when to stop, which weights to
+    keep) watched a validation split that is the test split. (The logic gates, whose three
+    splits are the same rows, say so instead.)"""
+    return spec.data.validation == "test" and not data.same_rows and spec.training.early_stopping is not None
+
+
+def baseline(model: Any, spec: Spec, data: Dataset) -> dict[str, Any]:
     """run.json's `baseline` (see `nnrun.train.evaluate.baseline`); {} if it cannot be computed."""
+    from nnrun.build.registry import loss
     from nnrun.train.evaluate import baseline as compute
 
     try:
-        return compute(data, model.loss)
+        return compute(data, loss(spec.loss))
     except Exception:  # noqa: BLE001 - a reference for the diagnosis, never a reason to fail a run
         return {}

@@ -190,7 +190,8 @@ def _finish(
     kept = artefacts.kept_epoch(spec, result)
     facts["kept_epoch"] = kept
     facts["split"] = artefacts.split_record(spec, prepared.data)
-    facts["baseline"] = artefacts.baseline(model, prepared.data)
+    facts["selected_on_test"] = artefacts.selected_on_test(spec, prepared.data)
+    facts["baseline"] = artefacts.baseline(model, spec, prepared.data)
     if status == folder.DIVERGED:
         facts["hint"] = (
             f"the loss became NaN/inf at epoch {result.stopped_epoch}: lower optimizer.learning_rate "

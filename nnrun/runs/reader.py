@@ -189,6 +189,24 @@ class RunInfo:
         return epochs if epochs is not None and epochs > 0 else None
 
     @property
+    def selected_on_test(self) -> bool:
+        """Early stopping chose with the test split (`data.validation: test`). Runs that predate
+        the field: read from the config (validation defaulted to test then)."""
+        stored = self.run_json.selected_on_test
+        if isinstance(stored, bool):
+            return stored
+        config = self.config if isinstance(self.config, dict) else {}
+        data = config.get("data") if isinstance(config.get("data"), dict) else {}
+        training = config.get("training") if isinstance(config.get("training"), dict) else {}
+        split = self.record.get("split") if isinstance(self.record.get("split"), dict) else {}
+        return (
+            data.get("validation", "test") == "test"
+            and data.get("dataset") not in ("xor", "and", "or")
+            and not split.get("same_rows")
+            and training.get("early_stopping") is not None
+        )
+
+    @property
     def kept(self) -> dict[str, Any]:
         """The kept epoch's row (metrics.json's `kept`, else history.csv); {} if unknown."""
         kept = self.metrics_json.kept

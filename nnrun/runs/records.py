@@ -81,7 +81,8 @@ class RunJson(Record):
     stop_reason: OptStr = None
     best_epoch: OptInt = None  # the epoch early stopping judged best
     kept_epoch: OptInt = None  # the epoch whose weights model.keras holds
-    split: OptDict = None  # rows per split: train, validation, test, validation_is_test, same_rows
+    split: OptDict = None  # rows per split: train, validation, test, validation_is_test, same_rows, ...
+    selected_on_test: Annotated[bool | None, Lenient] = None  # early stopping chose with the test split
     baseline: OptDict = None  # majority_rate and constant_loss per split (nnrun.train.evaluate.baseline)
 
 

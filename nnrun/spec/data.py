@@ -75,8 +75,20 @@ class DataSpec(StrictModel):
     )
     test_size: float = Field(0.2, gt=0, lt=1, description="Fraction held out for testing.")
     validation: Literal["test"] | float = Field(
-        "test",
-        description="'test' validates on the test split; a fraction of train holds out that much.",
+        0.2,
+        description=(
+            "Fraction of the training split held out for validation (early stopping, sweeps and verdicts "
+            "choose on it); 'test' validates on the test split, which makes the test figures optimistic."
+        ),
+    )
+    stratify: bool = Field(
+        True, description="Keep class proportions in every split (classification); false splits as shuffled rows."
+    )
+    split_seed: int | None = Field(
+        None,
+        ge=0,
+        le=2**32 - 1,
+        description="Seed of the splits (scikit-learn's random_state); default: the config's seed.",
     )
     standardize: bool | None = Field(None, description="StandardScaler fit on train only; default per dataset.")
     n_samples: PositiveInt | None = Field(None, description="Samples to generate (moons, circles, linear, sine).")

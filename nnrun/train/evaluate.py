@@ -41,7 +41,7 @@ def evaluate(outputs: np.ndarray, data: Dataset, threshold: float = 0.5) -> tupl
             "mae": float(skm.mean_absolute_error(true, pred)),
             "r2": float(skm.r2_score(true, pred)) if len(true) > 1 else float("nan"),
         }
-        return result, regression_rows(pred, true)
+        return result, regression_rows(pred, true, data.test_rows)
 
     probs = probabilities(outputs)
     finite = np.isfinite(probs).all()
@@ -69,7 +69,7 @@ def evaluate(outputs: np.ndarray, data: Dataset, threshold: float = 0.5) -> tupl
     result["confusion_matrix"] = skm.confusion_matrix(true, pred, labels=labels).tolist()
     result["class_names"] = names
     result["threshold"] = threshold if k == 2 else None
-    return result, class_rows(probs, pred, names, true)
+    return result, class_rows(probs, pred, names, true, data.test_rows)
 
 
 def predicted_classes(probs: np.ndarray, task: str, threshold: float) -> np.ndarray:
@@ -80,12 +80,16 @@ def predicted_classes(probs: np.ndarray, task: str, threshold: float) -> np.ndar
 
 
 def class_rows(
-    probs: np.ndarray, pred: np.ndarray, names: list[str], true: np.ndarray | None = None
+    probs: np.ndarray,
+    pred: np.ndarray,
+    names: list[str],
+    true: np.ndarray | None = None,
+    index: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """predictions.csv rows: row, target (when known), predicted, one p_<class> per class."""
     rows: list[dict[str, Any]] = []
     for i in range(len(pred)):
-        row: dict[str, Any] = {"row": i}
+        row: dict[str, Any] = {"row": int(index[i]) if index is not None else i}
         if true is not None:
             row["target"] = names[true[i]]
         row["predicted"] = names[pred[i]]
@@ -95,11 +99,13 @@ def class_rows(
     return rows
 
 
-def regression_rows(pred: np.ndarray, true: np.ndarray | None = None) -> list[dict[str, Any]]:
+def regression_rows(
+    pred: np.ndarray, true: np.ndarray | None = None, index: np.ndarray | None = None
+) -> list[dict[str, Any]]:
     """predictions.csv rows: row, target (when known), prediction; `_<j>` suffixes for several outputs."""
     rows: list[dict[str, Any]] = []
     for i in range(len(pred)):
-        row: dict[str, Any] = {"row": i}
+        row: dict[str, Any] = {"row": int(index[i]) if index is not None else i}
         for j in range(pred.shape[1]):
             suffix = "" if pred.shape[1] == 1 else f"_{j}"
             if true is not None:

@@ -53,7 +53,9 @@ def test_builtin_dataset_shapes_and_encoding(name: str, tmp_path) -> None:
     if name in ("xor", "and", "or"):
         assert len(data.x_train) == len(data.x_test) == 4
     else:
-        assert abs(len(data.x_test) - 0.2 * (len(data.x_train) + len(data.x_test))) <= 1
+        total = len(data.x_train) + len(data.x_val) + len(data.x_test)
+        assert abs(len(data.x_test) - 0.2 * total) <= 1  # test: 20 % of all rows
+        assert abs(len(data.x_val) - 0.2 * (total - len(data.x_test))) <= 1  # validation: 20 % of the rest
 
 
 def test_sine_is_a_sequence_task(tmp_path) -> None:
@@ -65,7 +67,7 @@ def test_sine_is_a_sequence_task(tmp_path) -> None:
     data = prepare(spec, tmp_path)
     assert data.input_shape == (12, 1)
     # the target is the value right after the window
-    assert data.y_train.shape == (80, 1)
+    assert data.y_train.shape == (64, 1)  # 100 windows: 20 test, 16 validation
 
 
 def test_standardize_fits_on_train_only(tmp_path) -> None:

@@ -60,7 +60,8 @@ def test_old_builtin_preprocessing_json_gives_the_training_arrays() -> None:
     """iris_preprocessing_v1.json was written by nnrun before the Preprocessor; it still loads
     and turns iris's raw columns into the arrays today's training uses."""
     old = Preprocessor.load(FIXTURES / "iris_preprocessing_v1.json")
-    prepared = prepare_experiment(CONFIGS / "iris_softmax.yaml")
+    # made when validation defaulted to the test split: the scaler saw those training rows
+    prepared = prepare_experiment(CONFIGS / "iris_softmax.yaml", ["data.validation=test"])
     from nnrun.data.prepare import load_raw, split
 
     raw = load_raw(prepared.spec, CONFIGS)
