@@ -10,6 +10,7 @@ import typer
 
 from nnrun.cli.common import console, err_console
 from nnrun.cli.completion import complete_run_dir
+from nnrun.runs.layout import Status
 
 
 def _data_base(record: dict, run_dir: Path) -> Path:
@@ -82,7 +83,7 @@ def rerun(
     except OSError as exc:
         err_console().print(f"[bold red]error:[/bold red] the re-run failed: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
-    if outcome.status == "interrupted":
+    if outcome.status == Status.INTERRUPTED:
         console().print(f"[yellow]{outcome.status}[/yellow]; run folder: {outcome.run_dir}")
         raise typer.Exit(outcome.exit_code)
 

@@ -12,6 +12,7 @@ import typer
 from nnrun.cli.common import console, err_console
 from nnrun.cli.completion import complete_config
 from nnrun.errors import NnrunError
+from nnrun.runs.layout import FINISHED, Status
 
 
 def _headline(point: dict[str, Any], run: Any) -> str:
@@ -85,21 +86,21 @@ class _Display:
         status = point["status"]
         where = f"point {point['index']} ({point['label']}, seed {point['seed']})"
         run_dir = self.record.run_dir(point["index"]) if point.get("run_dir") else None
-        if status == "failed":
+        if status == Status.FAILED:
             self.failed += 1
             self.done += 1
             folder_text = f"run folder: {run_dir}" if run_dir else "no run folder"
             self.progress.console.print(
                 f"[red]✗ {escape(where)} failed: {escape(str(point.get('error')))}[/red] ({escape(folder_text)})"
             )
-        elif status in ("completed", "diverged"):
+        elif status in FINISHED:
             self.done += 1
             if not self.quiet:
                 try:
                     run = read_run(run_dir) if run_dir else None
                 except RunUnreadable:
                     run = None
-                style = "green" if status == "completed" else "yellow"
+                style = "green" if status == Status.COMPLETED else "yellow"
                 self.progress.console.print(
                     f"[{style}]✓ {escape(where)} {status}[/{style}]: {escape(_headline(point, run))}"
                 )
@@ -221,9 +222,9 @@ def sweep(
         _finish(record, quiet)
         raise typer.Exit(1) from None
     counts = _finish(record, quiet)
-    if status == runner.INTERRUPTED:
+    if status == Status.INTERRUPTED:
         raise typer.Exit(130)
-    if counts.get("failed") or status == runner.STOPPED:
+    if counts.get(Status.FAILED) or status == Status.STOPPED:
         raise typer.Exit(1)
 
 

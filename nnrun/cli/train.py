@@ -10,12 +10,12 @@ import typer
 
 from nnrun.cli.common import console, err_console
 from nnrun.cli.completion import complete_config
+from nnrun.runs.layout import Status
 
 
 def _status_left(run_dir: Path) -> str:
     """The status compare and show will give the run once this process has ended: run.json's,
     or `crashed` if it still says running (a disk too full to rewrite it)."""
-    from nnrun.runs.layout import Status
     from nnrun.runs.reader import read_record
 
     record = read_record(run_dir)
@@ -105,7 +105,7 @@ def train(
             err_console().print(f"[bold red]error:[/bold red] the run failed: {_os_error(exc)}{where}", soft_wrap=True)
             raise typer.Exit(1) from None
     line = summary_line(outcome)
-    style = {"completed": "green", "interrupted": "yellow"}.get(outcome.status, "red")
+    style = {Status.COMPLETED: "green", Status.INTERRUPTED: "yellow"}.get(outcome.status, "red")
     console().print(f"[{style}]{line}[/{style}]")
     console().print(f"run folder: {outcome.run_dir}")
     warning = selection_warning(outcome.record)

@@ -19,7 +19,7 @@ from nnrun.experiment import artefacts
 from nnrun.experiment.prepare import Prepared
 from nnrun.runs import folder
 from nnrun.runs.files import atomic_write_text, atomic_write_yaml
-from nnrun.runs.layout import RunFolder
+from nnrun.runs.layout import RunFolder, Status
 from nnrun.signals import RunSignals
 from nnrun.spec import Spec
 from nnrun.train.base import Row, TrainResult
@@ -35,9 +35,9 @@ class Outcome:
 
     @property
     def exit_code(self) -> int:
-        if self.status == folder.INTERRUPTED:
+        if self.status == Status.INTERRUPTED:
             return 128 + (self.signal or signal.SIGINT)
-        return 0 if self.status in (folder.COMPLETED, folder.DIVERGED) else 1
+        return 0 if self.status in (Status.COMPLETED, Status.DIVERGED) else 1
 
 
 def seed_everything(seed: int) -> None:
@@ -141,12 +141,12 @@ def execute(
                 _quietly(hooks.close)
             _quietly(lambda: artefacts.save_model(model, run_dir))
             record.finish(
-                folder.INTERRUPTED,
+                Status.INTERRUPTED,
                 train_seconds=round(time.perf_counter() - t0, 3),
                 epochs_run=epochs,
                 stop_reason="interrupted",
             )
-            return Outcome(run_dir, folder.INTERRUPTED, record.data, signal=signals.received or signal.SIGINT)
+            return Outcome(run_dir, Status.INTERRUPTED, record.data, signal=signals.received or signal.SIGINT)
         except BaseException as exc:
             signals.aborting = True
             if hooks is not None:
@@ -154,7 +154,7 @@ def execute(
             error = {"type": type(exc).__name__, "message": str(exc).splitlines()[0][:500] if str(exc) else ""}
             _quietly(
                 lambda: record.finish(
-                    folder.FAILED,
+                    Status.FAILED,
                     train_seconds=round(time.perf_counter() - t0, 3),
                     epochs_run=len(hooks.rows) if hooks is not None else 0,
                     error=error,
@@ -174,9 +174,9 @@ def _finish(
     signals: RunSignals,
 ) -> Outcome:
     status = {
-        "diverged": folder.DIVERGED,
-        "interrupted": folder.INTERRUPTED,
-    }.get(result.stop_reason, folder.COMPLETED)
+        "diverged": Status.DIVERGED,
+        "interrupted": Status.INTERRUPTED,
+    }.get(result.stop_reason, Status.COMPLETED)
     facts = {
         "train_seconds": round(train_seconds, 3),
         "epochs_run": len(result.history),
@@ -192,7 +192,7 @@ def _finish(
     facts["split"] = artefacts.split_record(spec, prepared.data)
     facts["selected_on_test"] = artefacts.selected_on_test(spec, prepared.data)
     facts["baseline"] = artefacts.baseline(model, spec, prepared.data)
-    if status == folder.DIVERGED:
+    if status == Status.DIVERGED:
         facts["hint"] = (
             f"the loss became NaN/inf at epoch {result.stopped_epoch}: lower optimizer.learning_rate "
             "(try 10x smaller) or standardize the inputs"
@@ -200,12 +200,12 @@ def _finish(
     record.update(**facts)
     artefacts.save_model(model, run_dir)
     metrics: dict[str, Any] = {}
-    if status != folder.DIVERGED:
+    if status != Status.DIVERGED:
         metrics["test"] = artefacts.evaluate_test(model, spec, prepared.data, run_dir)
     metrics.update(artefacts.epoch_metrics(result, kept))
     artefacts.write_metrics(run_dir, metrics)
-    if signals.received is not None and status == folder.COMPLETED:
-        status = folder.INTERRUPTED  # asked to stop while the finished model was being evaluated
+    if signals.received is not None and status == Status.COMPLETED:
+        status = Status.INTERRUPTED  # asked to stop while the finished model was being evaluated
     record.data["diagnosis"] = artefacts.diagnosis(result.history, status, record.data)
     record.finish(status)
     signals.close()  # from here a signal only skips the figures: they never change the status

@@ -18,16 +18,7 @@ from typing import Any
 
 from nnrun.errors import NnrunError
 from nnrun.runs.files import atomic_write_json
-from nnrun.runs.layout import RUN_STATUSES, RunFolder, Status
-
-# Short names for the run statuses (`Status` is their one definition).
-RUNNING = Status.RUNNING
-COMPLETED = Status.COMPLETED
-FAILED = Status.FAILED
-INTERRUPTED = Status.INTERRUPTED
-DIVERGED = Status.DIVERGED
-CRASHED = Status.CRASHED  # derived by readers: "running" but its process is gone
-STATUSES = RUN_STATUSES
+from nnrun.runs.layout import RunFolder, Status
 
 MIN_FREE_BYTES = 50 * 1024 * 1024
 
@@ -115,7 +106,7 @@ class RunRecord:
             {
                 "id": path.name,
                 "name": name,
-                "status": RUNNING,
+                "status": Status.RUNNING,
                 "started": started.isoformat(timespec="seconds"),
                 "ended": None,
                 "duration_seconds": None,

@@ -29,25 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from nnrun.errors import NnrunError
-from nnrun.runs import layout
+from nnrun.runs import liveness
 from nnrun.runs.files import atomic_write_json
 from nnrun.runs.layout import RunFolder, Status, SweepFolder, read_json_object
 from nnrun.runs.records import RunJson
-
-SWEEP_FILE = SweepFolder.SWEEP
-BASE_FILE = SweepFolder.BASE
-
-# Point statuses: a run's statuses, plus the two a point has before/without a run
-# (`Status` is their one definition).
-PENDING = Status.PENDING
-SKIPPED = Status.SKIPPED  # never started because --fail-fast stopped the sweep
-FINISHED = layout.FINISHED
-
-# Sweep statuses.
-RUNNING = Status.RUNNING
-COMPLETED = Status.COMPLETED
-INTERRUPTED = Status.INTERRUPTED
-STOPPED = Status.STOPPED  # --fail-fast
 
 
 class SweepRecord:
@@ -84,7 +69,7 @@ class SweepRecord:
         if rel is None:
             return None
         path = self.dir / str(rel)
-        refuse = f"--resume: {self.dir / SWEEP_FILE} names {str(rel)!r} as the folder of point {index}"
+        refuse = f"--resume: {self.dir / SweepFolder.SWEEP} names {str(rel)!r} as the folder of point {index}"
         if SweepFolder.point_index(rel) != index:
             raise NnrunError(f"{refuse}, which is not a point folder of this sweep; nothing was removed")
         if not os.path.lexists(path):
@@ -102,7 +87,7 @@ class SweepRecord:
         return path
 
     def save(self) -> None:
-        atomic_write_json(self.dir / SWEEP_FILE, self.data)
+        atomic_write_json(self.dir / SweepFolder.SWEEP, self.data)
 
     def mark(self, index: int, **fields: Any) -> None:
         self.points[index].update(fields)
@@ -116,11 +101,11 @@ class SweepRecord:
 
     @classmethod
     def load(cls, sweep_dir: Path) -> SweepRecord:
-        path = sweep_dir / SWEEP_FILE
+        path = sweep_dir / SweepFolder.SWEEP
         if not sweep_dir.is_dir():
             raise NnrunError(f"--resume: {sweep_dir} is not a folder")
         if not path.is_file():
-            raise NnrunError(f"--resume: {sweep_dir} is not a sweep folder (no {SWEEP_FILE})")
+            raise NnrunError(f"--resume: {sweep_dir} is not a sweep folder (no {SweepFolder.SWEEP})")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -132,16 +117,12 @@ class SweepRecord:
     def still_running(self) -> int | None:
         """The pid of a live process that is running this sweep right now, if any."""
         pid = self.data.get("pid")
-        if self.data.get("status") != RUNNING or self.data.get("host") != socket.gethostname():
+        if self.data.get("status") != Status.RUNNING or self.data.get("host") != socket.gethostname():
             return None
         if not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not liveness.pid_exists(pid):
             return None
-        except OSError:
-            return pid
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:

@@ -22,22 +22,12 @@ from typing import Any
 from nnrun.errors import NnrunError, SpecError
 from nnrun.runs import folder
 from nnrun.runs.files import atomic_write_yaml
-from nnrun.runs.layout import RunFolder, Status, SweepFolder, read_regular
+from nnrun.runs.layout import FINISHED, RunFolder, Status, SweepFolder, read_regular
 from nnrun.signals import SweepSignals
 from nnrun.spec.loader import Document
 from nnrun.sweep.backend import Backend
 from nnrun.sweep.expand import Plan, Point, expand_grid
-from nnrun.sweep.record import (
-    BASE_FILE,
-    COMPLETED,
-    FINISHED,
-    INTERRUPTED,
-    PENDING,
-    RUNNING,
-    SKIPPED,
-    STOPPED,
-    SweepRecord,
-)
+from nnrun.sweep.record import SweepRecord
 from nnrun.sweep.worker import Task
 
 #: How often (seconds) a stopping sweep repeats its request to running points.
@@ -100,7 +90,7 @@ def _point_entry(point: Point) -> dict[str, Any]:
         "label": point.label,
         "seed": point.seed,
         "seed_index": point.seed_index,
-        "status": PENDING,
+        "status": Status.PENDING,
         "run_dir": None,
         "error": None,
         "epochs_run": None,
@@ -129,11 +119,11 @@ def create(
     base_spec_name = plan.name
     sweep_dir = folder.create_run_dir(out_root, base_spec_name, prefix="sweep-")
     base_dir = config_path.resolve().parent
-    atomic_write_yaml(sweep_dir / BASE_FILE, {k: v for k, v in doc.data.items() if k != "sweep"})
+    atomic_write_yaml(sweep_dir / SweepFolder.BASE, {k: v for k, v in doc.data.items() if k != "sweep"})
     data = {
         "id": sweep_dir.name,
         "name": base_spec_name,
-        "status": RUNNING,
+        "status": Status.RUNNING,
         "created": now(),
         "ended": None,
         "command": command,
@@ -186,12 +176,12 @@ def open_for_resume(sweep_dir: Path, command: list[str]) -> Sweep:
     pid = record.still_running()
     if pid is not None:
         raise NnrunError(f"--resume: this sweep is still running (pid {pid}); stop it first (Ctrl-C)")
-    doc = load(sweep_dir / BASE_FILE)
+    doc = load(sweep_dir / SweepFolder.BASE)
     plan = expand_grid(doc, record.data["grid"], int(record.data.get("seeds", 1)))
     planned = [(p.values, p.seed) for p in plan.points]
     recorded = [(p.get("values"), p.get("seed")) for p in record.points]
     if planned != recorded:
-        raise NnrunError(f"--resume: {sweep_dir}/{BASE_FILE} and sweep.json do not describe the same points")
+        raise NnrunError(f"--resume: {sweep_dir}/{SweepFolder.BASE} and sweep.json do not describe the same points")
     base_dir = Path(record.data.get("base_dir") or sweep_dir)
     to_run = []
     for point in record.points:
@@ -218,10 +208,10 @@ def open_for_resume(sweep_dir: Path, command: list[str]) -> Sweep:
                 {"run_dir": point["run_dir"], "status": _derived(status, point["status"]), "error": point.get("error")}
             )
             shutil.rmtree(old, ignore_errors=True)
-        point.update(status=PENDING, run_dir=None, error=None, epochs_run=None, train_seconds=None)
+        point.update(status=Status.PENDING, run_dir=None, error=None, epochs_run=None, train_seconds=None)
         to_run.append(index)
     record.data.update(
-        status=RUNNING,
+        status=Status.RUNNING,
         pid=os.getpid(),
         host=socket.gethostname(),
         ended=None,
@@ -232,8 +222,8 @@ def open_for_resume(sweep_dir: Path, command: list[str]) -> Sweep:
 
 
 def _derived(run_status: str | None, point_status: str) -> str:
-    if run_status == folder.RUNNING:
-        return folder.CRASHED
+    if run_status == Status.RUNNING:
+        return Status.CRASHED
     return run_status or point_status
 
 
@@ -270,13 +260,13 @@ def _settle(record: SweepRecord, index: int, result: dict[str, Any], save: bool 
     stop is one write, not one (multi-megabyte, fsynced) write per point.
     """
     run_dir = record.run_dir(index)
-    status = result.get("status") or folder.FAILED
+    status = result.get("status") or Status.FAILED
     error = result.get("error")
     run_status, run = _run_status(run_dir)
-    if run_status == folder.RUNNING and run_dir is not None:
+    if run_status == Status.RUNNING and run_dir is not None:
         rr = folder.RunRecord(run_dir, run)
         fields: dict[str, Any] = {"error": {"type": "WorkerDied", "message": error}} if error else {}
-        rr.finish(status if status != folder.COMPLETED else folder.FAILED, **fields)
+        rr.finish(status if status != Status.COMPLETED else Status.FAILED, **fields)
         run_status = rr.data["status"]
     if run_status is not None:
         status = run_status  # the run folder is the truth (e.g. a point that ended before the cancel)
@@ -356,12 +346,12 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
                 backend.start()
             while True:
                 if stop is None and interrupts.count:
-                    stop = INTERRUPTED
+                    stop = Status.INTERRUPTED
                     reporter.note("stopping: running points finish their current step; Ctrl-C again to kill them")
                 while stop is None and pending and backend.free_slots() > 0:
                     index = pending.popleft()
                     run_dir = _point_dir(sweep, index)
-                    record.mark(index, status=folder.RUNNING, run_dir=run_dir.name, started=now())
+                    record.mark(index, status=Status.RUNNING, run_dir=run_dir.name, started=now())
                     backend.submit(_task(sweep, points[index], run_dir, command))
                 if not backend.busy() and (stop is not None or not pending):
                     break
@@ -369,7 +359,7 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
                     reporter.note("killing the workers")
                     backend.kill()
                     for index in backend.busy():
-                        killed = {"status": folder.INTERRUPTED, "error": "killed by a second Ctrl-C"}
+                        killed = {"status": Status.INTERRUPTED, "error": "killed by a second Ctrl-C"}
                         _settle(record, index, killed, save=False)
                     record.save()
                     break
@@ -383,23 +373,23 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
                     point = _settle(record, event.index, event.result)
                     reporter.finished(point)
                     pace.finished(len(pending) + len(backend.busy()))
-                    if point["status"] == folder.FAILED and fail_fast and stop is None:
-                        stop = STOPPED
+                    if point["status"] == Status.FAILED and fail_fast and stop is None:
+                        stop = Status.STOPPED
                         reporter.note(f"--fail-fast: stopping after the failure of point {event.index}")
         except BaseException:
             stop = stop or Status.FAILED
             backend.kill()
             raise
         finally:
-            left = SKIPPED if stop == STOPPED else INTERRUPTED
+            left = Status.SKIPPED if stop == Status.STOPPED else Status.INTERRUPTED
             never_started = set(pending)
             unfinished = [*pending, *backend.busy()]
             backend.close()
             for index in unfinished:  # one sweep.json write below for all of them
-                if record.point(index)["status"] in (PENDING, folder.RUNNING):
-                    result = {"status": left} if index in never_started else {"status": folder.INTERRUPTED}
+                if record.point(index)["status"] in (Status.PENDING, Status.RUNNING):
+                    result = {"status": left} if index in never_started else {"status": Status.INTERRUPTED}
                     _settle(record, index, result, save=False)
-            final = stop or COMPLETED
+            final = stop or Status.COMPLETED
             record.data.update(status=final, ended=now())
             record.save()
     return final

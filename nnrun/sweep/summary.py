@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from nnrun.plots import pyplot
-from nnrun.runs import folder
 from nnrun.runs.files import atomic_write_bytes, atomic_write_text, write_csv_rows
 from nnrun.runs.layout import Status, SweepFolder
 from nnrun.runs.reader import RunInfo, RunUnreadable, read_run
@@ -47,13 +46,13 @@ class Group:
 
     @property
     def completed(self) -> list[RunInfo]:
-        return [r for r in self.runs if r.status == folder.COMPLETED]
+        return [r for r in self.runs if r.status == Status.COMPLETED]
 
     @property
     def all_completed(self) -> bool:
         return (
             bool(self.points)
-            and all(p["status"] == folder.COMPLETED for p in self.points)
+            and all(p["status"] == Status.COMPLETED for p in self.points)
             and (len(self.completed) == len(self.points))
         )
 
@@ -317,7 +316,7 @@ def curves(groups: list[Group], path: Path, title: str, metric: str = "val_loss"
     run has no such column."""
     series = []
     for g in groups:
-        runs = [r for r in g.runs if r.status in (folder.COMPLETED, folder.DIVERGED, folder.INTERRUPTED)]
+        runs = [r for r in g.runs if r.status in (Status.COMPLETED, Status.DIVERGED, Status.INTERRUPTED)]
         by_epoch: dict[int, list[float]] = {}
         keys = set()
         for run in runs:

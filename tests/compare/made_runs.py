@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from nnrun.runs.layout import Status
 from tests.conftest import terminal_sigint
 
 MOONS = """
@@ -83,7 +84,6 @@ def dead_pid() -> int:
 
 
 def make_runs(root: Path) -> MadeRuns:
-    from nnrun.runs import folder
 
     configs = root / "configs"
     configs.mkdir(parents=True)
@@ -150,7 +150,7 @@ def make_runs(root: Path) -> MadeRuns:
     record = json.loads((made.crashed / "run.json").read_text())
     for key in ("ended", "duration_seconds", "diagnosis", "epochs_run"):
         record.pop(key, None)
-    record.update(status=folder.RUNNING, pid=dead_pid(), id=made.crashed.name)
+    record.update(status=Status.RUNNING, pid=dead_pid(), id=made.crashed.name)
     (made.crashed / "run.json").write_text(json.dumps(record))
     (made.crashed / "metrics.json").unlink()
     return made

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nnrun.runs import folder
+from nnrun.runs.layout import Status
 from nnrun.runs.reader import Unreadable, iter_runs
 from tests.reliability.procs import (
     LONG_XOR,
@@ -62,7 +62,7 @@ def test_two_trains_and_a_sweep_share_one_runs_folder(tmp_path: Path) -> None:
 
     for rows in snapshots:
         assert len(rows) == 4
-        assert {r["status"] for r in rows} == {folder.RUNNING}
+        assert {r["status"] for r in rows} == {Status.RUNNING}
         assert {r["name"] for r in rows} == {"long-xor"}
     assert [code for code, _, _ in results[:2]] == [143, 143], [err for _, _, err in results]
     assert results[2][0] != 0  # the sweep was stopped
@@ -79,11 +79,11 @@ def test_two_trains_and_a_sweep_share_one_runs_folder(tmp_path: Path) -> None:
 
     # nothing lost: every run closed as interrupted with its history, model and metrics
     for run_dir, record in zip(dirs, records, strict=True):
-        assert record["status"] == folder.INTERRUPTED, run_dir
+        assert record["status"] == Status.INTERRUPTED, run_dir
         assert record["epochs_run"] == history_rows(run_dir) >= 1
         assert (run_dir / "model.keras").is_file() and (run_dir / "metrics.json").is_file()
     sweep_record = read_json(in_sweep[0].parent / "sweep.json")
-    assert sweep_record["status"] == folder.INTERRUPTED
+    assert sweep_record["status"] == Status.INTERRUPTED
     assert sorted(p["run_dir"] for p in sweep_record["points"]) == sorted(d.name for d in in_sweep)
     assert not [item for item in iter_runs([out]) if isinstance(item, Unreadable)]
-    assert {r["status"] for r in compare_json(out)} == {folder.INTERRUPTED}
+    assert {r["status"] for r in compare_json(out)} == {Status.INTERRUPTED}

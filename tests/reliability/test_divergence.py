@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nnrun.cli.app import app
-from nnrun.runs import folder
+from nnrun.runs.layout import Status
 from nnrun.runs.reader import read_history, read_run
 from tests.reliability.procs import DIVERGING, TRAINERS, assert_every_file_parses
 
@@ -41,10 +41,10 @@ def test_nan_loss_stops_training_at_once(tmp_path: Path, trainer: str) -> None:
     first_bad = next(i for i, row in enumerate(history, start=1) if not _finite(row))
     assert first_bad == len(history) < 60  # the NaN epoch is the last one run
     assert all(_finite(row) for row in history[:-1])
-    assert record["status"] == folder.DIVERGED
+    assert record["status"] == Status.DIVERGED
     assert record["stop_reason"] == "diverged"
     assert record["stopped_epoch"] == record["epochs_run"] == first_bad
     assert f"epoch {first_bad}" in record["hint"] and "learning_rate" in record["hint"]
     assert record["diagnosis"]["verdict"] == "diverged"
     assert "test" not in files["metrics.json"]  # a NaN model is not evaluated
-    assert read_run(run_dir).status == folder.DIVERGED
+    assert read_run(run_dir).status == Status.DIVERGED

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from nnrun.runs import folder
+from nnrun.runs.layout import Status
 from nnrun.runs.reader import Unreadable, iter_runs, read_run
 from tests.reliability.procs import (
     SHORT_CANCER,
@@ -74,10 +74,10 @@ def test_sigkill_anywhere_leaves_only_whole_files(tmp_path: Path, seed: int) -> 
     files = assert_every_file_parses(run_dir)
     status = files["run.json"]["status"]
     if code == 0:
-        assert status == folder.COMPLETED  # the kill came after the process had finished
+        assert status == Status.COMPLETED  # the kill came after the process had finished
     else:
-        assert status in (folder.RUNNING, folder.COMPLETED), f"killed while {phase}: {status}"
-        assert read_run(run_dir).status in (folder.CRASHED, folder.COMPLETED)
+        assert status in (Status.RUNNING, Status.COMPLETED), f"killed while {phase}: {status}"
+        assert read_run(run_dir).status in (Status.CRASHED, Status.COMPLETED)
     assert not [item for item in iter_runs([out]) if isinstance(item, Unreadable)]
 
 
@@ -95,11 +95,11 @@ def test_sigterm_anywhere_ends_interrupted_or_writes_nothing(tmp_path: Path, see
     (run_dir,) = dirs
     files = assert_every_file_parses(run_dir)
     status = files["run.json"]["status"]
-    if status == folder.COMPLETED:
+    if status == Status.COMPLETED:
         # the signal came after the run was closed (exit 0), or while Python was shutting down
         assert code in (0, -signal.SIGTERM), stderr
         return
     assert code == 143, stderr
-    assert status == folder.INTERRUPTED, f"SIGTERM while {phase}"
+    assert status == Status.INTERRUPTED, f"SIGTERM while {phase}"
     assert (run_dir / "model.keras").is_file()
     assert files["run.json"]["epochs_run"] == history_rows(run_dir)

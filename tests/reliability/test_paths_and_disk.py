@@ -26,8 +26,8 @@ from typer.testing import CliRunner
 
 from nnrun.cli.app import app
 from nnrun.errors import NnrunError
-from nnrun.runs import folder
 from nnrun.runs.folder import create_run_dir
+from nnrun.runs.layout import Status
 from nnrun.runs.reader import read_run
 from tests.conftest import CONFIGS
 from tests.reliability.procs import (
@@ -153,11 +153,11 @@ def test_disk_full_during_training_fails_cleanly(tmp_path: Path, how: str) -> No
         files = assert_every_file_parses(run_dir)
         assert not [p for p in run_dir.iterdir() if p.name.startswith(".")], "a temporary file was left"
         record = files["run.json"]
-        assert record["status"] == folder.FAILED
+        assert record["status"] == Status.FAILED
         assert record["error"] == {"type": "OSError", "message": record["error"]["message"]}
         assert reason in record["error"]["message"]
         assert record["epochs_run"] >= 1
-        assert read_run(run_dir).status == folder.FAILED
+        assert read_run(run_dir).status == Status.FAILED
 
 
 @pytest.mark.slow
@@ -178,7 +178,7 @@ def test_a_disk_too_full_for_run_json_is_reported_as_readers_will_show_it(tmp_pa
         shown = read_run(run_dir).status
         assert f"status {shown}" in stderr, stderr
         if json.loads((run_dir / "run.json").read_text())["status"] == "running":
-            assert shown == folder.CRASHED and "status failed" not in stderr
+            assert shown == Status.CRASHED and "status failed" not in stderr
 
 
 # --- names and --out paths stay inside the output root ------------------------------------
@@ -244,7 +244,7 @@ def test_out_with_dotdot_is_resolved_once_and_everything_stays_under_it(
     assert str(run_dir) in result.output
     assert not (tmp_path / "elsewhere").exists()
     assert list((tmp_path / "work").iterdir()) == []
-    assert read_run(run_dir).status == folder.COMPLETED
+    assert read_run(run_dir).status == Status.COMPLETED
 
 
 # --- CSV paths: relative to the config, must exist, must be a file --------------------------

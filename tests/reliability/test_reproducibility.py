@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nnrun.cli.app import app
-from nnrun.runs import folder
+from nnrun.runs.layout import Status
 from nnrun.runs.match import compare_runs
 from tests.conftest import CONFIGS, ROOT
 from tests.reliability.procs import SHORT_CANCER, TRAINERS, finish, read_json, run_dirs, spawn
@@ -46,7 +46,7 @@ def test_rerun_in_a_new_process_is_identical(tmp_path: Path, trainer: str) -> No
     assert len(new) == 1 and new[0].parent == original.parent  # same runs root, a new folder
     record = read_json(new[0] / "run.json")
     assert record["rerun_of"] == str(original.resolve())
-    assert record["trainer"] == trainer and record["status"] == folder.COMPLETED
+    assert record["trainer"] == trainer and record["status"] == Status.COMPLETED
     assert (new[0] / "history.csv").read_bytes() == (original / "history.csv").read_bytes()
     assert read_json(new[0] / "metrics.json") == read_json(original / "metrics.json")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from nnrun.runs import folder
+from nnrun.runs.layout import Status
 from nnrun.runs.reader import read_run
 from tests.conftest import terminal_sigint
 from tests.reliability.procs import (
@@ -61,7 +61,7 @@ def test_interrupt_keeps_everything_so_far(tmp_path: Path, long_config: Path, tr
     assert stdout.startswith("interrupted"), stdout
     files = assert_every_file_parses(run_dir)
     record = files["run.json"]
-    assert record["status"] == folder.INTERRUPTED
+    assert record["status"] == Status.INTERRUPTED
     assert record["stop_reason"] == "interrupted"
     assert record["trainer"] == trainer
     epochs = record["epochs_run"]
@@ -75,7 +75,7 @@ def test_interrupt_keeps_everything_so_far(tmp_path: Path, long_config: Path, tr
 
     model = keras.saving.load_model(run_dir / "model.keras")
     assert model.count_params() == 17  # 2-4-1: the trained network itself, not a stub
-    assert read_run(run_dir).status == folder.INTERRUPTED
+    assert read_run(run_dir).status == Status.INTERRUPTED
 
 
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT], ids=["SIGHUP", "SIGQUIT"])
@@ -90,10 +90,10 @@ def test_closed_terminal_and_sigquit_stop_like_sigterm(tmp_path: Path, long_conf
     assert code == 128 + sig, stderr
     assert "Traceback" not in stderr
     files = assert_every_file_parses(run_dir)
-    assert files["run.json"]["status"] == folder.INTERRUPTED
+    assert files["run.json"]["status"] == Status.INTERRUPTED
     assert files["run.json"]["epochs_run"] == history_rows(run_dir) >= 1
     assert (run_dir / "model.keras").is_file()
-    assert read_run(run_dir).status == folder.INTERRUPTED
+    assert read_run(run_dir).status == Status.INTERRUPTED
 
 
 def test_sigkill_leaves_parseable_folder_shown_as_crashed(tmp_path: Path, long_config: Path) -> None:
@@ -105,13 +105,13 @@ def test_sigkill_leaves_parseable_folder_shown_as_crashed(tmp_path: Path, long_c
     code, _, _ = finish(proc)
 
     assert code == -signal.SIGKILL
-    assert [r["status"] for r in while_running] == [folder.RUNNING]
+    assert [r["status"] for r in while_running] == [Status.RUNNING]
     files = assert_every_file_parses(run_dir)
-    assert files["run.json"]["status"] == folder.RUNNING  # what the killed process last wrote
+    assert files["run.json"]["status"] == Status.RUNNING  # what the killed process last wrote
     assert files["run.json"]["pid"] == proc.pid
-    assert read_run(run_dir).status == folder.CRASHED
+    assert read_run(run_dir).status == Status.CRASHED
     after = compare_json(out)
-    assert [(r["status"], r["name"]) for r in after] == [(folder.CRASHED, "long-xor")]
+    assert [(r["status"], r["name"]) for r in after] == [(Status.CRASHED, "long-xor")]
     assert after[0]["epochs"] == history_rows(run_dir) >= 1
 
 
@@ -146,10 +146,10 @@ def test_sigterm_while_setting_up_ends_interrupted_without_training(tmp_path: Pa
     prepared = _prepared(tmp_path, SHORT_CANCER)
     outcome = execute(prepared, tmp_path / "runs", on_start=lambda run_dir, trainer: _signal_self(signal.SIGTERM))
 
-    assert outcome.status == folder.INTERRUPTED
+    assert outcome.status == Status.INTERRUPTED
     assert outcome.exit_code == 143
     files = assert_every_file_parses(outcome.run_dir)
-    assert files["run.json"]["status"] == folder.INTERRUPTED
+    assert files["run.json"]["status"] == Status.INTERRUPTED
     assert files["run.json"]["epochs_run"] == 0
     assert (outcome.run_dir / "model.keras").is_file()
     assert "test" in files["metrics.json"]  # the untrained model, evaluated: the folder is complete
@@ -172,10 +172,10 @@ def test_second_ctrl_c_aborts_the_step_and_still_closes_the_run(tmp_path: Path, 
 
     outcome = execute(prepared, tmp_path / "runs", on_rows=rows)
 
-    assert outcome.status == folder.INTERRUPTED
+    assert outcome.status == Status.INTERRUPTED
     assert outcome.exit_code == 130
     files = assert_every_file_parses(outcome.run_dir)
-    assert files["run.json"]["status"] == folder.INTERRUPTED
+    assert files["run.json"]["status"] == Status.INTERRUPTED
     assert files["run.json"]["epochs_run"] == len(seen) == history_rows(outcome.run_dir)
     assert (outcome.run_dir / "model.keras").is_file()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
@@ -195,7 +195,7 @@ def test_failure_while_finishing_is_recorded_as_failed(tmp_path: Path) -> None:
 
     (run_dir,) = [p.parent for p in (tmp_path / "runs").rglob("run.json")]
     record = read_json(run_dir / "run.json")
-    assert record["status"] == folder.FAILED
+    assert record["status"] == Status.FAILED
     assert record["error"]["type"] == type(raised.value).__name__
     assert record["epochs_run"] == 2 == history_rows(run_dir)
-    assert read_run(run_dir).status == folder.FAILED
+    assert read_run(run_dir).status == Status.FAILED

@@ -13,6 +13,7 @@ import pytest
 from nnrun.errors import NnrunError
 from nnrun.runs import folder
 from nnrun.runs.files import atomic_write_json, write_csv_rows
+from nnrun.runs.layout import Status
 
 
 def test_many_runs_in_the_same_second_never_collide(tmp_path: Path) -> None:
@@ -45,7 +46,7 @@ def test_run_record_lifecycle(tmp_path: Path) -> None:
     record = folder.RunRecord.start(run, "r", 3, ["nnrun", "train", "x.yaml"])
     data = json.loads((run / "run.json").read_text())
     assert data["status"] == "running" and data["pid"] == os.getpid() and data["seed"] == 3
-    record.finish(folder.COMPLETED, epochs_run=4)
+    record.finish(Status.COMPLETED, epochs_run=4)
     data = json.loads((run / "run.json").read_text())
     assert data["status"] == "completed" and data["epochs_run"] == 4
     assert data["ended"] and data["duration_seconds"] >= 0
