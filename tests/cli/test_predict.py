@@ -63,9 +63,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path
 
 
 def _assert_same(ours: pd.DataFrame, theirs: pd.DataFrame) -> None:
+    """Same predictions, row by row. `row` differs by design: predict numbers the rows of its
+    input file, predictions.csv the test rows' places in the whole dataset."""
     assert list(ours.columns) == list(theirs.columns)
     assert len(ours) == len(theirs) > 0
-    for col in ours.columns:
+    assert ours["row"].tolist() == list(range(len(ours)))
+    assert theirs["row"].is_monotonic_increasing and theirs["row"].is_unique
+    for col in ours.columns.drop("row"):
         if ours[col].dtype.kind == "f":
             np.testing.assert_allclose(ours[col], theirs[col], rtol=1e-5, atol=1e-6, err_msg=col)
         else:
