@@ -31,10 +31,11 @@ browser:
 		echo "chromium/chromedriver missing and cannot install them (needs root and apt-get): the browser test will be skipped" >&2; \
 	fi
 
-# The whole suite, what CI runs (.ci/run): one worker per core (tests/conftest.py starts the
-# modules with slow tests first, so that both workers stay busy to the end).
+# The whole suite, what CI runs (.ci/run): one worker per core. tests/conftest.py puts the modules
+# with slow tests first and --dist worksteal lets an idle worker take queued tests from the
+# other, so a long sweep or signal test never runs last while the other worker waits.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -n auto -q
+	$(BIN)/python -m pytest -n auto --dist worksteal -q
 
 # The fast tier: no test that trains for more than a second or so or runs training processes.
 test-fast: $(STAMP)
