@@ -54,3 +54,13 @@ class RunFailed(RuntimeError):
 
 class Fatal(RuntimeError):
     """An error that must stop everything (e.g. the output root is unwritable)."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or a notebook's interrupt) stopped `nnrun.train` / `nnrun.sweep` once the run
+    folder existed: what was trained is kept, marked interrupted, and is `result` (a `Run` or
+    a `Sweep`). A KeyboardInterrupt, so a cell or script still stops there."""
+
+    def __init__(self, message: str, result: object) -> None:
+        super().__init__(message)
+        self.result = result

@@ -9,9 +9,15 @@ from typing import Any
 
 
 def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (files only, never a window), except where a
+    backend was already chosen: a Jupyter kernel's inline backend, or a script that imported
+    pyplot first. Switching those to Agg would stop the notebook's own figures showing."""
+    import sys
+
     import matplotlib
 
-    matplotlib.use("Agg", force=True)
+    if "matplotlib.pyplot" not in sys.modules and "ipykernel" not in sys.modules:
+        matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
     return plt
@@ -86,19 +92,7 @@ def curves(
     epochs = _series(history, "epoch")
     for key in keys:
         fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-        ax.plot(*thin(epochs, _series(history, key)), label=f"train {key}")
-        if f"val_{key}" in history[0]:
-            ax.plot(*thin(epochs, _series(history, f"val_{key}")), label=f"validation {key}")
-        _mark_kept(ax, history, key, kept_epoch)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(key)
-        ax.set_title(f"{title}: {key}")
-        values = _series(history, key)
-        positive = key == "loss" and len(values) > 0 and bool(np.all(values > 0))
-        if positive and np.max(values) / max(np.min(values), 1e-12) > 100:
-            ax.set_yscale("log")
-        ax.grid(True, alpha=0.3)
-        ax.legend()
+        draw_curve(ax, history, key, title, kept_epoch)
         fig.tight_layout()
         path = out_dir / f"{key}.png"
         fig.savefig(path)
@@ -119,6 +113,28 @@ def curves(
         plt.close(fig)
         written.append(path)
     return written
+
+
+def draw_curve(
+    ax: Any, history: Sequence[Mapping[str, float]], key: str, title: str, kept_epoch: int | None = None
+) -> None:
+    """`key` by epoch on `ax`: training, validation (if recorded) and the kept epoch marked."""
+    import numpy as np
+
+    epochs = _series(history, "epoch")
+    ax.plot(*thin(epochs, _series(history, key)), label=f"train {key}")
+    if f"val_{key}" in history[0]:
+        ax.plot(*thin(epochs, _series(history, f"val_{key}")), label=f"validation {key}")
+    _mark_kept(ax, history, key, kept_epoch)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(key)
+    ax.set_title(f"{title}: {key}")
+    values = _series(history, key)
+    positive = key == "loss" and len(values) > 0 and bool(np.all(values > 0))
+    if positive and np.max(values) / max(np.min(values), 1e-12) > 100:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
 
 
 def _mark_kept(ax: Any, history: Sequence[Mapping[str, float]], key: str, kept_epoch: int | None) -> None:

@@ -200,8 +200,10 @@ def check_model_fits(model: Any, run: SavedRun) -> None:
         )
 
 
-def predict_frame(run: SavedRun, frame: Any, threshold: float | None = None, source: str = "the input") -> Prediction:
-    """Predict every row of `frame` with the run's model."""
+def predict_frame(
+    run: SavedRun, frame: Any, threshold: float | None = None, source: str = "the input", model: Any = None
+) -> Prediction:
+    """Predict every row of `frame` with the run's model (`model`: already loaded, e.g. by the Python API)."""
     from nnrun.train.evaluate import class_rows, predicted_classes, probabilities, regression_rows
 
     if threshold is not None and not 0 < threshold < 1:
@@ -209,7 +211,7 @@ def predict_frame(run: SavedRun, frame: Any, threshold: float | None = None, sou
     x = features(frame, run, source)
     true = targets(frame, run, source)
     ignored = [c for c in frame.columns if c not in run.input_columns and c != run.target_column]
-    model = load_model(run.dir)
+    model = model if model is not None else load_model(run.dir)
     check_model_fits(model, run)
     outputs = np.asarray(model.predict(x, batch_size=max(min(len(x), 4096), 1), verbose=0))
 

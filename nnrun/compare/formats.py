@@ -85,13 +85,19 @@ def to_csv(table: Table) -> str:
     return buf.getvalue()
 
 
-def to_json(table: Table) -> str:
+def records(table: Table) -> list[dict[str, Any]]:
+    """One dict per run, the table's columns plus `dir`: what `--format json` writes and
+    `nnrun.runs()` returns as a DataFrame."""
     out = []
     for run, row in zip(table.runs, table.rows, strict=True):
         item = {c: _jsonable(row[c]) for c in table.columns}
         item["dir"] = str(run.dir)
         out.append(item)
-    return json.dumps(out, indent=2, allow_nan=False, default=str) + "\n"
+    return out
+
+
+def to_json(table: Table) -> str:
+    return json.dumps(records(table), indent=2, allow_nan=False, default=str) + "\n"
 
 
 def _jsonable(v: Any) -> Any:

@@ -105,7 +105,7 @@ def _point_entry(point: Point) -> dict[str, Any]:
 def create(
     plan: Plan,
     doc: Document,
-    config_path: Path,
+    config_path: Path | None,
     out_root: Path,
     command: list[str],
     backend: str,
@@ -113,12 +113,20 @@ def create(
     threads: int,
     address: str | None,
     fail_fast: bool,
+    base_dir: Path | None = None,
 ) -> Sweep:
-    """Make `<out>/<name>/sweep-<timestamp>-<hex>/` with base.yaml and sweep.json (every point pending)."""
+    """Make `<out>/<name>/sweep-<timestamp>-<hex>/` with base.yaml and sweep.json (every point pending).
+
+    Relative data paths start from `base_dir`, by default the config file's folder (a config
+    given from Python as a dict has no file: `config_path` None and `base_dir` given).
+    """
     folder.ensure_writable(out_root)
     base_spec_name = plan.name
+    if base_dir is None:
+        if config_path is None:
+            raise ValueError("create: give config_path or base_dir")
+        base_dir = config_path.resolve().parent
     sweep_dir = folder.create_run_dir(out_root, base_spec_name, prefix="sweep-")
-    base_dir = config_path.resolve().parent
     atomic_write_yaml(sweep_dir / SweepFolder.BASE, {k: v for k, v in doc.data.items() if k != "sweep"})
     data = {
         "id": sweep_dir.name,
@@ -130,7 +138,7 @@ def create(
         "cwd": os.getcwd(),
         "pid": os.getpid(),
         "host": socket.gethostname(),
-        "config_source": str(config_path),
+        "config_source": str(config_path) if config_path is not None else None,
         "base_dir": str(base_dir),
         "backend": backend,
         "address": address,

@@ -311,9 +311,18 @@ def _save(fig: Any, path: Path) -> None:
 
 
 def curves(groups: list[Group], path: Path, title: str, metric: str = "val_loss") -> bool:
+    """curves.png (see `curves_figure`); False if no point has a curve to draw."""
+    fig = curves_figure(groups, title, metric)
+    if fig is None:
+        return False
+    _save(fig, path)
+    return True
+
+
+def curves_figure(groups: list[Group], title: str, metric: str = "val_loss") -> Any | None:
     """`metric` (the selection criterion's column) per epoch, one line per grid point: the mean
     over its seeds, with a band from the lowest to the highest seed; the training loss where a
-    run has no such column."""
+    run has no such column. A closed matplotlib Figure, or None if no point has a curve."""
     series = []
     for g in groups:
         runs = [r for r in g.runs if r.status in (Status.COMPLETED, Status.DIVERGED, Status.INTERRUPTED)]
@@ -342,7 +351,7 @@ def curves(groups: list[Group], path: Path, title: str, metric: str = "val_loss"
                 )
             )
     if not series:
-        return False
+        return None
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
     for label, _, epochs, mean, low, high, n in series:
@@ -362,9 +371,8 @@ def curves(groups: list[Group], path: Path, title: str, metric: str = "val_loss"
     if len(series) <= 20:
         ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
-    _save(fig, path)
     plt.close(fig)
-    return True
+    return fig
 
 
 def lr_vs_metric(groups: list[Group], rows: list[dict[str, Any]], varied: list[str], path: Path, title: str) -> bool:

@@ -1,0 +1,56 @@
+"""The API's figures: matplotlib Figures returned to the caller (shown inline in a notebook,
+saved with `fig.savefig` elsewhere), drawn by the same code as the run folder's PNGs."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import TYPE_CHECKING, Any
+
+from nnrun.errors import NnrunError
+
+if TYPE_CHECKING:
+    from nnrun.api.run import Run
+    from nnrun.api.sweeps import Sweep
+
+
+def run_curves(run: Run, metric: str = "loss") -> Any:
+    """`metric` by epoch for one run (train and validation), as loss.png draws it."""
+    from nnrun.plots import draw_curve, pyplot
+
+    rows = run.info.history()
+    if not rows:
+        raise NnrunError(f"{run.dir} has no history.csv rows to plot (status {run.status})")
+    metric = metric.removeprefix("val_")
+    if metric not in rows[0]:
+        names = [k for k in rows[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
+        raise NnrunError(f"plot: the run has no column {metric!r}; expected one of {', '.join(names)}")
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    draw_curve(ax, rows, metric, run.name, run.info.kept_epoch)
+    fig.tight_layout()
+    plt.close(fig)  # returned, not left open: a notebook shows it once, as the cell's value
+    return fig
+
+
+def sweep_curves(sweep: Sweep, metric: str | None = None) -> Any:
+    """The sweep's curves.png as a Figure: `metric` (default: the selection metric) per epoch per point."""
+    from nnrun.sweep.summary import curves_figure, groups_of
+
+    record = sweep.sweep_record()
+    metric = metric or (record.data.get("selection") or {}).get("metric") or "val_loss"
+    fig = curves_figure(groups_of(record), str(record.data.get("name") or "sweep"), metric)
+    if fig is None:
+        raise NnrunError(f"{sweep.dir}: no point has a history to plot yet")
+    return fig
+
+
+def png_data_uri(fig: Any) -> str:
+    """A figure as an inline `data:` URI for HTML."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def file_data_uri(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
