@@ -200,6 +200,7 @@ def sweep(
             points kept, the others interrupted; `nnrun sweep --resume` finishes it).
     """
     from nnrun.api.sweeps import Sweep
+    from nnrun.runs.layout import Status
     from nnrun.sweep import runner
 
     plan, doc, base, path = plan_sweep(config, grid, lr, seeds, overrides, select)
@@ -211,7 +212,7 @@ def sweep(
     finally:
         finish_sweep(job.record)
     result = Sweep(job.dir)
-    if status == runner.INTERRUPTED:
+    if status == Status.INTERRUPTED:
         raise TrainingInterrupted(f"the sweep was stopped; finished points are kept in {job.dir}", result)
     return result
 
