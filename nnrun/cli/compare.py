@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nnrun.cli.common import console, err_console
-from nnrun.cli.completion import complete_run_dir
+from nnrun.cli.options import FilterOpt, LastOpt, PathsArg, ReverseOpt, SortOpt, StatusOpt
 from nnrun.errors import NnrunError
 
 #: In the terminal table and Markdown, at most this many differing config keys (CSV/JSON: all).
@@ -16,39 +16,6 @@ MAX_DIFFERING_SHOWN = 8
 #: Up to this many runs the terminal gets a rich table fitted to its width; beyond, plain
 #: aligned columns (rich's table layout takes seconds on thousands of rows).
 RICH_TABLE_ROWS = 200
-
-PathsArg = Annotated[
-    list[Path] | None,
-    typer.Argument(
-        help="Run folders, sweep folders or folders of them [default: runs].",
-        show_default=False,
-        autocompletion=complete_run_dir,
-    ),
-]
-FilterOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--filter",
-        help="Keep runs where this holds, e.g. 'optimizer.name=adam', 'test.accuracy>0.9', "
-        "'optimizer.name in (adam,sgd)', '0.001<=optimizer.learning_rate<=0.1', 'a=1 or b=2'. Repeatable (all must hold).",
-    ),
-]
-StatusOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--status",
-        help="Keep runs with this status (completed, failed, interrupted, diverged, crashed, running); repeatable or comma-separated.",
-    ),
-]
-LastOpt = Annotated[int | None, typer.Option("--last", help="Only the N most recently started runs (after filtering).")]
-SortOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--sort",
-        help="Sort by this key, best first: descending for accuracy/auc/f1/r2..., ascending for losses and errors.",
-    ),
-]
-ReverseOpt = Annotated[bool, typer.Option("--reverse", help="Reverse the order.")]
 
 
 def split_statuses(values: list[str] | None) -> list[str]:

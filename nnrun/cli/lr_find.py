@@ -8,25 +8,19 @@ from typing import Annotated
 import typer
 
 from nnrun.cli.common import console, err_console
-from nnrun.cli.completion import complete_config
+from nnrun.cli.options import ConfigArg, QuietOpt, SetOpt
 
 
 def lr_find(
-    config: Annotated[
-        Path,
-        typer.Argument(help="The experiment's YAML file.", show_default=False, autocompletion=complete_config),
-    ],
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a dotted key: --set optimizer.name=sgd (repeatable)."),
-    ] = None,
+    config: ConfigArg,
+    set_: SetOpt = None,
     start: Annotated[float, typer.Option("--start", help="First learning rate.")] = 1e-7,
     end: Annotated[float, typer.Option("--end", help="Last learning rate.")] = 10.0,
     steps: Annotated[int, typer.Option("--steps", help="Mini-batches (one rate each), spaced on a log scale.")] = 250,
     out: Annotated[
         Path, typer.Option("--out", help="Root folder: results go to <out>/<name>/lr-find-<time>-<hex>/.")
     ] = Path("runs"),
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the result lines.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Raise the learning rate exponentially over mini-batches and suggest one (steepest loss descent).
 

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from nnrun.cli.common import console, err_console
-from nnrun.cli.compare import FilterOpt, LastOpt, PathsArg, ReverseOpt, SortOpt, StatusOpt, gather
+from nnrun.cli.compare import gather
+from nnrun.cli.options import FilterOpt, LastOpt, PathsArg, ReverseOpt, SortOpt, StatusOpt
 from nnrun.errors import NnrunError
 
 

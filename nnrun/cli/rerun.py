@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +9,7 @@ import typer
 
 from nnrun.cli.common import console, err_console
 from nnrun.cli.completion import complete_run_dir
+from nnrun.cli.options import QuietOpt
 from nnrun.runs.layout import Status
 
 
@@ -37,7 +37,7 @@ def rerun(
         Path | None,
         typer.Option("--out", help="Root folder for the new run (default: the original's runs root)."),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the verdict.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Train RUN_DIR's saved config.yaml again (same seed) into a new run folder, then compare
     history.csv and metrics.json with the original. Exit 0 if identical, 1 if not."""
@@ -63,26 +63,15 @@ def rerun(
     root = out.expanduser().resolve() if out is not None else _default_root(run_dir, original.sweep)
     ensure_writable(root)
 
-    from nnrun.experiment import Interrupted, execute
+    from nnrun.cli.running import execute_or_exit
 
     def started(new_dir: Path, trainer: str) -> None:
         if not quiet:
             err_console().print(f"re-running {run_dir} ({trainer} trainer) -> {new_dir}")
 
-    try:
-        outcome = execute(
-            prepared,
-            root,
-            command=sys.argv,
-            on_start=started,
-            record_extra={"rerun_of": str(run_dir.resolve())},
-        )
-    except Interrupted as exc:
-        err_console().print(f"[yellow]interrupted ({exc}) before the run folder was created[/yellow]")
-        raise typer.Exit(exc.exit_code) from None
-    except OSError as exc:
-        err_console().print(f"[bold red]error:[/bold red] the re-run failed: {exc}", soft_wrap=True)
-        raise typer.Exit(1) from None
+    outcome = execute_or_exit(
+        prepared, root, "re-run", on_start=started, record_extra={"rerun_of": str(run_dir.resolve())}
+    )
     if outcome.status == Status.INTERRUPTED:
         console().print(f"[yellow]{outcome.status}[/yellow]; run folder: {outcome.run_dir}")
         raise typer.Exit(outcome.exit_code)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from nnrun.cli.common import console, err_console
-from nnrun.cli.completion import complete_config
+from nnrun.cli.options import OptionalConfigArg, OutOpt, QuietOpt, SetOpt
 from nnrun.errors import NnrunError
 from nnrun.runs.layout import FINISHED, Status
 
@@ -113,10 +112,7 @@ class _Display:
 
 
 def sweep(
-    config: Annotated[
-        Path | None,
-        typer.Argument(help="The experiment's YAML file (omit with --resume).", autocompletion=complete_config),
-    ] = None,
+    config: OptionalConfigArg = None,
     lr: Annotated[
         str | None,
         typer.Option(
@@ -153,18 +149,13 @@ def sweep(
             "(default: val_accuracy for classifiers, val_loss otherwise; a metric all points share for a grid over loss).",
         ),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", help="Root folder for run folders.")] = Path("runs"),
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only failures and the result.")] = False,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a dotted key of CONFIG before the sweep: --set training.epochs=5."),
-    ] = None,
+    out: OutOpt = Path("runs"),
+    quiet: QuietOpt = False,
+    set_: SetOpt = None,
 ) -> None:
     """Train every combination of a grid (learning rates, any key, seeds) in parallel, then summarise."""
     from nnrun.errors import Fatal
-    from nnrun.sweep import runner
-    from nnrun.sweep.backends import check_backend, make_backend
-    from nnrun.sweep.worker import thread_budget
+    from nnrun.sweep import runner, start
 
     command = list(sys.argv)
     if resume is not None:
@@ -173,40 +164,15 @@ def sweep(
                 "--resume finishes a sweep exactly as it was started; give only --resume SWEEP_DIR "
                 "(and optionally --workers, --backend, --address, --fail-fast)"
             )
-        from nnrun.sweep.record import SweepRecord
-
-        data = SweepRecord.load(resume).data
-        backend = backend or data.get("backend") or "local"
-        address = address if address is not None else (data.get("address") if backend == "ray" else None)
-        check_backend(backend, address)  # before resuming changes anything in the folder
-        job = runner.open_for_resume(resume, command)
+        started = start.resume(resume, command, workers, backend, address, fail_fast)
     else:
         if config is None:
             raise NnrunError("missing CONFIG: nnrun sweep CONFIG --lr 1e-3,1e-2 (or --resume SWEEP_DIR)")
-        from nnrun.spec.loader import load
-        from nnrun.spec.parse import apply_overrides, parse
-        from nnrun.sweep.expand import expand
-
-        doc = load(config)
-        if set_:
-            apply_overrides(doc, set_)
-        parse(doc)
-        plan = expand(doc, lr, grid or [], seeds, select_)
-        runner.check_data(plan, config.resolve().parent)
-        backend = backend or "local"
-        job = None
-    n = len(job.to_run) if job is not None else len(plan.points)
-    workers = max(1, min(workers or os.cpu_count() or 1, max(n, 1)))
-    threads = thread_budget(workers)
-    if job is None:
-        check_backend(backend, address)
-        job = runner.create(plan, doc, config, out, command, backend, workers, threads, address, fail_fast)
-    else:
-        job.record.data.update(
-            backend=backend, address=address, workers=workers, threads_per_worker=threads, fail_fast=fail_fast
+        started = start.new(
+            config, lr, grid or [], seeds, select_, set_ or [], out, command, workers, backend, address, fail_fast
         )
-        job.record.save()
-    chosen = make_backend(backend, workers, threads, job.dir / ".logs", address)
+    job, chosen, n, workers = started.job, started.backend, started.to_run, started.workers
+    backend = started.backend_name
     record = job.record
     if not quiet:
         err_console().print(

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
 from nnrun.cli.common import console, print_error
-from nnrun.cli.completion import complete_config
+from nnrun.cli.options import ConfigsArg, SetOpt
 from nnrun.errors import NnrunError
 
 
 def validate(
-    configs: Annotated[
-        list[Path],
-        typer.Argument(help="Config files to check.", show_default=False, autocompletion=complete_config),
-    ],
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a dotted key, e.g. training.epochs=5."),
-    ] = None,
+    configs: ConfigsArg,
+    set_: SetOpt = None,
 ) -> None:
     """Check configs without training: every key, every value, the data they name."""
     from nnrun.experiment import prepare_experiment

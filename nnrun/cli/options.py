@@ -1,0 +1,73 @@
+"""The argument and option types the commands share, declared once (Typer's `Annotated` aliases).
+
+A command names its parameters with these (`config: ConfigArg`, `set_: SetOpt = None`), so
+`--set`, `--out`, `--quiet` and the run-selection options mean and read the same everywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nnrun.cli.completion import complete_config, complete_run_dir
+
+#: One experiment's YAML file.
+ConfigArg = Annotated[
+    Path,
+    typer.Argument(help="The experiment's YAML file.", show_default=False, autocompletion=complete_config),
+]
+#: Several config files (validate).
+ConfigsArg = Annotated[
+    list[Path],
+    typer.Argument(help="Config files to check.", show_default=False, autocompletion=complete_config),
+]
+#: A config that may be omitted (sweep --resume).
+OptionalConfigArg = Annotated[
+    Path | None,
+    typer.Argument(help="The experiment's YAML file (omit with --resume).", autocompletion=complete_config),
+]
+#: One run folder.
+RunDirArg = Annotated[Path, typer.Argument(help="A run folder.", show_default=False, autocompletion=complete_run_dir)]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a dotted key of the config: --set training.epochs=5 (repeatable)."),
+]
+OutOpt = Annotated[Path, typer.Option("--out", help="Root folder for run folders: <out>/<name>/<run>/.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display; only the result.")]
+
+# --- choosing runs (compare, report, show) ---------------------------------------------------
+
+PathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Run folders, sweep folders or folders of them [default: runs].",
+        show_default=False,
+        autocompletion=complete_run_dir,
+    ),
+]
+FilterOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--filter",
+        help="Keep runs where this holds, e.g. 'optimizer.name=adam', 'test.accuracy>0.9', "
+        "'optimizer.name in (adam,sgd)', '0.001<=optimizer.learning_rate<=0.1', 'a=1 or b=2'. Repeatable (all must hold).",
+    ),
+]
+StatusOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--status",
+        help="Keep runs with this status (completed, failed, interrupted, diverged, crashed, running); repeatable or comma-separated.",
+    ),
+]
+LastOpt = Annotated[int | None, typer.Option("--last", help="Only the N most recently started runs (after filtering).")]
+SortOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sort",
+        help="Sort by this key, best first: descending for accuracy/auc/f1/r2..., ascending for losses and errors.",
+    ),
+]
+ReverseOpt = Annotated[bool, typer.Option("--reverse", help="Reverse the order.")]

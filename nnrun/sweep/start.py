@@ -1,0 +1,91 @@
+"""Starting or resuming a sweep: everything decided before the first point trains.
+
+Which backend (a resumed sweep keeps the one it was started with unless told otherwise), how
+many workers (no more than points to run) and how many threads each, and the checks that
+must pass before the sweep folder is created or changed. The command line only formats.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from nnrun.sweep import runner
+from nnrun.sweep.backend import Backend
+from nnrun.sweep.backends import check_backend, make_backend
+from nnrun.sweep.worker import thread_budget
+
+
+@dataclass
+class Started:
+    job: runner.Sweep
+    backend: Backend
+    backend_name: str
+    workers: int
+
+    @property
+    def to_run(self) -> int:
+        return len(self.job.to_run)
+
+
+def _workers(requested: int | None, n: int) -> tuple[int, int]:
+    """Workers (one per core by default, never more than points to run) and threads for each."""
+    workers = max(1, min(requested or os.cpu_count() or 1, max(n, 1)))
+    return workers, thread_budget(workers)
+
+
+def new(
+    config: Path,
+    lr: str | None,
+    grid: list[str],
+    seeds: int | None,
+    select: str | None,
+    overrides: list[str],
+    out: Path,
+    command: list[str],
+    workers: int | None = None,
+    backend: str | None = None,
+    address: str | None = None,
+    fail_fast: bool = False,
+) -> Started:
+    """Check every point (config and data), then create the sweep folder."""
+    from nnrun.spec.loader import load
+    from nnrun.spec.parse import apply_overrides, parse
+    from nnrun.sweep.expand import expand
+
+    doc = load(config)
+    if overrides:
+        apply_overrides(doc, overrides)
+    parse(doc)
+    plan = expand(doc, lr, grid, seeds, select)
+    runner.check_data(plan, config.resolve().parent)
+    name = backend or "local"
+    count, threads = _workers(workers, len(plan.points))
+    check_backend(name, address)
+    job = runner.create(plan, doc, config, out, command, name, count, threads, address, fail_fast)
+    return Started(job, make_backend(name, count, threads, job.dir / ".logs", address), name, count)
+
+
+def resume(
+    sweep_dir: Path,
+    command: list[str],
+    workers: int | None = None,
+    backend: str | None = None,
+    address: str | None = None,
+    fail_fast: bool = False,
+) -> Started:
+    """Reopen a sweep folder; the backend it was started with unless another is named."""
+    from nnrun.sweep.record import SweepRecord
+
+    data = SweepRecord.load(sweep_dir).data
+    name = backend or data.get("backend") or "local"
+    address = address if address is not None else (data.get("address") if name == "ray" else None)
+    check_backend(name, address)  # before resuming changes anything in the folder
+    job = runner.open_for_resume(sweep_dir, command)
+    count, threads = _workers(workers, len(job.to_run))
+    job.record.data.update(
+        backend=name, address=address, workers=count, threads_per_worker=threads, fail_fast=fail_fast
+    )
+    job.record.save()
+    return Started(job, make_backend(name, count, threads, job.dir / ".logs", address), name, count)
