@@ -32,7 +32,7 @@ from nnrun.errors import NnrunError
 from nnrun.runs import liveness
 from nnrun.runs.files import atomic_write_json
 from nnrun.runs.layout import RunFolder, Status, SweepFolder, read_json_object
-from nnrun.runs.records import RunJson
+from nnrun.runs.records import RunJson, SweepJson
 
 
 class SweepRecord:
@@ -110,8 +110,12 @@ class SweepRecord:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise NnrunError(f"--resume: cannot read {path}: {exc}") from None
-        if not isinstance(data, dict) or not isinstance(data.get("points"), list) or "grid" not in data:
+        typed = SweepJson.model_validate(data) if isinstance(data, dict) else None
+        if typed is None or typed.points is None or typed.grid is None:
             raise NnrunError(f"--resume: {path} is not a sweep record")
+        for i, point in enumerate(typed.points):
+            if point.index != i or point.status is None:
+                raise NnrunError(f"--resume: {path}: point {i} has no valid index or status; the record was edited")
         return cls(sweep_dir, data)
 
     def still_running(self) -> int | None:

@@ -81,3 +81,13 @@ def test_resume_still_reruns_its_own_failed_point(finished_sweep: Path, tmp_path
     assert not (sweep / old).exists() and after["points"][1]["run_dir"] != old
     assert after["points"][1]["attempts"][-1]["run_dir"] == old
     assert [p["status"] for p in after["points"]] == ["completed", "completed"]
+
+
+def test_resume_refuses_a_record_whose_points_were_renumbered(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep-20240101-000000-abcdef"
+    sweep.mkdir()
+    points = [{"index": 1, "status": "failed", "run_dir": None}, {"index": 0, "status": "failed", "run_dir": None}]
+    (sweep / "sweep.json").write_text(json.dumps({"grid": {}, "points": points, "status": "interrupted"}))
+    proc = run_cli("sweep", "--resume", str(sweep), "--quiet")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "point 0 has no valid index or status" in proc.stderr and "Traceback" not in proc.stderr
