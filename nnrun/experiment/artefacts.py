@@ -18,7 +18,7 @@ from nnrun.train.base import Row, TrainResult
 
 def save_model(model: Any, run_dir: Path) -> None:
     """model.keras, written beside and renamed, so a kill never leaves half a model."""
-    tmp = run_dir / f".{RunFolder.MODEL}.tmp.keras"
+    tmp = RunFolder(run_dir).model_tmp
     model.save(tmp)
     os.replace(tmp, RunFolder(run_dir).model)
 

@@ -68,6 +68,7 @@ class RunFolder:
     METRICS = "metrics.json"  # final test metrics, best/final epoch figures (`MetricsJson`)
     PREPROCESSING = "preprocessing.json"  # what `nnrun predict` needs to transform new rows
     MODEL = "model.keras"  # the trained model
+    MODEL_TMP = ".model.tmp.keras"  # the model while Keras writes it (Keras wants the .keras suffix)
     SUMMARY = "summary.txt"  # the Keras model summary
     PREDICTIONS = "predictions.csv"  # test-split predictions
     LOSS_PLOT = "loss.png"  # loss curves; `<metric>.png` for each metric
@@ -92,6 +93,7 @@ class RunFolder:
     metrics = property(lambda self: self.dir / self.METRICS)
     preprocessing = property(lambda self: self.dir / self.PREPROCESSING)
     model = property(lambda self: self.dir / self.MODEL)
+    model_tmp = property(lambda self: self.dir / self.MODEL_TMP)
     summary = property(lambda self: self.dir / self.SUMMARY)
     predictions = property(lambda self: self.dir / self.PREDICTIONS)
     loss_plot = property(lambda self: self.dir / self.LOSS_PLOT)
