@@ -15,8 +15,20 @@ from nnrun.spec.layers import LayerSpec
 from nnrun.spec.optimizers import OptimizerSpec
 from nnrun.spec.regularizers import Regularizer
 
-#: Activations Keras knows by name; the rest become layers of their own.
-KERAS_ACTIVATIONS = frozenset({"linear", "sigmoid", "tanh", "relu", "softmax"})
+#: Activation name (`nnrun.spec.activations.ACTIVATIONS`) -> the name Keras knows it by, or a
+#: function making a layer of its own (Keras has no name for it, or it takes an argument).
+ACTIVATIONS: Registry[str | Callable[[Activation], keras.layers.Layer]] = Registry(
+    "activation",
+    {
+        "linear": "linear",
+        "sigmoid": "sigmoid",
+        "tanh": "tanh",
+        "relu": "relu",
+        "softmax": "softmax",
+        "step": lambda spec: custom.Step(),
+        "leaky_relu": lambda spec: keras.layers.LeakyReLU(negative_slope=spec.alpha),
+    },
+)
 
 CUSTOM_LAYERS: dict[str, type[keras.layers.Layer]] = {"TransformerEncoder": custom.TransformerEncoder}
 
@@ -74,11 +86,8 @@ def regularizer(spec: Regularizer | None) -> keras.regularizers.Regularizer | No
 
 def activation_layer(spec: Activation) -> keras.layers.Layer | None:
     """A separate layer for activations Keras cannot name (step, leaky_relu with alpha)."""
-    if spec.name == "step":
-        return custom.Step()
-    if spec.name == "leaky_relu":
-        return keras.layers.LeakyReLU(negative_slope=spec.alpha)
-    return None
+    entry = ACTIVATIONS.get(spec.name)
+    return None if isinstance(entry, str) else entry(spec)
 
 
 def layers(spec: LayerSpec) -> list[keras.layers.Layer]:
@@ -87,11 +96,12 @@ def layers(spec: LayerSpec) -> list[keras.layers.Layer]:
     act: Activation | None = getattr(spec, "activation", None)
     extra = None
     if act is not None:
-        if act.name in KERAS_ACTIVATIONS:
-            kwargs["activation"] = act.name
+        entry = ACTIVATIONS.get(act.name)
+        if isinstance(entry, str):
+            kwargs["activation"] = entry
         else:
             kwargs["activation"] = "linear"
-            extra = activation_layer(act)
+            extra = entry(act)
     if type(spec).weighted and hasattr(spec, "kernel_regularizer"):
         kwargs["kernel_regularizer"] = regularizer(spec.kernel_regularizer)  # type: ignore[attr-defined]
     cls = CUSTOM_LAYERS.get(spec.keras_class) or getattr(keras.layers, spec.keras_class)

@@ -156,9 +156,11 @@ loss: mse
 def test_build_registries_cover_exactly_the_spec_names() -> None:
     """The spec (no TensorFlow) lists what a config may name; the build side maps each to Keras."""
     from nnrun.build import registry as build
+    from nnrun.spec.activations import ACTIVATIONS
     from nnrun.spec.config import LOSSES, METRICS
     from nnrun.spec.schedules import SCHEDULES
 
+    assert sorted(build.ACTIVATIONS) == sorted(ACTIVATIONS)
     assert sorted(build.LOSSES) == sorted(LOSSES)
     assert sorted(build.METRICS) == sorted(METRICS)
     assert sorted(build.SCHEDULES) == sorted(SCHEDULES)
