@@ -16,6 +16,7 @@ from nnrun.cli.app import app
 from tests.conftest import CONFIGS, run_cli
 
 
+@pytest.mark.slow
 def test_lr_find_breast_cancer_suggests_a_sane_rate(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["lr-find", str(CONFIGS / "breast_cancer.yaml"), "--out", str(tmp_path), "-q"])
     assert result.exit_code == 0, result.output

@@ -114,6 +114,7 @@ def test_show_completion_prints_the_script(shell: str, marker: str, tmp_path: Pa
     assert f"_NNRUN_COMPLETE=complete_{shell}" in proc.stdout
 
 
+@pytest.mark.slow
 def test_generated_bash_script_completes_in_bash(workdir: Path) -> None:
     """Source the generated script in a real bash and press TAB through its function."""
     bash = shutil.which("bash")

@@ -158,6 +158,7 @@ def test_running_crashed_and_half_exported_runs(
     assert now.info.run_id == again.mlflow_run_id
 
 
+@pytest.mark.slow
 def test_bad_input_is_a_clean_error(store: tuple[str, Path], tmp_path: Path) -> None:
     uri, work = store
     proc = run_cli("export", "mlflow", str(tmp_path / "nothing"), "--tracking-uri", uri, cwd=work)
@@ -169,6 +170,7 @@ def test_bad_input_is_a_clean_error(store: tuple[str, Path], tmp_path: Path) -> 
     assert "no run folders found" in proc.stderr
 
 
+@pytest.mark.slow
 def test_missing_mlflow_gives_the_install_hint(runs_root: Path, tmp_path: Path) -> None:
     shadow = tmp_path / "shadow" / "mlflow"
     shadow.mkdir(parents=True)

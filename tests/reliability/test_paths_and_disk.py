@@ -72,6 +72,7 @@ def test_out_is_a_file(tmp_path: Path) -> None:
     assert target.read_text() == "not a folder"
 
 
+@pytest.mark.slow
 def test_out_below_a_file(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     code, _, err = _train_exits(tmp_path, "--out", str(tmp_path / "file" / "runs"))
@@ -79,6 +80,7 @@ def test_out_below_a_file(tmp_path: Path) -> None:
     assert "cannot create the output directory" in err and "Not a directory" in err
 
 
+@pytest.mark.slow
 def test_out_read_only(tmp_path: Path) -> None:
     target = tmp_path / "readonly"
     if os.geteuid() == 0:  # root writes through permission bits: make the filesystem read-only
@@ -94,6 +96,7 @@ def test_out_read_only(tmp_path: Path) -> None:
         assert list(target.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_nearly_full_disk_is_refused_before_training(tmp_path: Path) -> None:
     target = tmp_path / "small"
     with _tmpfs(target, "size=8m"):

@@ -282,6 +282,7 @@ def test_cli_bad_config_exit_2_no_traceback_no_run_folder(write_config, tmp_path
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_validate_cli_reports_each_file(write_config) -> None:
     good = write_config(BASE, "good.yaml")
     bad = write_config(textwrap.dedent(BASE).replace("units: 4,", "units: 0,"), "bad.yaml")
