@@ -123,3 +123,44 @@ def activations(
 
         plt.close(fig)
     console().print(f"wrote {output}")
+
+
+@app.command("augmentation")
+def augmentation(
+    config: Annotated[Path, typer.Argument(help="A config with augmentation layers (random_flip, ...).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Image file (.png, .pdf or .svg).")] = Path(
+        "augmentation.png"
+    ),
+    samples: Annotated[int, typer.Option("--samples", help="How many training images to show.", min=1, max=32)] = 8,
+) -> None:
+    """The same training images before and after the config's augmentation layers."""
+    import os
+
+    from nnrun.cli.common import console
+    from nnrun.errors import NnrunError
+    from nnrun.experiment import prepare_experiment
+    from nnrun.inspect import augmentation as aug
+
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt not in ("png", "pdf", "svg"):
+        raise NnrunError(f"expected a .png, .pdf or .svg file. Received: {output}")
+    if not output.parent.is_dir():
+        raise NnrunError(f"cannot write {output}: no such directory {output.parent}")
+    prepared = prepare_experiment(config)
+    why = aug.problem(prepared.spec, prepared.data)
+    if why is not None:
+        raise NnrunError(f"{config}: nothing to show: {why}")
+    from nnrun.tf_import import import_tensorflow
+
+    import_tensorflow()
+    fig = aug.figure(prepared.spec, prepared.data, samples)
+    tmp = output.with_name(f".{output.name}.tmp")
+    try:
+        fig.savefig(tmp, format=fmt)
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    console().print(f"wrote {output}")

@@ -46,7 +46,7 @@ def show(
     from nnrun.compare.formats import show as show_value
     from nnrun.compare.show import config_changes, files, human_bytes
     from nnrun.errors import NnrunError
-    from nnrun.runs.layout import RunFolder
+    from nnrun.runs.layout import RunFolder, is_regular_file
     from nnrun.runs.reader import RunUnreadable, flatten, read_run
 
     if run_dir.name == RunFolder.RUN:
@@ -114,6 +114,11 @@ def show(
         facts.add_row(
             "diagnosis", Text.assemble((str(diagnosis.get("label")), vstyle), ": ", str(diagnosis.get("hint")))
         )
+    found = run.internals
+    if found is not None:
+        lines = [Text.assemble((v.label, "red"), ": ", v.hint) for v in found]
+        none = Text.assemble(("no problem seen", "green"), " in gradients or activations")
+        facts.add_row("internals", Text("\n").join(lines) if lines else none)
     con.print(facts)
 
     if all_:
@@ -167,6 +172,12 @@ def show(
         con.print(cm)
     elif matrix is not None:
         con.print("\n[dim]confusion matrix: not readable in metrics.json, left out[/dim]")
+
+    pictures = sorted(p for p in run.dir.glob("*.png") if is_regular_file(p))
+    if pictures:
+        con.print("\n[bold]pictures[/bold]")
+        for path in pictures:
+            con.print(Text(str(path)), soft_wrap=True)
 
     con.print("\n[bold]files[/bold]")
     grid = Table.grid(padding=(0, 2))

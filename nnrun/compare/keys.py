@@ -26,6 +26,7 @@ COMPUTED_KEYS = (
     "duration",
     "diagnosis",
     "verdict",
+    "internals",
     "dir",
 )
 
@@ -60,6 +61,11 @@ def lookup(run: RunInfo, key: str) -> Any:
     if key in ("diagnosis", "verdict"):
         d = run.diagnosis
         return d.get("label" if key == "diagnosis" else "verdict") if d else None
+    if key == "internals":
+        from nnrun.inspect.verdicts import summary
+
+        found = run.internals
+        return summary(found) if found is not None else None
     if key == "dir":
         return str(run.dir)
     head, _, rest = key.partition(".")

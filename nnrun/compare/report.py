@@ -21,6 +21,22 @@ from nnrun.runs.layout import RunFolder, SweepFolder, read_json_object, read_reg
 from nnrun.runs.reader import RunInfo, Unreadable
 from nnrun.runs.records import SweepJson
 
+#: The pictures of a run's insides, in the order a section shows them (after the curves).
+INSIDE_PLOTS = (
+    RunFolder.PREDICTIONS_PLOT,
+    RunFolder.BOUNDARY_PLOT,
+    RunFolder.BOUNDARY_EPOCHS_PLOT,
+    RunFolder.GRADIENTS_PLOT,
+    RunFolder.ACTIVATIONS_PLOT,
+    RunFolder.WEIGHTS_PLOT,
+)
+#: Pictures shown wider than the rest (several panels each).
+WIDE_PLOTS = (
+    RunFolder.BOUNDARY_EPOCHS_PLOT,
+    RunFolder.GRADIENTS_PLOT,
+    RunFolder.ACTIVATIONS_PLOT,
+    RunFolder.WEIGHTS_PLOT,
+)
 #: Images larger than this are left out (a page is meant to stay small enough to mail).
 MAX_IMAGE_BYTES = 5_000_000
 #: Above this many runs, the per-run sections have no figures (about 100 kB each).
@@ -43,7 +59,7 @@ tr:hover td{background:#fafaf0}
 .verdict-green{color:#2a7d2a}.verdict-yellow{color:#a60}.verdict-magenta{color:#939}
 section.run{border:1px solid #e4e4e4;border-radius:6px;padding:.5rem 1rem 1rem;margin:1rem 0}
 .figs{display:flex;flex-wrap:wrap;gap:.6rem} .figs img{max-width:480px;border:1px solid #eee}
-.figs.wide img{max-width:900px}
+.figs.wide img,.figs img.wide{max-width:900px}
 .kv td:first-child{color:#666} pre{background:#f6f6f6;padding:.5rem;overflow-x:auto;font-size:.8rem}
 """
 
@@ -81,7 +97,8 @@ def data_uri(png: bytes) -> str:
 
 
 def _img(png: bytes, alt: str) -> str:
-    return f'<img src="{data_uri(png)}" alt="{_e(alt)}">'
+    wide = ' class="wide"' if alt.endswith(WIDE_PLOTS) else ""
+    return f'<img src="{data_uri(png)}" alt="{_e(alt)}"{wide}>'
 
 
 def _run_anchor(run: RunInfo) -> str:
@@ -122,7 +139,7 @@ def comparison_table(table: Table) -> str:
 def _figures(run: RunInfo) -> list[tuple[str, bytes]]:
     """The run's PNGs (loss first, the confusion matrix last); drawn from history.csv if it has none."""
     pngs = list(run.dir.glob("*.png"))
-    order = {RunFolder.LOSS_PLOT: 0, RunFolder.CONFUSION_PLOT: 2}
+    order = {RunFolder.LOSS_PLOT: 0, RunFolder.CONFUSION_PLOT: 2, **{n: 3 + i for i, n in enumerate(INSIDE_PLOTS)}}
     pngs.sort(key=lambda p: (order.get(p.name, 1), p.name))
     out = []
     for p in pngs:
@@ -155,6 +172,11 @@ def run_section(run: RunInfo, images: bool = True) -> str:
     if d:
         vstyle = VERDICT_STYLE.get(str(d.get("verdict")), "")
         parts.append(f'<p><b class="verdict-{vstyle}">{_e(d.get("label"))}</b>: {_e(d.get("hint"))}</p>')
+    found = run.internals
+    if found:
+        parts += [f'<p class="internals"><b class="verdict-magenta">{_e(v.label)}</b>: {_e(v.hint)}</p>' for v in found]
+    elif found is not None:
+        parts.append('<p class="internals">internals: no problem seen in gradients or activations</p>')
     facts = [
         ("folder", str(run.dir)),
         ("started", show("started", rec.get("started"))),

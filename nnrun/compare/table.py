@@ -210,6 +210,7 @@ def default_columns(runs: Sequence[RunInfo], differing: list[str]) -> list[str]:
         "train_seconds",
         "duration",
         "diagnosis",
+        *(["internals"] if any(run.internals is not None for run in runs) else []),
     ]
 
 

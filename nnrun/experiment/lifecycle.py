@@ -17,6 +17,7 @@ from typing import Any
 
 from nnrun.experiment import artefacts
 from nnrun.experiment.prepare import Prepared
+from nnrun.inspect import artefacts as inside
 from nnrun.runs import folder
 from nnrun.runs.files import atomic_write_text, atomic_write_yaml
 from nnrun.runs.layout import RunFolder, Status
@@ -207,7 +208,9 @@ def _finish(
     if signals.received is not None and status == Status.COMPLETED:
         status = Status.INTERRUPTED  # asked to stop while the finished model was being evaluated
     record.data["diagnosis"] = artefacts.diagnosis(result.history, status, record.data)
+    record.data.update(inside.record(run_dir, result, status))
     record.finish(status)
     signals.close()  # from here a signal only skips the figures: they never change the status
     artefacts.draw_figures(result.history, metrics, run_dir, spec.name, kept, lambda: signals.late is not None)
+    inside.draw(model, spec, prepared.data, run_dir, result, record.data, lambda: signals.late is not None)
     return Outcome(run_dir, status, record.data, metrics, signal=signals.received)

@@ -73,6 +73,14 @@ class RunFolder:
     PREDICTIONS = "predictions.csv"  # test-split predictions
     LOSS_PLOT = "loss.png"  # loss curves; `<metric>.png` for each metric
     CONFUSION_PLOT = "confusion_matrix.png"
+    #: Looking inside (training.inspect; nnrun.inspect): per-epoch internals and their pictures.
+    INTERNALS = "internals.csv"  # one row per recorded epoch and layer (nnrun.inspect.internals)
+    GRADIENTS_PLOT = "gradients.png"  # gradient norm per layer by epoch, update ratios
+    ACTIVATIONS_PLOT = "activations.png"  # dead / saturated fractions per layer by epoch
+    WEIGHTS_PLOT = "weights.png"  # weight histograms, first vs last epoch
+    BOUNDARY_PLOT = "boundary.png"  # decision regions, classification on two features
+    BOUNDARY_EPOCHS_PLOT = "boundary_epochs.png"  # the regions at about six epochs
+    PREDICTIONS_PLOT = "predictions.png"  # regression: predicted against actual (test split)
     TENSORBOARD = "tensorboard"  # a folder of event files (training.tensorboard: true)
     #: lr-find folders (`nnrun lr-find`) hold these instead of run.json.
     LR_FIND_CSV = "lr_find.csv"
@@ -98,6 +106,7 @@ class RunFolder:
     predictions = property(lambda self: self.dir / self.PREDICTIONS)
     loss_plot = property(lambda self: self.dir / self.LOSS_PLOT)
     confusion_plot = property(lambda self: self.dir / self.CONFUSION_PLOT)
+    internals = property(lambda self: self.dir / self.INTERNALS)
     tensorboard = property(lambda self: self.dir / self.TENSORBOARD)
     lr_find_csv = property(lambda self: self.dir / self.LR_FIND_CSV)
     lr_find_json = property(lambda self: self.dir / self.LR_FIND_JSON)

@@ -40,6 +40,10 @@ class Training(StrictModel):
         description="'graph': in-graph loop (fast); 'fit': Keras model.fit; 'auto': graph when it can.",
     )
     tensorboard: bool = Field(False, description="Also write TensorBoard event files into the run folder.")
+    inspect: bool = Field(
+        True,
+        description="Record gradients, weights and activations per epoch (internals.csv) and draw them.",
+    )
 
 
 class Evaluation(StrictModel):

@@ -111,6 +111,8 @@ class TrainResult:
     batches_per_epoch: int = 0
     total_updates: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+    #: What `training.inspect` recorded (an `nnrun.inspect.internals.Inspection`), or None.
+    inspection: Any = None
 
 
 def batch_size(spec: Spec, n_train: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import keras
@@ -65,8 +66,12 @@ class FitTrainer(Trainer):
     def train(self, model: keras.Model, spec: Spec, data: Dataset, hooks: Hooks) -> TrainResult:
         n = len(data.x_train)
         bs = batch_size(spec, n)
+        from nnrun.inspect.recorder import Recorder, RecorderCallback
+
         bridge = _Bridge(hooks)
-        callbacks: list[keras.callbacks.Callback] = [bridge]
+        recorder = Recorder.for_training(model, spec, data)
+        callbacks: list[keras.callbacks.Callback] = [RecorderCallback(recorder)] if recorder else []
+        callbacks.append(bridge)
         es = spec.training.early_stopping
         stopper = None
         if es is not None:
@@ -79,17 +84,18 @@ class FitTrainer(Trainer):
             )
             callbacks.append(stopper)
         start_rows = len(hooks.rows)
-        model.fit(
-            data.x_train,
-            data.y_train,
-            batch_size=bs,
-            epochs=spec.training.epochs,
-            validation_data=(data.x_val, data.y_val),
-            validation_batch_size=max(len(data.x_val), 1),
-            shuffle=spec.training.shuffle,
-            callbacks=callbacks,
-            verbose=0,
-        )
+        with recorder.watching() if recorder else contextlib.nullcontext():
+            model.fit(
+                data.x_train,
+                data.y_train,
+                batch_size=bs,
+                epochs=spec.training.epochs,
+                validation_data=(data.x_val, data.y_val),
+                validation_batch_size=max(len(data.x_val), 1),
+                shuffle=spec.training.shuffle,
+                callbacks=callbacks,
+                verbose=0,
+            )
         history = hooks.rows[start_rows:]
         epochs_run = len(history)
         result = TrainResult(
@@ -98,6 +104,8 @@ class FitTrainer(Trainer):
             batches_per_epoch=batches_per_epoch(spec, n),
         )
         result.total_updates = result.batches_per_epoch * epochs_run
+        if recorder is not None:
+            result.inspection = recorder.finish()
         if bridge.diverged_at is not None:
             result.stop_reason = "diverged"
             result.stopped_epoch = bridge.diverged_at

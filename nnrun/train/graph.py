@@ -130,12 +130,18 @@ class GraphTrainer(Trainer):
 
     def train(self, model: keras.Model, spec: Spec, data: Dataset, hooks: Hooks) -> TrainResult:
         loop = _EpochLoop(model, spec, data)
+        with loop.recorder.watching() if loop.recorder else contextlib.nullcontext():
+            return self._train(loop, spec, hooks)
+
+    def _train(self, loop: _EpochLoop, spec: Spec, hooks: Hooks) -> TrainResult:
         epochs = spec.training.epochs
         history = History()
         result = TrainResult(history=history, stop_reason="completed", batches_per_epoch=loop.batches)
         chunk = 1
         while len(history) < epochs:
             n = min(chunk, epochs - len(history))
+            if loop.recorder is not None:  # end the call at the next epoch whose internals are recorded
+                n = min(n, loop.recorder.next_stop(len(history)) - len(history))
             t0 = time.perf_counter()
             rows, code = loop.run(n)
             elapsed = time.perf_counter() - t0
@@ -156,6 +162,8 @@ class GraphTrainer(Trainer):
         result.best_epoch = loop.best_epoch()
         result.total_updates = result.batches_per_epoch * len(history)
         result.details["graph_calls"] = loop.calls
+        if loop.recorder is not None:
+            result.inspection = loop.recorder.finish()
         return result
 
 
@@ -193,6 +201,9 @@ class _EpochLoop:
             self.es_best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
             if self.es.restore_best_weights:
                 self.best_weights = [tf.Variable(w.value, trainable=False) for w in model.weights]
+        from nnrun.inspect.recorder import Recorder
+
+        self.recorder = Recorder.for_training(model, spec, data)
         self.step = tf.function(self._chunk, autograph=False)
 
     # -- inside the graph ----------------------------------------------------------------
@@ -282,6 +293,9 @@ class _EpochLoop:
         epoch = self.epoch.read_value()
         lr = self._learning_rate()
         model.reset_metrics()
+        if self.recorder is not None:
+            with tf.control_dependencies([self.recorder.epoch_begin()]):
+                epoch = tf.identity(epoch)
         self._train_epoch(epoch)
         train = self._results("")
         model.reset_metrics()
@@ -295,9 +309,12 @@ class _EpochLoop:
             stop = self._early_stopping(logs[self.es.monitor], epoch)
         code = tf.where(diverged, _DIVERGED, tf.where(stop, _EARLY_STOPPING, _RUNNING))
         self.epoch.assign_add(1)
-        return tf.stack([*logs.values(), lr]), code
+        row = tf.stack([*logs.values(), lr])
+        if self.recorder is not None and self.recorder.every_epoch:  # the internals ride along
+            row = tf.concat([row, self.recorder.stats()], 0)
+        return row, code
 
-    def _chunk(self, epochs: Any) -> tuple[Any, Any, Any]:
+    def _chunk(self, epochs: Any) -> tuple[Any, Any, Any, Any]:
         tf = self.tf
 
         def body(i: Any, rows: Any, code: Any) -> tuple[Any, Any, Any]:
@@ -309,7 +326,11 @@ class _EpochLoop:
             body,
             (tf.constant(0), tf.TensorArray(tf.float32, size=epochs), tf.constant(_RUNNING)),
         )
-        return rows.stack(), count, code
+        if self.recorder is None or self.recorder.every_epoch:
+            return rows.stack(), count, code, tf.zeros([0])
+        # the internals of the chunk's last epoch (the trainer ends calls at recorded epochs)
+        with tf.control_dependencies([count, code]):
+            return rows.stack(), count, code, self.recorder.stats()
 
     # -- Python side ---------------------------------------------------------------------
 
@@ -318,7 +339,7 @@ class _EpochLoop:
         tf = self.tf
         first = int(self.epoch.numpy())
         with _call_options(), _one_trace_per_run():
-            values, count, code = self.step(tf.constant(min(epochs, MAX_CHUNK), dtype=tf.int32))
+            values, count, code, stats = self.step(tf.constant(min(epochs, MAX_CHUNK), dtype=tf.int32))
         self.calls += 1
         if self.calls == 1 and self.es is not None and self.es.monitor not in self.keys:
             warnings.warn(
@@ -326,11 +347,19 @@ class _EpochLoop:
                 stacklevel=2,
             )
         rows: list[Row] = []
+        width = len(self.keys) + 1
+        every = self.recorder is not None and self.recorder.every_epoch
         for j, vals in enumerate(values.numpy()[: int(count)]):
             row: Row = {"epoch": first + j + 1}
-            row.update({k: float(v) for k, v in zip(self.keys, vals[:-1], strict=True)})
-            row["learning_rate"] = float(vals[-1])
+            row.update({k: float(v) for k, v in zip(self.keys, vals[: width - 1], strict=True)})
+            row["learning_rate"] = float(vals[width - 1])
             rows.append(row)
+            if every:
+                self.recorder.add(first + j + 1, vals[width:])  # type: ignore[union-attr]
+        if self.recorder is not None and rows:
+            if not every:
+                self.recorder.add(first + len(rows), stats.numpy())
+            self.recorder.snapshot(first + len(rows))
         return rows, int(code)
 
     def finish(self, trained: bool) -> None:

@@ -38,7 +38,7 @@ def test_table_lists_every_run_with_its_status(made: MadeRuns, nnrun) -> None:
     header = lines[0].split()
     for column in ("run", "name", "started", "status", "epochs", "val_loss", "best_val_loss", "test.accuracy"):
         assert column in header
-    assert header[-3:] == ["train_seconds", "duration", "diagnosis"]
+    assert header[-4:] == ["train_seconds", "duration", "diagnosis", "internals"]
     body = "\n".join(lines[2:])
     for run_dir in made.readable:
         assert run_dir.name in body

@@ -1,0 +1,138 @@
+"""After training: internals.csv and the verdicts (`record`, before the run's status is
+final), then the pictures of the network's insides (`draw`, after it, like the other
+figures: a picture never changes a run's status). TensorFlow is loaded: the decision
+regions are the model's predictions on a grid, once per weight snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnrun.data import Dataset
+from nnrun.inspect import internals, plots
+from nnrun.inspect.internals import Inspection
+from nnrun.inspect.verdicts import VERDICTS_FIELD, Verdict, judge
+from nnrun.runs.layout import RunFolder
+from nnrun.spec import Spec
+from nnrun.train.base import TrainResult
+
+
+def has_boundary(data: Dataset) -> bool:
+    """Classification on exactly two input features: the decision regions can be drawn."""
+    return data.task != "regression" and data.input_shape == (2,)
+
+
+def is_sequence(data: Dataset) -> bool:
+    return len(data.input_shape) == 2
+
+
+def record(run_dir: Path, result: TrainResult, status: str) -> dict[str, Any]:
+    """internals.csv; returns the run.json fields to add (the verdicts), {} when not inspected."""
+    inspection: Inspection | None = result.inspection
+    if inspection is None:
+        return {}
+    internals.write(RunFolder(run_dir).internals, inspection.rows)
+    return {VERDICTS_FIELD: [v.as_dict() for v in judge(inspection.rows, result.history, status)]}
+
+
+def draw(
+    model: Any,
+    spec: Spec,
+    data: Dataset,
+    run_dir: Path,
+    result: TrainResult,
+    record: dict[str, Any],
+    stopped: Callable[[], bool],
+) -> None:
+    """The pictures that apply to this run. A stop signal skips those not yet drawn; one that
+    fails is left out (a picture is never worth a run)."""
+    inspection: Inspection | None = result.inspection
+    folder = RunFolder(run_dir)
+    figures: list[Callable[[], Any]] = []
+    if inspection is not None:
+        notes = [v.label for v in map(Verdict.from_dict, record.get(VERDICTS_FIELD) or []) if v is not None]
+        figures += [
+            lambda: plots.gradients(inspection.rows, folder.dir / RunFolder.GRADIENTS_PLOT, spec.name, notes),
+            lambda: plots.activations(inspection.rows, folder.dir / RunFolder.ACTIVATIONS_PLOT, spec.name, notes),
+            lambda: _weights(model, inspection, run_dir, spec.name),
+        ]
+    if record.get("status") != "diverged":
+        if has_boundary(data):
+            figures.append(lambda: _boundary(model, spec, data, inspection, run_dir))
+        elif data.task == "regression":
+            figures.append(lambda: _predictions(model, spec, data, run_dir))
+    for figure in figures:
+        if stopped():
+            return
+        try:
+            figure()
+        except (Exception, KeyboardInterrupt):  # noqa: BLE001 - a picture is never worth a run
+            continue
+
+
+def _predictions(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> None:
+    predicted = model.predict(data.x_test, batch_size=max(len(data.x_test), 1), verbose=0)
+    plots.predictions(data.y_test, predicted, is_sequence(data), run_dir / RunFolder.PREDICTIONS_PLOT, spec.name)
+
+
+def _weights(model: Any, inspection: Inspection, run_dir: Path, title: str) -> None:
+    if not inspection.snapshots:
+        return
+    first = min(inspection.snapshots)
+    last = max(e for e in (int(r["epoch"]) for r in inspection.rows)) if inspection.rows else first
+    before, after = inspection.snapshots[first], [np.asarray(w) for w in model.get_weights()]
+    kernels = {
+        layer: (
+            np.concatenate([before[i].ravel() for i in idx]),
+            np.concatenate([after[i].ravel() for i in idx]),
+        )
+        for layer, idx in inspection.kernels.items()
+        if idx
+    }
+    plots.weights(kernels, first, last, run_dir / RunFolder.WEIGHTS_PLOT, title)
+
+
+def _probabilities(model: Any, x: np.ndarray) -> np.ndarray:
+    from nnrun.train.evaluate import probabilities
+
+    return probabilities(model.predict(x, batch_size=max(len(x), 1), verbose=0))
+
+
+def _boundary(model: Any, spec: Spec, data: Dataset, inspection: Inspection | None, run_dir: Path) -> None:
+    from nnrun.train.evaluate import predicted_classes, true_classes
+
+    y_train = true_classes(data, data.y_train)
+    y_test = true_classes(data, data.y_test)
+    same = data.x_test.shape == data.x_train.shape and np.array_equal(data.x_test, data.x_train)
+    grid = plots.Grid(np.concatenate([data.x_train, data.x_test]))
+    names = data.class_names or [str(i) for i in range(max(int(y_train.max()) + 1, 2))]
+    features = [f"{n} (standardized)" if spec.data.standardize else n for n in data.feature_names[:2]]
+    train = (data.x_train, y_train)
+    test = None if same else (data.x_test, y_test)
+    plots.boundary(
+        grid,
+        _probabilities(model, grid.points),
+        train,
+        test,
+        names,
+        features,
+        run_dir / RunFolder.BOUNDARY_PLOT,
+        spec.name,
+    )
+    if inspection is None or not inspection.snapshots:
+        return
+    final = model.get_weights()
+    frames = []
+    try:
+        for epoch, weights in sorted(inspection.snapshots.items()):
+            model.set_weights(weights)
+            probs = _probabilities(model, grid.points)
+            guess = predicted_classes(_probabilities(model, data.x_train), data.task, spec.evaluation.threshold)
+            frames.append((epoch, probs, float(np.mean(guess == y_train))))
+    finally:
+        model.set_weights(final)
+    plots.boundary_epochs(grid, frames, train, names, features, run_dir / RunFolder.BOUNDARY_EPOCHS_PLOT, spec.name)

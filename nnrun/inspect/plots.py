@@ -1,0 +1,326 @@
+"""The pictures of a network's insides, drawn from what the recorder kept (matplotlib only).
+
+gradients.png    gradient norm per layer by epoch (log scale), input to output layer in one
+                 colour ramp, with the update-to-weight ratio beside it
+activations.png  dead (ReLU) and saturated (sigmoid/tanh) fractions per layer by epoch
+weights.png      each layer's weight histogram after the first epoch and at the end
+boundary.png     decision regions of the final model with the training and test points
+boundary_epochs.png  the regions at about six epochs spaced on a log scale
+predictions.png  regression: predicted against actual on the test split (a sequence: both over time)
+
+Every function takes plain arrays and rows and writes one PNG; none imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnrun.inspect.internals import series
+
+#: Colour ramp from the input layer (dark) to the output layer (light).
+RAMP = "viridis"
+#: At most this many layers get a panel in weights.png.
+MAX_WEIGHT_PANELS = 8
+
+
+def _pyplot() -> Any:
+    from nnrun.plots import _pyplot as pyplot
+
+    return pyplot()
+
+
+def _ramp(n: int) -> list[Any]:
+    import matplotlib
+
+    cmap = matplotlib.colormaps[RAMP]
+    return [cmap(0.9 * i / max(n - 1, 1)) for i in range(n)]
+
+
+def _save(fig: Any, path: Path) -> Path:
+    import io
+
+    from nnrun.runs.files import atomic_write_bytes
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    _pyplot().close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def _verdict_note(ax: Any, notes: Sequence[str]) -> None:
+    if notes:
+        ax.text(
+            0.01,
+            0.01,
+            "\n".join(notes),
+            transform=ax.transAxes,
+            fontsize=8.5,
+            va="bottom",
+            color="#a01010",
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#a01010", "boxstyle": "round,pad=0.3"},
+        )
+
+
+def _layer_lines(ax: Any, data: dict[str, tuple[np.ndarray, np.ndarray]], order: Sequence[str], log: bool) -> None:
+    """One line per layer, coloured by the layer's place in `order` (every layer, input to output)."""
+    colours = _ramp(len(order))
+    for layer, (epochs, values) in data.items():
+        i = order.index(layer) if layer in order else 0
+        where = " (input side)" if i == 0 else " (output)" if i == len(order) - 1 else ""
+        shown = np.where(values > 0, values, np.nan) if log else values
+        ax.plot(
+            epochs, shown, color=colours[i], lw=1.8, label=f"{layer}{where}", marker="o" if len(epochs) < 12 else None
+        )
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.grid(True, alpha=0.3, which="both")
+
+
+def _order(rows: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(str(r["layer"]) for r in rows))
+
+
+def gradients(rows: list[dict[str, Any]], path: Path, title: str, notes: Sequence[str] = ()) -> Path | None:
+    grads = series(rows, "grad_norm")
+    if not grads:
+        return None
+    plt = _pyplot()
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.6), dpi=100, gridspec_kw={"width_ratios": [3, 2]})
+    order = _order(rows)
+    _layer_lines(ax, grads, order, log=True)
+    ax.set_ylabel("gradient L2 norm (mean over the epoch's updates)")
+    ax.set_title("gradient norm per layer")
+    ax.legend(fontsize=8, loc="best", ncol=2 if len(grads) > 6 else 1)
+    _verdict_note(ax, notes)
+    _layer_lines(ax2, series(rows, "update_ratio"), order, log=True)
+    ax2.set_ylabel("||update|| / ||weights|| per epoch")
+    ax2.set_title("how much each epoch moves the weights")
+    fig.suptitle(f"{title}: gradients, input layer (dark) to output layer (light)")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def activations(rows: list[dict[str, Any]], path: Path, title: str, notes: Sequence[str] = ()) -> Path | None:
+    order = _order(rows)
+    # the output layer is left out: a confident classifier saturates its sigmoid by design
+    hidden = [r for r in rows if order and r["layer"] != order[-1]]
+    dead, saturated = series(hidden, "dead_fraction"), series(hidden, "saturated_fraction")
+    panels = [
+        (d, label)
+        for d, label in (
+            (dead, "dead units (ReLU: zero for every probe row)"),
+            (saturated, "saturated units (sigmoid/tanh pinned near a limit)"),
+        )
+        if d
+    ]
+    if not panels:
+        return None
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.4), dpi=100, squeeze=False)
+    for ax, (data, label) in zip(axes[0], panels, strict=True):
+        _layer_lines(ax, {k: (e, 100 * v) for k, (e, v) in data.items()}, order, log=False)
+        ax.set_ylim(-3, 103)
+        ax.set_ylabel("% of the layer's units")
+        ax.set_title(label)
+        ax.legend(fontsize=8, loc="best")
+    _verdict_note(axes[0][0], notes)
+    fig.suptitle(f"{title}: hidden layers' activations on a fixed batch of training rows")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def weights(
+    kernels: dict[str, tuple[np.ndarray, np.ndarray]], first_epoch: int, last_epoch: int, path: Path, title: str
+) -> Path | None:
+    """kernels: {layer: (values after the first epoch, values at the end)}, flattened."""
+    if not kernels:
+        return None
+    plt = _pyplot()
+    items = list(kernels.items())[:MAX_WEIGHT_PANELS]
+    cols = min(4, len(items))
+    rows_n = math.ceil(len(items) / cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(4.2 * cols, 3.3 * rows_n + 0.6), dpi=100, squeeze=False)
+    for ax, (layer, (before, after)) in zip(axes.flat, items, strict=False):
+        both = np.concatenate([before, after])
+        both = both[np.isfinite(both)]
+        if not len(both):
+            ax.set_title(f"{layer}: no finite weights")
+            continue
+        lo, hi = float(both.min()), float(both.max())
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        bins = np.linspace(lo, hi, 41)
+        ax.hist(
+            before[np.isfinite(before)],
+            bins=bins,
+            histtype="stepfilled",
+            alpha=0.35,
+            color="tab:blue",
+            label=f"epoch {first_epoch}",
+        )
+        ax.hist(
+            after[np.isfinite(after)], bins=bins, histtype="step", lw=2, color="tab:red", label=f"epoch {last_epoch}"
+        )
+        zero_b = 100 * float(np.mean(np.abs(before) < 1e-3))
+        zero_a = 100 * float(np.mean(np.abs(after) < 1e-3))
+        ax.set_title(f"{layer} ({len(after)} weights)", fontsize=10)
+        ax.text(
+            0.02,
+            0.97,
+            f"|w| < 0.001: {zero_b:.0f}% -> {zero_a:.0f}%\nstd {np.std(before):.3f} -> {np.std(after):.3f}",
+            transform=ax.transAxes,
+            va="top",
+            fontsize=8,
+            color="dimgray",
+        )
+        ax.set_xlabel("weight value")
+        ax.legend(fontsize=8, loc="upper right")
+        ax.grid(True, alpha=0.3)
+    for ax in list(axes.flat)[len(items) :]:
+        ax.axis("off")
+    more = f" (first {MAX_WEIGHT_PANELS} of {len(kernels)} layers)" if len(kernels) > MAX_WEIGHT_PANELS else ""
+    fig.suptitle(f"{title}: weight histograms, first vs last epoch{more}")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+class Grid:
+    """A grid over two input features, wide enough for every point (standardised units)."""
+
+    def __init__(self, points: np.ndarray, steps: int = 150) -> None:
+        lo, hi = points.min(axis=0), points.max(axis=0)
+        pad = 0.12 * np.maximum(hi - lo, 1e-6) + 0.05
+        self.xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], steps)
+        self.ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], steps)
+        xx, yy = np.meshgrid(self.xs, self.ys)
+        self.shape = xx.shape
+        self.points = np.stack([xx.ravel(), yy.ravel()], axis=1).astype("float32")
+
+
+def _regions(ax: Any, grid: Grid, probs: np.ndarray, names: Sequence[str]) -> Any:
+    """Binary: p(class 1) as a red-blue field with the 0.5 line; more classes: the winning class."""
+    if probs.shape[1] == 2:
+        p = probs[:, 1].reshape(grid.shape)
+        im = ax.contourf(grid.xs, grid.ys, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.75, vmin=0, vmax=1)
+        if np.nanmin(p) < 0.5 < np.nanmax(p):
+            ax.contour(grid.xs, grid.ys, p, levels=[0.5], colors="k", linewidths=1.5)
+        return im
+    cls = probs.argmax(axis=1).reshape(grid.shape)
+    k = probs.shape[1]
+    ax.contourf(grid.xs, grid.ys, cls, levels=np.arange(-0.5, k), cmap="tab10", vmin=-0.5, vmax=9.5, alpha=0.45)
+    return None
+
+
+def _points(ax: Any, x: np.ndarray, y: np.ndarray, k: int, marker: str, label: str, size: float) -> None:
+    if k == 2:
+        colours = np.where(y == 1, "#b2182b", "#2166ac")
+    else:
+        import matplotlib
+
+        cmap = matplotlib.colormaps["tab10"]
+        colours = [cmap(int(c) % 10) for c in y]
+    ax.scatter(x[:, 0], x[:, 1], c=colours, marker=marker, s=size, edgecolors="k", linewidths=0.6, label=label)
+
+
+def boundary(
+    grid: Grid,
+    probs: np.ndarray,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray] | None,
+    names: Sequence[str],
+    features: Sequence[str],
+    path: Path,
+    title: str,
+) -> Path:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.8, 5.6), dpi=100)
+    im = _regions(ax, grid, probs, names)
+    k = probs.shape[1]
+    size = 60 if len(train[0]) < 50 else 14
+    _points(ax, train[0], train[1], k, "o", "training rows", size)
+    if test is not None:
+        _points(ax, test[0], test[1], k, "^", "test rows", size * 1.6)
+    if im is not None:
+        bar = fig.colorbar(im, ax=ax)
+        bar.set_label(f"p({names[1] if len(names) > 1 else 1})")
+    ax.set_xlabel(features[0])
+    ax.set_ylabel(features[1])
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    classes = ", ".join(f"{n}" for n in names)
+    ax.set_title(
+        f"{title}: decision regions (final model)\nclasses {classes}; circles train, triangles test", fontsize=10
+    )
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def boundary_epochs(
+    grid: Grid,
+    frames: list[tuple[int, np.ndarray, float | None]],
+    train: tuple[np.ndarray, np.ndarray],
+    names: Sequence[str],
+    features: Sequence[str],
+    path: Path,
+    title: str,
+) -> Path | None:
+    """frames: (epoch, grid probabilities, training accuracy) in epoch order."""
+    if not frames:
+        return None
+    plt = _pyplot()
+    cols = min(3, len(frames))
+    rows_n = math.ceil(len(frames) / cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(4.3 * cols, 3.9 * rows_n + 0.5), dpi=100, squeeze=False)
+    size = 45 if len(train[0]) < 50 else 8
+    for ax, (epoch, probs, acc) in zip(axes.flat, frames, strict=False):
+        _regions(ax, grid, probs, names)
+        _points(ax, train[0], train[1], probs.shape[1], "o", "training rows", size)
+        extra = f" · train accuracy {acc:.0%}" if acc is not None else ""
+        ax.set_title(f"epoch {epoch}{extra}", fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in list(axes.flat)[len(frames) :]:
+        ax.axis("off")
+    axes[0][0].set_ylabel(features[1])
+    axes[-1][0].set_xlabel(features[0])
+    colours = f"red: {names[1]}, blue: {names[0]}, black line: p = 0.5" if len(names) == 2 else ""
+    fig.suptitle(f"{title}: the decision boundary forming (epochs on a log scale)\n{colours}")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def predictions(
+    actual: np.ndarray, predicted: np.ndarray, sequence: bool, path: Path, title: str, target: str = "target"
+) -> Path:
+    """Regression on the test split: predicted against actual (a sequence: both over time)."""
+    plt = _pyplot()
+    a = np.asarray(actual, dtype="float64").reshape(len(actual), -1)[:, 0]
+    p = np.asarray(predicted, dtype="float64").reshape(len(predicted), -1)[:, 0]
+    ok = np.isfinite(a) & np.isfinite(p)
+    r2 = 1 - float(np.sum((a[ok] - p[ok]) ** 2)) / max(float(np.sum((a[ok] - a[ok].mean()) ** 2)), 1e-12)
+    if sequence:
+        fig, ax = plt.subplots(figsize=(10, 4.2), dpi=100)
+        t = np.arange(len(a))
+        ax.plot(t, a, lw=1.8, color="k", label="actual")
+        ax.plot(t, p, lw=1.5, color="tab:orange", ls="--", label="predicted")
+        ax.set_xlabel("test row (in time order)")
+        ax.set_ylabel(target)
+    else:
+        fig, ax = plt.subplots(figsize=(6, 5.6), dpi=100)
+        ax.scatter(a, p, s=16, alpha=0.7, edgecolors="none", label="test rows")
+        lo, hi = float(np.nanmin([a.min(), p.min()])), float(np.nanmax([a.max(), p.max()]))
+        ax.plot([lo, hi], [lo, hi], color="k", lw=1, ls="--", label="perfect prediction")
+        ax.set_xlabel(f"actual {target}")
+        ax.set_ylabel(f"predicted {target}")
+        ax.set_aspect("equal", adjustable="datalim")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=9)
+    ax.set_title(f"{title}: test predictions (R² {r2:.3f})")
+    fig.tight_layout()
+    return _save(fig, path)

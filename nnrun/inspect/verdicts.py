@@ -1,0 +1,223 @@
+"""Verdicts on a run's internals: vanishing gradients, exploding gradients, dying ReLU.
+
+Pure Python and NumPy (no TensorFlow): the runner calls `judge` when a run ends and writes
+the verdicts to run.json (`internals_verdicts`, beside the fit `diagnosis`); readers call it
+again on internals.csv for runs whose run.json lacks them. The rules:
+
+1. **vanishing gradients**: in a network with at least `MIN_DEPTH` layers with weights, the
+   first layer's gradient norm is below `VANISHING_RATIO` of the last layer's for
+   `PERSIST` epochs in a row (all of them when fewer ran). The epoch is the first of those.
+   Hint: ReLU, He initialisation, batch normalisation.
+2. **exploding gradients**: the total gradient norm (all layers) grew more than
+   `EXPLODING_GROWTH` times above its lowest value so far, and then either the run
+   diverged (a NaN/inf loss or gradient) or the growth held for `PERSIST` epochs.
+   The epoch is the first one above that line. Hint: lower the learning rate, clip.
+3. **dying ReLU**: at the last epoch at least `DEAD_FRACTION` of a ReLU layer's units are
+   dead (zero for every probe row). The epoch is the first from which the layer stayed at
+   or above that fraction. Hint: leaky_relu, a lower learning rate.
+
+A run gets any number of these (often none). Thresholds were set on the example configs:
+an 8-layer sigmoid MLP on moons has a first/last ratio around 1e-3 to 1e-4 while the same
+net with ReLU stays near 0.1-1; a well-tuned deep ReLU net has up to 30-45 % dead units in a layer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nnrun.inspect.internals import read, series
+from nnrun.runs.layout import RunFolder
+
+if TYPE_CHECKING:
+    from nnrun.runs.reader import RunInfo
+
+#: run.json's field for the verdicts (`RunJson.internals_verdicts`): a list, empty when none
+#: applies; absent when the run was not inspected.
+VERDICTS_FIELD = "internals_verdicts"
+
+VANISHING = "vanishing gradients"
+EXPLODING = "exploding gradients"
+DYING_RELU = "dying ReLU"
+VERDICTS = (VANISHING, EXPLODING, DYING_RELU)
+
+MIN_DEPTH = 3
+VANISHING_RATIO = 1e-2
+EXPLODING_GROWTH = 100.0
+DEAD_FRACTION = 0.5
+PERSIST = 3
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One finding on the internals: what, from which epoch, in words, and what to try."""
+
+    verdict: str
+    label: str
+    hint: str
+    epoch: int | None = None
+    layer: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "epoch": self.epoch,
+            "layer": self.layer,
+            "label": self.label,
+            "hint": self.hint,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Verdict | None:
+        """A verdict read back from run.json; None for anything that is not one."""
+        if not isinstance(data, Mapping) or data.get("verdict") not in VERDICTS:
+            return None
+        epoch = data.get("epoch")
+        return cls(
+            str(data["verdict"]),
+            str(data.get("label") or data["verdict"]),
+            str(data.get("hint") or ""),
+            epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None,
+            str(data["layer"]) if data.get("layer") else None,
+        )
+
+
+def _persistent_start(flags: np.ndarray) -> int | None:
+    """Index of the first run of `PERSIST` true flags (or of all flags when fewer exist)."""
+    need = min(PERSIST, len(flags))
+    if need == 0:
+        return None
+    run = 0
+    for i, f in enumerate(flags):
+        run = run + 1 if f else 0
+        if run >= need:
+            return i - need + 1
+    return None
+
+
+def _vanishing(rows: Sequence[Mapping[str, Any]]) -> Verdict | None:
+    grads = series(list(rows), "grad_norm")
+    if len(grads) < MIN_DEPTH:
+        return None
+    names = list(grads)
+    (e_first, g_first), (e_last, g_last) = grads[names[0]], grads[names[-1]]
+    epochs = np.intersect1d(e_first, e_last)
+    if not len(epochs):
+        return None
+    first = g_first[np.isin(e_first, epochs)]
+    last = g_last[np.isin(e_last, epochs)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = first / last
+    flags = np.isfinite(ratio) & (ratio < VANISHING_RATIO)
+    start = _persistent_start(flags)
+    if start is None:
+        return None
+    k = int(math.floor(-math.log10(max(float(np.median(ratio[start:][np.isfinite(ratio[start:])])), 1e-30))))
+    epoch = int(epochs[start])
+    return Verdict(
+        VANISHING,
+        f"vanishing gradients from epoch {epoch}",
+        f"the first layer's gradient ({names[0]}) is about 10^-{k} of the last layer's ({names[-1]}), so the "
+        "early layers barely learn: use relu (or leaky_relu) in the hidden layers, He initialisation or "
+        "batch_normalization between layers",
+        epoch,
+        names[0],
+    )
+
+
+def _exploding(rows: Sequence[Mapping[str, Any]], diverged: bool) -> Verdict | None:
+    grads = series(list(rows), "grad_norm")
+    if not grads:
+        return None
+    epochs = np.unique(np.concatenate([e for e, _ in grads.values()]))
+    total = np.zeros(len(epochs))
+    for e, g in grads.values():
+        total[np.searchsorted(epochs, e)] += g**2
+    total = np.sqrt(total)
+    finite = np.isfinite(total)
+    diverged = diverged or not finite.all()
+    lowest = np.minimum.accumulate(np.where(finite & (total > 0), total, np.inf))
+    known = np.isfinite(lowest)
+    above = known & (~finite | (total > EXPLODING_GROWTH * np.where(known, lowest, 1.0)))
+    # after a divergence one epoch above the line is enough; otherwise the growth must hold
+    first_above = int(np.argmax(above)) if above.any() else None
+    start = first_above if diverged else _persistent_start(above)
+    if start is None:
+        return None
+    epoch = int(epochs[start])
+    peak = total[start:][finite[start:]]
+    growth = f"{float(peak.max()) / float(lowest[start]):,.0f}x" if len(peak) else "beyond any bound"
+    return Verdict(
+        EXPLODING,
+        f"exploding gradients from epoch {epoch}",
+        f"the gradient norm grew {growth} above its lowest value"
+        + (" before the loss diverged" if diverged else "")
+        + ": lower optimizer.learning_rate (try 10x smaller), or clip the gradients",
+        epoch,
+    )
+
+
+def _dying_relu(rows: Sequence[Mapping[str, Any]]) -> list[Verdict]:
+    out = []
+    for layer, (epochs, dead) in series(list(rows), "dead_fraction").items():
+        if not len(dead) or not dead[-1] >= DEAD_FRACTION:
+            continue
+        below = np.flatnonzero(~(dead >= DEAD_FRACTION))
+        start = int(below[-1]) + 1 if len(below) else 0
+        epoch = int(epochs[start])
+        out.append(
+            Verdict(
+                DYING_RELU,
+                f"dying ReLU in {layer} from epoch {epoch}",
+                f"{dead[-1]:.0%} of {layer}'s units never fire (zero for every probe row), so they no longer "
+                "learn: use leaky_relu, or lower optimizer.learning_rate",
+                epoch,
+                layer,
+            )
+        )
+    return out
+
+
+def judge(
+    rows: Sequence[Mapping[str, Any]],
+    history: Sequence[Mapping[str, Any]] = (),
+    status: str | None = None,
+) -> list[Verdict]:
+    """Every verdict on one run's internals (rows of internals.csv), in the order of `VERDICTS`."""
+    diverged = status == "diverged" or any(
+        isinstance(v, float) and not math.isfinite(v)
+        for row in history
+        for k, v in row.items()
+        if str(k).endswith("loss")
+    )
+    found = [v for v in (_vanishing(rows), _exploding(rows, diverged)) if v is not None]
+    return found + _dying_relu(rows)
+
+
+def summary(verdicts: Sequence[Verdict]) -> str:
+    """One short cell for tables: `vanishing gradients (e3); dying ReLU dense_1 (e12)`, or `none`."""
+    if not verdicts:
+        return "none"
+    return "; ".join(
+        f"{v.verdict}{' ' + v.layer if v.layer and v.verdict == DYING_RELU else ''}"
+        + (f" (e{v.epoch})" if v.epoch is not None else "")
+        for v in verdicts
+    )
+
+
+def of_run(run: RunInfo) -> list[Verdict] | None:
+    """A run's verdicts: from run.json, else judged from its internals.csv; None if it has neither.
+
+    Like the fit diagnosis, failed, running and crashed runs have none.
+    """
+    stored = run.run_json.internals_verdicts
+    if stored is not None:
+        return [v for v in map(Verdict.from_dict, stored) if v is not None]
+    if run.status not in ("completed", "interrupted", "diverged"):
+        return None
+    rows = read(RunFolder(run.dir).internals)
+    return judge(rows, run.history(), run.status) if rows else None
