@@ -204,7 +204,7 @@ def predict_frame(
     run: SavedRun, frame: Any, threshold: float | None = None, source: str = "the input", model: Any = None
 ) -> Prediction:
     """Predict every row of `frame` with the run's model (`model`: already loaded, e.g. by the Python API)."""
-    from nnrun.train.evaluate import class_rows, predicted_classes, probabilities, regression_rows
+    from nnrun.train.evaluate import class_rows, predicted_classes, probabilities, regression_rows, with_inputs
 
     if threshold is not None and not 0 < threshold < 1:
         raise NnrunError(f"the threshold must be between 0 and 1. Received: threshold={threshold}")
@@ -214,12 +214,15 @@ def predict_frame(
     model = model if model is not None else load_model(run.dir)
     check_model_fits(model, run)
     outputs = np.asarray(model.predict(x, batch_size=max(min(len(x), 4096), 1), verbose=0))
+    # the inputs beside each prediction, as in the run's predictions.csv (tabular data only)
+    shape = run.preprocessor.input_shape
+    inputs = frame[run.input_columns].reset_index(drop=True) if shape is None or len(shape) == 1 else None
 
     if run.task == "regression":
         pred = outputs.astype("float64").reshape(len(outputs), -1)
         if true is not None and pred.shape[1] != 1:
             true = None  # one target column cannot score several outputs
-        result = Prediction(regression_rows(pred, true), None, ignored_columns=ignored)
+        result = Prediction(with_inputs(regression_rows(pred, true), inputs), None, ignored_columns=ignored)
         if true is not None:
             result.metrics["mae"] = float(np.mean(np.abs(pred - true)))
             result.target_column = run.target_column
@@ -230,7 +233,7 @@ def predict_frame(
     pred = predicted_classes(probs, run.task, used)
     names = [str(n) for n in run.target.class_names or range(probs.shape[1])]
     result = Prediction(
-        class_rows(probs, pred, names, true),
+        with_inputs(class_rows(probs, pred, names, true), inputs),
         used if run.task == "binary" else None,
         ignored_columns=ignored,
     )

@@ -88,6 +88,9 @@ class Dataset:
     test_rows: np.ndarray | None = None
     #: Train, validation and test are the same rows (a dataset too small to split).
     same_rows: bool = False
+    #: The test split's input columns as the source gave them (original units, before
+    #: encoding and scaling), for predictions.csv; None for images and sequences.
+    test_inputs: pd.DataFrame | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -130,4 +130,5 @@ def prepare(spec: Spec, base: Path, raw: Raw | None = None) -> Dataset:
         notes=notes,
         test_rows=test_idx,
         same_rows=same,
+        test_inputs=raw.frame.iloc[test_idx].reset_index(drop=True) if raw.input_shape is None else None,
     )

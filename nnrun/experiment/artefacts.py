@@ -25,7 +25,7 @@ def save_model(model: Any, run_dir: Path) -> None:
 
 def evaluate_test(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> dict[str, Any]:
     """Test-split metrics (with the loss); writes predictions.csv."""
-    from nnrun.train.evaluate import evaluate
+    from nnrun.train.evaluate import evaluate, with_inputs
 
     outputs = model.predict(data.x_test, batch_size=max(len(data.x_test), 1), verbose=0)
     test, rows = evaluate(outputs, data, spec.evaluation.threshold)
@@ -37,7 +37,7 @@ def evaluate_test(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> dict[
         return_dict=True,
     )
     test = {"loss": float(test_loss["loss"]), **test}
-    write_csv_rows(RunFolder(run_dir).predictions, rows)
+    write_csv_rows(RunFolder(run_dir).predictions, with_inputs(rows, data.test_inputs))
     return test
 
 

@@ -76,7 +76,10 @@ def draw(
 
 def _predictions(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> None:
     predicted = model.predict(data.x_test, batch_size=max(len(data.x_test), 1), verbose=0)
-    plots.predictions(data.y_test, predicted, is_sequence(data), run_dir / RunFolder.PREDICTIONS_PLOT, spec.name)
+    target = data.preprocessor.target.column if data.preprocessor.target is not None else None
+    plots.predictions(
+        data.y_test, predicted, is_sequence(data), run_dir / RunFolder.PREDICTIONS_PLOT, spec.name, target or "target"
+    )
 
 
 def _weights(model: Any, inspection: Inspection, run_dir: Path, title: str) -> None:

@@ -57,7 +57,7 @@ def figure(spec: Spec, data: Dataset, samples: int = 8) -> Any:
     import keras
 
     from nnrun.build import registry
-    from nnrun.plots import _pyplot
+    from nnrun.plots import pyplot
 
     last = _last_augmentation(spec)
     assert last is not None
@@ -73,7 +73,7 @@ def figure(spec: Spec, data: Dataset, samples: int = 8) -> Any:
 
     original = run(False)
     draws = [run(True) for _ in range(DRAWS)]
-    plt = _pyplot()
+    plt = pyplot()
     n = len(x)
     fig, axes = plt.subplots(1 + DRAWS, n, figsize=(1.5 * n + 0.8, 1.55 * (1 + DRAWS) + 0.9), dpi=100, squeeze=False)
     labels = data.class_names

@@ -21,17 +21,12 @@ from typing import Any
 import numpy as np
 
 from nnrun.inspect.internals import series
+from nnrun.plots import pyplot
 
 #: Colour ramp from the input layer (dark) to the output layer (light).
 RAMP = "viridis"
 #: At most this many layers get a panel in weights.png.
 MAX_WEIGHT_PANELS = 8
-
-
-def _pyplot() -> Any:
-    from nnrun.plots import _pyplot as pyplot
-
-    return pyplot()
 
 
 def _ramp(n: int) -> list[Any]:
@@ -48,7 +43,7 @@ def _save(fig: Any, path: Path) -> Path:
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    _pyplot().close(fig)
+    pyplot().close(fig)
     atomic_write_bytes(path, buf.getvalue())
     return path
 
@@ -91,7 +86,7 @@ def gradients(rows: list[dict[str, Any]], path: Path, title: str, notes: Sequenc
     grads = series(rows, "grad_norm")
     if not grads:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.6), dpi=100, gridspec_kw={"width_ratios": [3, 2]})
     order = _order(rows)
     _layer_lines(ax, grads, order, log=True)
@@ -122,7 +117,7 @@ def activations(rows: list[dict[str, Any]], path: Path, title: str, notes: Seque
     ]
     if not panels:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.4), dpi=100, squeeze=False)
     for ax, (data, label) in zip(axes[0], panels, strict=True):
         _layer_lines(ax, {k: (e, 100 * v) for k, (e, v) in data.items()}, order, log=False)
@@ -142,7 +137,7 @@ def weights(
     """kernels: {layer: (values after the first epoch, values at the end)}, flattened."""
     if not kernels:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     items = list(kernels.items())[:MAX_WEIGHT_PANELS]
     cols = min(4, len(items))
     rows_n = math.ceil(len(items) / cols)
@@ -239,7 +234,7 @@ def boundary(
     path: Path,
     title: str,
 ) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.8, 5.6), dpi=100)
     im = _regions(ax, grid, probs, names)
     k = probs.shape[1]
@@ -273,7 +268,7 @@ def boundary_epochs(
     """frames: (epoch, grid probabilities, training accuracy) in epoch order."""
     if not frames:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     cols = min(3, len(frames))
     rows_n = math.ceil(len(frames) / cols)
     fig, axes = plt.subplots(rows_n, cols, figsize=(4.3 * cols, 3.9 * rows_n + 0.5), dpi=100, squeeze=False)
@@ -299,7 +294,7 @@ def predictions(
     actual: np.ndarray, predicted: np.ndarray, sequence: bool, path: Path, title: str, target: str = "target"
 ) -> Path:
     """Regression on the test split: predicted against actual (a sequence: both over time)."""
-    plt = _pyplot()
+    plt = pyplot()
     a = np.asarray(actual, dtype="float64").reshape(len(actual), -1)[:, 0]
     p = np.asarray(predicted, dtype="float64").reshape(len(predicted), -1)[:, 0]
     ok = np.isfinite(a) & np.isfinite(p)

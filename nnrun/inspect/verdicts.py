@@ -11,7 +11,7 @@ again on internals.csv for runs whose run.json lacks them. The rules:
 2. **exploding gradients**: the total gradient norm (all layers) grew more than
    `EXPLODING_GROWTH` times above its lowest value so far, and then either the run
    diverged (a NaN/inf loss or gradient) or the growth held for `PERSIST` epochs.
-   The epoch is the first one above that line. Hint: lower the learning rate, clip.
+   The epoch is the first one above that line. Hint: lower the learning rate.
 3. **dying ReLU**: at the last epoch at least `DEAD_FRACTION` of a ReLU layer's units are
    dead (zero for every probe row). The epoch is the first from which the layer stayed at
    or above that fraction. Hint: leaky_relu, a lower learning rate.
@@ -150,13 +150,20 @@ def _exploding(rows: Sequence[Mapping[str, Any]], diverged: bool) -> Verdict | N
         return None
     epoch = int(epochs[start])
     peak = total[start:][finite[start:]]
-    growth = f"{float(peak.max()) / float(lowest[start]):,.0f}x" if len(peak) else "beyond any bound"
+    factor = float(peak.max()) / float(lowest[start]) if len(peak) else math.inf
+    growth = (
+        f"{factor:,.0f}x"
+        if factor < 1000
+        else f"about 10^{int(math.log10(factor))}x"
+        if math.isfinite(factor)
+        else "to inf"
+    )
     return Verdict(
         EXPLODING,
         f"exploding gradients from epoch {epoch}",
         f"the gradient norm grew {growth} above its lowest value"
         + (" before the loss diverged" if diverged else "")
-        + ": lower optimizer.learning_rate (try 10x smaller), or clip the gradients",
+        + ": lower optimizer.learning_rate (try 10x smaller) or standardize the inputs",
         epoch,
     )
 

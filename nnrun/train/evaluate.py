@@ -155,3 +155,21 @@ def baseline(data: Dataset, loss: Any) -> dict[str, Any]:
             losses[name] = value
     out["constant_loss"] = losses
     return out
+
+
+def with_inputs(rows: list[dict[str, Any]], inputs: Any) -> list[dict[str, Any]]:
+    """Prediction rows with each row's input columns (a DataFrame in original units) after
+    `row`; an input named like a prediction column gets an `input_` prefix. `inputs` None
+    (images, sequences) leaves the rows as they are."""
+    if inputs is None or len(inputs) != len(rows) or not rows:
+        return rows
+    taken = set(rows[0])
+    frame = inputs.rename(columns={c: f"input_{c}" if str(c) in taken else str(c) for c in inputs.columns})
+    for c in frame.columns:  # float32 sources: 20.57, not 20.56999969482422
+        if frame[c].dtype == np.float32:
+            frame[c] = [float(str(v)) for v in frame[c]]
+    records = frame.to_dict("records")
+    return [
+        {"row": r["row"], **values, **{k: v for k, v in r.items() if k != "row"}}
+        for r, values in zip(rows, records, strict=True)
+    ]

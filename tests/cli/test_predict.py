@@ -121,7 +121,8 @@ def test_cli_writes_default_output_and_stdout(runs) -> None:
     result = runner.invoke(app, ["predict", str(run_dir), str(input_csv), "-o", "-"])
     assert result.exit_code == 0, result.output
     header = result.stdout.splitlines()[0]
-    assert header == "row,target,predicted,p_setosa,p_versicolor,p_virginica"
+    inputs = "sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)"
+    assert header == f"row,{inputs},target,predicted,p_setosa,p_versicolor,p_virginica"
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,9 @@ def test_old_csv_run_folder_predicts_its_own_predictions(tmp_path: Path) -> None
     result = predict_csv(run, run / "input.csv")
     ours = pd.DataFrame(result.rows)
     theirs = pd.read_csv(run / "predictions.csv")
-    assert list(ours.columns) == list(theirs.columns)
+    # predict now writes each row's inputs beside its prediction; this run's file predates that
+    inputs = list(pd.read_csv(run / "input.csv").columns.drop("fruit"))
+    assert list(ours.columns) == ["row", *inputs, *list(theirs.columns)[1:]]
     assert ours["predicted"].tolist() == theirs["predicted"].tolist()
     for col in ("p_apple", "p_banana", "p_cherry"):
         np.testing.assert_allclose(ours[col], theirs[col], rtol=1e-4, atol=1e-6)
