@@ -25,6 +25,10 @@ import pytest
 
 from nnrun.runs.layout import RunFolder
 
+# No test reaches the internet: a Keras dataset that is not cached is fetched from a closed local
+# port (a connection refused at once) unless a test serves it (`keras_mirror`).
+os.environ.setdefault("NNRUN_DATASETS_MIRROR", "http://127.0.0.1:9/")
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
 
@@ -80,6 +84,25 @@ def made(tmp_path_factory: pytest.TempPathFactory):
 def _seed() -> None:
     random.seed(0)
     np.random.seed(0)
+
+
+@pytest.fixture(scope="session")
+def keras_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A local HTTP server with small stand-ins of the Keras dataset files (tests/data/keras_files.py)."""
+    from tests.data.keras_files import serve, write_all
+
+    with serve(write_all(tmp_path_factory.mktemp("keras-origin"))) as url:
+        yield url
+
+
+@pytest.fixture
+def keras_mirror(keras_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """An empty Keras cache and nnrun's downloads pointed at `keras_server`; returns the environment
+    (already set in this process; pass it to `run_cli` for a child)."""
+    env = {"KERAS_HOME": str(tmp_path / "keras-home"), "NNRUN_DATASETS_MIRROR": keras_server}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from nnrun.experiment import execute, prepare_experiment
+from nnrun.spec import load_spec
+from nnrun.spec.data import DATASETS
 from tests.conftest import CONFIGS, missing_run_files
 
 #: Every test here trains or starts nnrun processes: only in the full suite.
@@ -20,7 +22,9 @@ ALL = sorted(CONFIGS.glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
-def test_config_trains_and_writes_run_folder(path: Path, tmp_path: Path) -> None:
+def test_config_trains_and_writes_run_folder(path: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    if DATASETS[load_spec(path)[0].data.dataset].keras:
+        request.getfixturevalue("keras_mirror")  # small stand-ins from a local server, never the internet
     prepared = prepare_experiment(path, ["training.epochs=2"])
     outcome = execute(prepared, tmp_path, command=["test"])
     run = outcome.run_dir

@@ -28,6 +28,7 @@ MAY_IMPORT_TENSORFLOW = {
     "nnrun.experiment.lifecycle",  # seeds TensorFlow before building
     "nnrun.integrations.tensorboard",  # event files
     "nnrun.predict",  # loads model.keras
+    "nnrun.data.download",  # keras.utils.get_file, only when a Keras dataset file is not cached yet
     "nnrun.sweep.worker",  # thread pools set before TensorFlow's first op
 }
 

@@ -1,5 +1,6 @@
-"""Dataset sources by name: each returns a `Raw`. Nothing is downloaded: the tabular sets
-ship with scikit-learn, the rest are generated from the seed.
+"""Dataset sources by name: each returns a `Raw`. The tabular sets ship with scikit-learn,
+some are generated from the seed, and the Keras datasets come from Keras's cache (downloaded
+once on first use: `nnrun.data.keras_datasets`).
 
 Adding a dataset: its static facts in `nnrun.spec.data.DATASETS` (what a config may name),
 one `@SOURCES.register(name)` loader here, and a test.
@@ -122,3 +123,16 @@ def _csv(spec: DataSpec, seed: int, base: Path) -> Raw:
     from nnrun.data.csv import load_csv
 
     return load_csv(spec, base)
+
+
+def _keras(name: str) -> Source:
+    def load(spec: DataSpec, seed: int, base: Path) -> Raw:
+        from nnrun.data.keras_datasets import LOADERS
+
+        return LOADERS[name](spec, seed, base)
+
+    return load
+
+
+for _name in ("mnist", "fashion_mnist", "cifar10", "imdb"):
+    register(_name)(_keras(_name))

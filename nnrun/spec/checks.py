@@ -26,6 +26,8 @@ def static_facts(spec: Spec) -> DataFacts | None:
     info = DATASETS[spec.data.dataset]
     if spec.data.dataset == "sine":
         return DataFacts("regression", (spec.data.sequence_length, 1), None)
+    if spec.data.dataset == "imdb":
+        return DataFacts("binary", (spec.data.sequence_length,), 2)
     if info.task is None or info.input_shape is None:
         return None
     return DataFacts(info.task, info.input_shape, info.n_classes, info.n_outputs)
@@ -67,6 +69,9 @@ def problems(spec: Spec, facts: DataFacts) -> Iterator[tuple[Key, str]]:
                     f"cannot reshape {shape} ({size} values) to {layer.target_shape} ({target} values)",
                 )
                 return
+        if layer.type == "embedding" and layer.input_dim is None:
+            yield ((*key, "input_dim"), "embedding needs input_dim (the vocabulary size) for this dataset")
+            return
         if layer.type in AUGMENTATION and layer.type != "gaussian_noise" and len(shape) != 3:
             return
         shape = layer.output_shape(shape)

@@ -97,6 +97,15 @@ class Spec(StrictModel):
             self.metrics = ["accuracy"] if classify else ["mae"] if self.loss != "mae" else []
         return self
 
+    @model_validator(mode="after")
+    def _vocabulary(self) -> Spec:
+        """An embedding's vocabulary defaults to the data's (imdb: `num_words`)."""
+        if self.data.num_words is not None:
+            for layer in self.model.layers:
+                if getattr(layer, "type", None) == "embedding" and layer.input_dim is None:  # type: ignore[union-attr]
+                    layer.input_dim = self.data.num_words  # type: ignore[union-attr]
+        return self
+
     def to_yaml_dict(self) -> dict[str, Any]:
         """The resolved spec as plain data, defaults included (re-runnable as is)."""
         data = self.model_dump(mode="json", exclude_none=True)

@@ -26,6 +26,8 @@ class DatasetInfo:
     standardize: bool = True
     sized: bool = False  # takes n_samples / noise
     default_noise: float = 0.0
+    #: A Keras dataset: downloaded once into Keras's cache; n_samples takes a stratified subset.
+    keras: bool = False
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -55,6 +57,38 @@ DATASETS: dict[str, DatasetInfo] = {
         standardize=False,
     ),
     "csv": DatasetInfo("your CSV file with a target column", None, None),
+    "mnist": DatasetInfo(
+        "MNIST handwritten digits (Keras), 70 000 x 28x28x1 pixels in [0, 1], 10 classes",
+        "multiclass",
+        (28, 28, 1),
+        10,
+        standardize=False,
+        keras=True,
+    ),
+    "fashion_mnist": DatasetInfo(
+        "Fashion-MNIST clothing (Keras), 70 000 x 28x28x1 pixels in [0, 1], 10 classes",
+        "multiclass",
+        (28, 28, 1),
+        10,
+        standardize=False,
+        keras=True,
+    ),
+    "cifar10": DatasetInfo(
+        "CIFAR-10 photos (Keras), 60 000 x 32x32x3 pixels in [0, 1], 10 classes",
+        "multiclass",
+        (32, 32, 3),
+        10,
+        standardize=False,
+        keras=True,
+    ),
+    "imdb": DatasetInfo(
+        "IMDB movie reviews (Keras) as word indices, 50 000 reviews, positive or negative",
+        "binary",
+        None,
+        2,
+        standardize=False,
+        keras=True,
+    ),
 }
 DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
 
@@ -91,9 +125,22 @@ class DataSpec(StrictModel):
         description="Seed of the splits (scikit-learn's random_state); default: the config's seed.",
     )
     standardize: bool | None = Field(None, description="StandardScaler fit on train only; default per dataset.")
-    n_samples: PositiveInt | None = Field(None, description="Samples to generate (moons, circles, linear, sine).")
+    n_samples: PositiveInt | None = Field(
+        None,
+        description=(
+            "Samples to generate (moons, circles, linear, sine), or a stratified subset of a Keras dataset "
+            "(mnist, fashion_mnist, cifar10, imdb) for quick experiments."
+        ),
+    )
     noise: float | None = Field(None, ge=0, le=10, description="Noise level (moons, circles, linear, sine).")
-    sequence_length: PositiveInt = Field(20, le=1000, description="sine only: steps per input window.")
+    sequence_length: PositiveInt | None = Field(
+        None,
+        le=10_000,
+        description="sine: steps per input window (default 20); imdb: words per review, padded or cut (default 200).",
+    )
+    num_words: PositiveInt | None = Field(
+        None, ge=4, le=100_000, description="imdb only: keep the most frequent words (default 10000)."
+    )
 
     def absolute_path(self, base: Path) -> None:
         """Make a relative `path` (relative to the config file in `base`) absolute, in place."""
@@ -120,7 +167,16 @@ class DataSpec(StrictModel):
                 wrong.append("task")
             if wrong:
                 raise ValueError(f"{', '.join(wrong)} only apply to dataset 'csv'. Received: dataset={self.dataset}")
-        if not info.sized:
+        if self.dataset != "imdb" and self.num_words is not None:
+            raise ValueError("num_words only applies to imdb")
+        if self.sequence_length is None:
+            self.sequence_length = 200 if self.dataset == "imdb" else 20
+        if self.dataset == "imdb" and self.num_words is None:
+            self.num_words = 10_000
+        if info.keras:
+            if self.noise is not None:
+                raise ValueError(f"noise only applies to generated datasets. Received: dataset={self.dataset}")
+        elif not info.sized:
             given = [k for k in ("n_samples", "noise") if getattr(self, k) is not None]
             if given:
                 sized = ", ".join(n for n, i in DATASETS.items() if i.sized)

@@ -254,5 +254,116 @@ class GaussianNoise(SameShape):
     keras_class: ClassVar[str] = "GaussianNoise"
 
 
-AUGMENTATION = frozenset({"random_flip", "random_rotation", "random_translation", "gaussian_noise"})
+@LAYERS.register("embedding")
+class Embedding(LayerSpec):
+    """Word indices -> learned vectors: (steps,) -> (steps, output_dim). `input_dim` is the
+    vocabulary size; by default the data's (imdb's `num_words`, a text column's vocabulary)."""
+
+    type: Literal["embedding"]
+    output_dim: PositiveInt = Field(description="Length of each word's vector.")
+    input_dim: PositiveInt | None = Field(None, description="Vocabulary size; default: the data's.")
+    keras_class: ClassVar[str] = "Embedding"
+    input_rank: ClassVar[tuple[int, ...] | None] = (1,)
+    weighted: ClassVar[bool] = True
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (shape[0], self.output_dim)
+
+
+def _steps(length: int, window: int, stride: int, padding: str) -> int:
+    return -(-length // stride) if padding == "same" else (length - window) // stride + 1
+
+
+@LAYERS.register("conv1d")
+class Conv1D(LayerSpec):
+    """1-D convolution along the steps of a sequence: (steps, features) -> (steps', filters)."""
+
+    type: Literal["conv1d"]
+    filters: PositiveInt
+    kernel_size: PositiveInt = 3
+    strides: PositiveInt = 1
+    padding: Literal["valid", "same"] = "valid"
+    activation: Activation = Field(default_factory=lambda: Activation(name="linear"))
+    kernel_regularizer: Regularizer | None = None
+    keras_class: ClassVar[str] = "Conv1D"
+    input_rank: ClassVar[tuple[int, ...] | None] = (2,)
+    weighted: ClassVar[bool] = True
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (_steps(shape[0], self.kernel_size, self.strides, self.padding), self.filters)
+
+
+@LAYERS.register("max_pooling1d")
+class MaxPooling1D(LayerSpec):
+    """Max over `pool_size` steps of a sequence."""
+
+    type: Literal["max_pooling1d"]
+    pool_size: PositiveInt = 2
+    strides: PositiveInt | None = None
+    padding: Literal["valid", "same"] = "valid"
+    keras_class: ClassVar[str] = "MaxPooling1D"
+    input_rank: ClassVar[tuple[int, ...] | None] = (2,)
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (_steps(shape[0], self.pool_size, self.strides or self.pool_size, self.padding), shape[1])
+
+
+@LAYERS.register("global_max_pooling1d")
+class GlobalMaxPooling1D(LayerSpec):
+    """Max over the steps of a sequence: (steps, features) -> (features,)."""
+
+    type: Literal["global_max_pooling1d"]
+    keras_class: ClassVar[str] = "GlobalMaxPooling1D"
+    input_rank: ClassVar[tuple[int, ...] | None] = (2,)
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (shape[-1],)
+
+
+@LAYERS.register("global_average_pooling2d")
+class GlobalAveragePooling2D(LayerSpec):
+    """Average over an image's height and width: (h, w, channels) -> (channels,)."""
+
+    type: Literal["global_average_pooling2d"]
+    keras_class: ClassVar[str] = "GlobalAveragePooling2D"
+    input_rank: ClassVar[tuple[int, ...] | None] = (3,)
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (shape[-1],)
+
+
+@LAYERS.register("rescaling")
+class Rescaling(SameShape):
+    """Multiplies inputs by `scale` and adds `offset` (e.g. 1/255 for raw pixels)."""
+
+    type: Literal["rescaling"]
+    scale: float = Field(description="Factor, e.g. 0.00392156862745098 (1/255).")
+    offset: float = 0.0
+    keras_class: ClassVar[str] = "Rescaling"
+
+
+@LAYERS.register("random_zoom")
+class RandomZoom(SameShape):
+    """Augmentation: zooms training images in or out by up to `height_factor` of their size."""
+
+    type: Literal["random_zoom"]
+    height_factor: float = Field(0.1, gt=0, lt=1)
+    width_factor: float | None = Field(None, gt=0, lt=1)
+    keras_class: ClassVar[str] = "RandomZoom"
+    input_rank: ClassVar[tuple[int, ...] | None] = (3,)
+
+
+@LAYERS.register("random_contrast")
+class RandomContrast(SameShape):
+    """Augmentation: changes training images' contrast by up to `factor`."""
+
+    type: Literal["random_contrast"]
+    factor: float = Field(0.1, gt=0, le=1)
+    keras_class: ClassVar[str] = "RandomContrast"
+    input_rank: ClassVar[tuple[int, ...] | None] = (3,)
+
+
+AUGMENTATION = frozenset(
+    {"random_flip", "random_rotation", "random_translation", "gaussian_noise", "random_zoom", "random_contrast"}
+)
 AnyLayer = LAYERS.union()

@@ -206,6 +206,15 @@ def test_every_layer_states_its_output_shape() -> None:
         ({"type": "gru", "units": 5}, (8, 8), (5,)),
         ({"type": "global_average_pooling1d"}, (8, 6), (6,)),
         ({"type": "dropout", "rate": 0.2}, (8, 6), (8, 6)),
+        ({"type": "embedding", "input_dim": 100, "output_dim": 8}, (20,), (20, 8)),
+        ({"type": "conv1d", "filters": 4, "kernel_size": 5}, (20, 8), (16, 4)),
+        ({"type": "conv1d", "filters": 4, "strides": 2, "padding": "same"}, (21, 8), (11, 4)),
+        ({"type": "max_pooling1d"}, (16, 4), (8, 4)),
+        ({"type": "global_max_pooling1d"}, (8, 6), (6,)),
+        ({"type": "global_average_pooling2d"}, (7, 7, 16), (16,)),
+        ({"type": "rescaling", "scale": 0.5}, (8, 8, 3), (8, 8, 3)),
+        ({"type": "random_zoom"}, (8, 8, 3), (8, 8, 3)),
+        ({"type": "random_contrast"}, (8, 8, 3), (8, 8, 3)),
     ],
 )
 def test_output_shapes(layer: dict, shape: tuple[int, ...], expected: tuple[int, ...]) -> None:
@@ -213,4 +222,7 @@ def test_output_shapes(layer: dict, shape: tuple[int, ...], expected: tuple[int,
 
     from nnrun.spec.layers import AnyLayer
 
-    assert TypeAdapter(AnyLayer).validate_python(layer).output_shape(shape) == expected
+    spec = TypeAdapter(AnyLayer).validate_python(layer)
+    assert spec.output_shape(shape) == expected
+    built = registry.layers(spec)[0]  # and Keras agrees
+    assert tuple(built.compute_output_shape((None, *shape))[1:]) == expected

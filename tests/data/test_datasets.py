@@ -119,4 +119,4 @@ def test_every_dataset_has_one_loader_and_get_names_the_nearest() -> None:
     ):
         SOURCES.get("irs")
     with pytest.raises(ValueError, match="no entry in nnrun.spec.data.DATASETS"):
-        SOURCES.register("mnist")
+        SOURCES.register("svhn")

@@ -1,0 +1,132 @@
+"""The Keras datasets: fetched by Keras's own `get_file` over real HTTP from a local server
+serving small stand-ins in the loaders' formats, read from Keras's cache, shaped and scaled
+for the guide's models; offline without the file, one clear message and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnrun.data import prepare
+from nnrun.spec import loads_spec
+from tests.conftest import CONFIGS, run_cli
+
+
+def _spec(dataset: str, extra: str = "", head: str = "{type: flatten}, ") -> str:
+    out = (
+        "{type: dense, units: 1, activation: sigmoid}"
+        if dataset == "imdb"
+        else "{type: dense, units: 10, activation: softmax}"
+    )
+    loss = "binary_crossentropy" if dataset == "imdb" else "sparse_categorical_crossentropy"
+    return f"data: {{dataset: {dataset}{extra}}}\nmodel: {{layers: [{head}{out}]}}\nloss: {loss}\n"
+
+
+@pytest.mark.slow  # the first download imports TensorFlow (Keras's get_file)
+@pytest.mark.parametrize(
+    ("name", "shape", "rows", "cached"),
+    [
+        ("mnist", (28, 28, 1), 400, "datasets/mnist.npz"),
+        ("fashion_mnist", (28, 28, 1), 400, "datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"),
+        ("cifar10", (32, 32, 3), 240, "datasets/cifar-10-batches-py-target/cifar-10-batches-py/test_batch"),
+        ("imdb", (200,), 300, "datasets/imdb.npz"),
+    ],
+)
+def test_downloaded_once_into_keras_cache_then_read_from_it(
+    name: str, shape: tuple[int, ...], rows: int, cached: str, keras_mirror: dict[str, str], tmp_path: Path, monkeypatch
+) -> None:
+    data = prepare(loads_spec(_spec(name)), tmp_path)
+    assert (Path(keras_mirror["KERAS_HOME"]) / cached).is_file()
+    assert data.input_shape == shape
+    assert len(data.x_train) + len(data.x_val) + len(data.x_test) == rows  # train and test files, split by nnrun
+    if name == "imdb":
+        assert data.x_train.min() >= 0 and data.x_train.max() < 10_000
+        assert data.class_names == ["negative", "positive"]
+    else:
+        assert data.x_train.min() >= 0.0 and data.x_train.max() <= 1.0 and data.x_train.max() > 0.8
+        assert len(data.class_names or []) == 10
+    # Cached now: read without the network (the mirror points at a closed port).
+    monkeypatch.setenv("NNRUN_DATASETS_MIRROR", "http://127.0.0.1:9/")
+    again = prepare(loads_spec(_spec(name)), tmp_path)
+    np.testing.assert_array_equal(again.x_test, data.x_test)
+
+
+@pytest.mark.slow
+def test_n_samples_is_a_stratified_subset_and_imdb_options_apply(keras_mirror: dict[str, str], tmp_path: Path) -> None:
+    data = prepare(loads_spec(_spec("mnist", ", n_samples: 100")), tmp_path)
+    y = np.concatenate([data.y_train, data.y_val, data.y_test])
+    assert len(y) == 100 and np.bincount(y.astype(int)).tolist() == [10] * 10
+    imdb = prepare(loads_spec(_spec("imdb", ", num_words: 60, sequence_length: 12")), tmp_path)
+    assert imdb.input_shape == (12,)
+    x = imdb.x_train
+    assert x.max() <= 59 and (x == 2).any()  # words past num_words become 2 (out of vocabulary)
+    assert (x[:, 0] == 0).any() or (x == 1).any()  # zeros in front of short reviews, 1 starts a review
+
+
+@pytest.mark.slow  # a child process imports TensorFlow to try the download
+def test_offline_without_the_file_is_one_clear_message(tmp_path: Path) -> None:
+    home = tmp_path / "empty-keras-home"
+    env = {"KERAS_HOME": str(home), "NNRUN_DATASETS_MIRROR": "http://127.0.0.1:9/"}
+    proc = run_cli("validate", str(CONFIGS / "cnn_mnist.yaml"), env=env, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    text = proc.stdout + proc.stderr
+    assert "Traceback" not in text
+    assert "mnist.npz" in text and "http://127.0.0.1:9/mnist.npz" in text
+    assert str(home / "datasets") in text
+
+
+@pytest.mark.slow
+def test_a_server_that_never_answers_times_out(tmp_path: Path) -> None:
+    with socket.socket() as silent:  # accepts connections (the backlog) and never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        env = {
+            "KERAS_HOME": str(tmp_path / "home"),
+            "NNRUN_DATASETS_MIRROR": f"http://127.0.0.1:{port}/",
+            "NNRUN_DOWNLOAD_TIMEOUT": "1",
+        }
+        start = time.monotonic()
+        proc = run_cli("validate", str(CONFIGS / "mlp_mnist.yaml"), env=env, timeout=120)
+    assert proc.returncode == 2 and "timed out" in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr
+    assert time.monotonic() - start < 60
+    assert not (tmp_path / "home" / "datasets" / "mnist.npz").exists()  # nothing half-written
+
+
+def test_keras_datasets_need_no_file_to_validate_the_spec() -> None:
+    spec = loads_spec(
+        _spec("imdb", ", num_words: 500").replace(
+            "{type: flatten}, ", "{type: embedding, output_dim: 8}, {type: global_average_pooling1d}, "
+        )
+    )
+    assert spec.data.sequence_length == 200 and spec.data.num_words == 500
+    with pytest.raises(ValueError, match="num_words only applies to imdb"):
+        loads_spec(_spec("mnist", ", num_words: 5"))
+    with pytest.raises(ValueError, match="noise only applies"):
+        loads_spec(_spec("mnist", ", noise: 0.1"))
+
+
+@pytest.mark.slow
+def test_the_guides_cnn_trains_on_mnist_format_data(keras_mirror: dict[str, str], tmp_path: Path) -> None:
+    proc = run_cli(
+        "train",
+        str(CONFIGS / "cnn_mnist.yaml"),
+        "--set",
+        "training.epochs=2",
+        "--set",
+        "training.batch_size=16",
+        "--out",
+        str(tmp_path / "runs"),
+        env=keras_mirror,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (run,) = (p.parent for p in (tmp_path / "runs").rglob("run.json"))
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] > 0.3  # ten classes: chance is 0.1
+    assert json.loads((run / "run.json").read_text())["status"] == "completed"
