@@ -8,6 +8,7 @@ fails in a fraction of a second with a message naming the column.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,11 +94,23 @@ def _threshold(run_dir: Path) -> float:
     return float(((config.get("evaluation") or {}).get("threshold")) or 0.5)
 
 
+#: The column naming each picture when predicting a folder of images or an image file.
+FILE_COLUMN = "file"
+
+
 def read_input(path: Path, run: SavedRun) -> Any:
-    """The input CSV as a DataFrame; categorical columns are read as text, as in training."""
+    """The input as a DataFrame of the run's input columns: a CSV (categorical columns read as
+    text, as in training), an .npz (`x`, optionally `y`), a picture or a folder of pictures
+    (read as training read them: `nnrun.data.files`)."""
     import pandas as pd
 
+    from nnrun.data.files import IMAGE_SUFFIXES
+
     path = Path(path)
+    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+        return _read_images(path, run)
+    if path.suffix.lower() == ".npz":
+        return _read_npz(path, run)
     if not path.is_file():
         raise NnrunError(f"no such file: {path}")
     text_columns = {c: str for c in run.preprocessor.levels_}
@@ -108,6 +121,53 @@ def read_input(path: Path, run: SavedRun) -> Any:
     frame.columns = [str(c) for c in frame.columns]
     if len(frame) == 0:
         raise NnrunError(f"{path.name} has no rows")
+    return frame
+
+
+def _read_images(path: Path, run: SavedRun) -> Any:
+    import pandas as pd
+
+    from nnrun.data.files import image_files, read_images
+
+    shape = tuple(run.preprocessor.input_shape or ())
+    if len(shape) != 3 or shape[2] not in (1, 3):
+        raise NnrunError(f"{run.dir} was not trained on pictures (its inputs are {list(shape)}); give it a CSV")
+    if path.is_dir():
+        paths = image_files(path) or sorted(p for d in sorted(path.iterdir()) if d.is_dir() for p in image_files(d))
+        if not paths:
+            raise NnrunError(f"{path} holds no pictures")
+    elif path.is_file():
+        paths = [path]
+    else:
+        raise NnrunError(f"no such file: {path}")
+    x = read_images(paths, (shape[0], shape[1]), "grayscale" if shape[2] == 1 else "rgb")
+    frame = pd.DataFrame(x.reshape(len(x), -1), columns=run.input_columns)
+    names = [str(p.relative_to(path)) if path.is_dir() else p.name for p in paths]
+    frame.insert(0, FILE_COLUMN, names)
+    if path.is_dir() and all(p.parent != path for p in paths):  # class sub-folders: their names are the truth
+        frame[run.target_column] = [p.parent.name for p in paths]
+    return frame
+
+
+def _read_npz(path: Path, run: SavedRun) -> Any:
+    import pandas as pd
+
+    from nnrun.data.files import read_npz
+
+    if not path.is_file():
+        raise NnrunError(f"no such file: {path}")
+    arrays = read_npz(path)
+    if "x" not in arrays:
+        raise NnrunError(f"{path.name} has no array x; it holds {sorted(arrays)}")
+    x = arrays["x"]
+    if math.prod(x.shape[1:]) != len(run.input_columns) or x.ndim < 2:
+        raise NnrunError(
+            f"{path.name}: x is {list(x.shape)} but the model takes rows of {list(run.preprocessor.input_shape or [])}"
+        )
+    frame = pd.DataFrame(x.reshape(len(x), -1), columns=run.input_columns)
+    if "y" in arrays and len(arrays["y"]) == len(x):
+        y = np.ravel(arrays["y"]) if arrays["y"].ndim == 2 and arrays["y"].shape[1] == 1 else arrays["y"]
+        frame[run.target_column] = y
     return frame
 
 
@@ -210,13 +270,18 @@ def predict_frame(
         raise NnrunError(f"the threshold must be between 0 and 1. Received: threshold={threshold}")
     x = features(frame, run, source)
     true = targets(frame, run, source)
-    ignored = [c for c in frame.columns if c not in run.input_columns and c != run.target_column]
+    ignored = [c for c in frame.columns if c not in run.input_columns and c not in (run.target_column, FILE_COLUMN)]
     model = model if model is not None else load_model(run.dir)
     check_model_fits(model, run)
     outputs = np.asarray(model.predict(x, batch_size=max(min(len(x), 4096), 1), verbose=0))
     # the inputs beside each prediction, as in the run's predictions.csv (tabular data only)
     shape = run.preprocessor.input_shape
     inputs = frame[run.input_columns].reset_index(drop=True) if shape is None or len(shape) == 1 else None
+    if FILE_COLUMN in frame.columns and FILE_COLUMN not in run.input_columns:
+        import pandas as pd
+
+        files = frame[[FILE_COLUMN]].reset_index(drop=True)
+        inputs = files if inputs is None else pd.concat([files, inputs], axis=1)
 
     if run.task == "regression":
         pred = outputs.astype("float64").reshape(len(outputs), -1)

@@ -47,6 +47,9 @@ class Raw:
     source: str = "the data"
     #: What was inferred and how to change it, shown before training.
     notes: list[str] = field(default_factory=list)
+    #: Rows that are the source's own test split (Keras's test files, an npz's x_test): used
+    #: as the test split instead of `data.test_size`.
+    test_rows: np.ndarray | None = None
 
     @classmethod
     def from_array(

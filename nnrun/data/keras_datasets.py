@@ -6,8 +6,9 @@ nnrun and the other way round. A cached file is read with NumPy, as Keras's load
 so `validate` and `train` never import TensorFlow for it. A missing file is fetched once with
 Keras's own `keras.utils.get_file` (`nnrun.data.download`).
 
-Keras's train and test files are joined and split by nnrun (`data.test_size`, `data.validation`),
-as every other dataset is; `data.n_samples` keeps a stratified subset.
+Keras's test files are the test split (`data.test_size` does not apply); the validation split
+comes from the training files (`data.validation`); `data.n_samples` keeps a stratified subset
+of both.
 """
 
 from __future__ import annotations
@@ -63,34 +64,54 @@ def _pixels(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return (np.asarray(x, dtype="float32") / 255.0).reshape((len(x), *shape))
 
 
-def subset(x: np.ndarray, y: np.ndarray, n: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """`n` rows with the classes' proportions (scikit-learn's stratified `train_test_split`)."""
+def subset(y: np.ndarray, n: int | None, seed: int) -> np.ndarray:
+    """Indices of `n` rows with the classes' proportions (scikit-learn's stratified `train_test_split`)."""
+    idx = np.arange(len(y))
     if n is None or n >= len(y):
-        return x, y
+        return idx
     from sklearn.model_selection import train_test_split
 
-    idx = np.arange(len(y))
     try:
         keep, _ = train_test_split(idx, train_size=n, random_state=seed, stratify=y)
     except ValueError:  # too few rows for every class
         keep, _ = train_test_split(idx, train_size=n, random_state=seed)
-    keep = np.sort(keep)
-    return x[keep], y[keep]
+    return np.sort(keep)
 
 
-def _images(x: np.ndarray, y: np.ndarray, spec: DataSpec, seed: int, classes: list[str], source: str) -> Raw:
-    x, y = subset(x, y.reshape(-1).astype("int64"), spec.n_samples, seed)
+def joined(
+    train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], spec: DataSpec, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training and test arrays as one (x, y) with the test rows' positions, subset to `n_samples`."""
+    x = np.concatenate([train[0], test[0]])
+    y = np.concatenate([np.ravel(train[1]), np.ravel(test[1])]).astype("int64")
+    keep = subset(y, spec.n_samples, seed)
+    return x[keep], y[keep], np.flatnonzero(keep >= len(train[1]))
+
+
+def _images(
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    spec: DataSpec,
+    seed: int,
+    classes: list[str],
+    source: str,
+) -> Raw:
+    x, y, test_rows = joined(train, test, spec, seed)
     h, w = x.shape[1], x.shape[2]
     c = x.shape[3] if x.ndim == 4 else 1
-    names = [f"pixel_{r}_{col}" + (f"_{ch}" if c > 1 else "") for r in range(h) for col in range(w) for ch in range(c)]
-    return Raw.from_array(_pixels(x, (h, w, c)), y, "multiclass", names, classes, source=source)
+    raw = Raw.from_array(_pixels(x, (h, w, c)), y, "multiclass", pixel_names(h, w, c), classes, source=source)
+    raw.test_rows = test_rows
+    return raw
+
+
+def pixel_names(h: int, w: int, c: int) -> list[str]:
+    return [f"pixel_{r}_{col}" + (f"_{ch}" if c > 1 else "") for r in range(h) for col in range(w) for ch in range(c)]
 
 
 def load_mnist(spec: DataSpec, seed: int, base: Path) -> Raw:
     with np.load(fetch(MNIST, "mnist"), allow_pickle=False) as f:
-        x = np.concatenate([f["x_train"], f["x_test"]])
-        y = np.concatenate([f["y_train"], f["y_test"]])
-    return _images(x, y, spec, seed, [str(i) for i in range(10)], MNIST.fname)
+        train, test = (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+    return _images(train, test, spec, seed, [str(i) for i in range(10)], MNIST.fname)
 
 
 def _idx(path: Path, offset: int) -> np.ndarray:
@@ -100,9 +121,10 @@ def _idx(path: Path, offset: int) -> np.ndarray:
 
 def load_fashion_mnist(spec: DataSpec, seed: int, base: Path) -> Raw:
     paths = [fetch(r, "fashion_mnist") for r in FASHION]
-    y = np.concatenate([_idx(paths[0], 8), _idx(paths[2], 8)])
-    x = np.concatenate([_idx(paths[1], 16), _idx(paths[3], 16)]).reshape(len(y), 28, 28)
-    return _images(x, y, spec, seed, FASHION_CLASSES, "fashion-mnist")
+    y_train, y_test = _idx(paths[0], 8), _idx(paths[2], 8)
+    train = (_idx(paths[1], 16).reshape(len(y_train), 28, 28), y_train)
+    test = (_idx(paths[3], 16).reshape(len(y_test), 28, 28), y_test)
+    return _images(train, test, spec, seed, FASHION_CLASSES, "fashion-mnist")
 
 
 def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -118,10 +140,10 @@ def load_cifar10(spec: DataSpec, seed: int, base: Path) -> Raw:
         raise DataProblem(
             ("data", "dataset"), f"cifar10: {folder} is missing; delete {folder.parent} to download again"
         )
-    parts = [_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)] + [_cifar_batch(folder / "test_batch")]
-    x = np.concatenate([p[0] for p in parts]).transpose(0, 2, 3, 1)
-    y = np.concatenate([p[1] for p in parts])
-    return _images(x, y, spec, seed, CIFAR10_CLASSES, "cifar-10")
+    parts = [_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)]
+    train = (np.concatenate([p[0] for p in parts]).transpose(0, 2, 3, 1), np.concatenate([p[1] for p in parts]))
+    x_test, y_test = _cifar_batch(folder / "test_batch")
+    return _images(train, (x_test.transpose(0, 2, 3, 1), y_test), spec, seed, CIFAR10_CLASSES, "cifar-10")
 
 
 #: IMDB's reserved indices, as `keras.datasets.imdb.load_data` has them: 0 padding, 1 start, 2 unknown.
@@ -134,14 +156,18 @@ def load_imdb(spec: DataSpec, seed: int, base: Path) -> Raw:
     front, as `keras.utils.pad_sequences` does by default."""
     # Ragged sequences are object arrays in the npz (pickled), as Keras stores them.
     with np.load(fetch(IMDB, "imdb"), allow_pickle=True) as f:
-        xs = list(f["x_train"]) + list(f["x_test"])
-        y = np.concatenate([f["y_train"], f["y_test"]]).astype("int64")
+        train, test = (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
     words = spec.num_words or 10_000
-    seqs = [[START] + [w + INDEX_FROM if w + INDEX_FROM < words else OOV for w in map(int, s)] for s in xs]
-    x = pad(seqs, spec.sequence_length)
-    x, y = subset(x, y, spec.n_samples, seed)
+    length = spec.sequence_length or 200
+
+    def indices(reviews: np.ndarray) -> np.ndarray:
+        seqs = [[START] + [w + INDEX_FROM if w + INDEX_FROM < words else OOV for w in map(int, r)] for r in reviews]
+        return pad(seqs, length)
+
+    x, y, test_rows = joined((indices(train[0]), train[1]), (indices(test[0]), test[1]), spec, seed)
     names = [f"word_{i}" for i in range(x.shape[1])]
     raw = Raw.from_array(x.astype("float32"), y, "binary", names, ["negative", "positive"], source=IMDB.fname)
+    raw.test_rows = test_rows
     raw.notes.append(
         f"imdb: {words} most frequent words kept (data.num_words; 2 = any other word), reviews padded or cut "
         f"to their last {spec.sequence_length} words (data.sequence_length)"

@@ -68,7 +68,11 @@ def split(raw: Raw, spec: Spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             f"test_size {d.test_size} of {len(raw.y)} rows leaves no test rows",
         )
     seed = spec.seed if d.split_seed is None else d.split_seed
-    train_idx, test_idx = _split_indices(raw.y, raw.task, d.test_size, seed, d.stratify)
+    if raw.test_rows is not None:  # the source's own test split
+        test_idx = np.sort(np.asarray(raw.test_rows, dtype="int64"))
+        train_idx = np.setdiff1d(np.arange(len(raw.y)), test_idx)
+    else:
+        train_idx, test_idx = _split_indices(raw.y, raw.task, d.test_size, seed, d.stratify)
     val_idx = test_idx
     if d.validation != "test":
         if len(train_idx) * float(d.validation) < 1:

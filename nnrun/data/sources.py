@@ -136,3 +136,17 @@ def _keras(name: str) -> Source:
 
 for _name in ("mnist", "fashion_mnist", "cifar10", "imdb"):
     register(_name)(_keras(_name))
+
+
+@register("npz")
+def _npz(spec: DataSpec, seed: int, base: Path) -> Raw:
+    from nnrun.data.files import load_npz
+
+    return load_npz(spec, base)
+
+
+@register("images")
+def _images(spec: DataSpec, seed: int, base: Path) -> Raw:
+    from nnrun.data.files import load_images
+
+    return load_images(spec, base)

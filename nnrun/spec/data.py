@@ -57,6 +57,8 @@ DATASETS: dict[str, DatasetInfo] = {
         standardize=False,
     ),
     "csv": DatasetInfo("your CSV file with a target column", None, None),
+    "npz": DatasetInfo("your NumPy .npz file with arrays x and y (and optionally x_test, y_test)", None, None),
+    "images": DatasetInfo("your pictures: a folder with one sub-folder per class", None, None, standardize=False),
     "mnist": DatasetInfo(
         "MNIST handwritten digits (Keras), 70 000 x 28x28x1 pixels in [0, 1], 10 classes",
         "multiclass",
@@ -97,7 +99,9 @@ class DataSpec(StrictModel):
     """Where the data comes from and how it is split and scaled."""
 
     dataset: DatasetName = Field(description="Built-in dataset name, or 'csv'.")
-    path: str | None = Field(None, description="CSV file, relative to the config file (csv only).")
+    path: str | None = Field(
+        None, description="csv, npz: the file; images: the folder of class folders; relative to the config file."
+    )
     target: str | None = Field(None, description="Name of the target column (csv only).")
     task: Literal["auto", "classification", "binary", "multiclass", "regression"] = Field(
         "auto",
@@ -138,6 +142,13 @@ class DataSpec(StrictModel):
         le=10_000,
         description="sine: steps per input window (default 20); imdb: words per review, padded or cut (default 200).",
     )
+    image_size: list[PositiveInt] | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        description="images only: [height, width] every picture is resized to (default [64, 64]).",
+    )
+    color_mode: Literal["rgb", "grayscale"] = Field("rgb", description="images only: 3 colour channels or 1 grey one.")
     num_words: PositiveInt | None = Field(
         None, ge=4, le=100_000, description="imdb only: keep the most frequent words (default 10000)."
     )
@@ -157,16 +168,26 @@ class DataSpec(StrictModel):
     @model_validator(mode="after")
     def _fill_and_check(self) -> DataSpec:
         info = DATASETS[self.dataset]
-        if self.dataset == "csv":
-            missing = [k for k in ("path", "target") if getattr(self, k) is None]
-            if missing:
-                raise ValueError(f"dataset 'csv' needs {' and '.join(repr(m) for m in missing)}")
-        else:
-            wrong = [k for k in ("path", "target") if getattr(self, k) is not None]
-            if self.task != "auto":
-                wrong.append("task")
-            if wrong:
-                raise ValueError(f"{', '.join(wrong)} only apply to dataset 'csv'. Received: dataset={self.dataset}")
+        needs = {"csv": ("path", "target"), "npz": ("path",), "images": ("path",)}.get(self.dataset, ())
+        missing = [k for k in needs if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"dataset {self.dataset!r} needs {' and '.join(repr(m) for m in missing)}")
+        wrong = [k for k in ("path", "target") if k not in needs and getattr(self, k) is not None]
+        if self.task != "auto" and self.dataset not in ("csv", "npz"):
+            wrong.append("task")
+        if self.dataset != "images":
+            wrong += [k for k in ("image_size",) if getattr(self, k) is not None]
+            if self.color_mode != "rgb":
+                wrong.append("color_mode")
+        if wrong:
+            owners = {"path": "csv, npz, images", "target": "csv", "task": "csv, npz"}
+            first = wrong[0]
+            raise ValueError(
+                f"{', '.join(wrong)} only appl{'ies' if len(wrong) == 1 else 'y'} to dataset "
+                f"{owners.get(first, 'images')}. Received: dataset={self.dataset}"
+            )
+        if self.dataset == "images" and self.image_size is None:
+            self.image_size = [64, 64]
         if self.dataset != "imdb" and self.num_words is not None:
             raise ValueError("num_words only applies to imdb")
         if self.sequence_length is None:

@@ -29,21 +29,29 @@ def _spec(dataset: str, extra: str = "", head: str = "{type: flatten}, ") -> str
 
 @pytest.mark.slow  # the first download imports TensorFlow (Keras's get_file)
 @pytest.mark.parametrize(
-    ("name", "shape", "rows", "cached"),
+    ("name", "shape", "rows", "tests", "cached"),
     [
-        ("mnist", (28, 28, 1), 400, "datasets/mnist.npz"),
-        ("fashion_mnist", (28, 28, 1), 400, "datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"),
-        ("cifar10", (32, 32, 3), 240, "datasets/cifar-10-batches-py-target/cifar-10-batches-py/test_batch"),
-        ("imdb", (200,), 300, "datasets/imdb.npz"),
+        ("mnist", (28, 28, 1), 400, 100, "datasets/mnist.npz"),
+        ("fashion_mnist", (28, 28, 1), 400, 100, "datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"),
+        ("cifar10", (32, 32, 3), 240, 40, "datasets/cifar-10-batches-py-target/cifar-10-batches-py/test_batch"),
+        ("imdb", (200,), 300, 100, "datasets/imdb.npz"),
     ],
 )
 def test_downloaded_once_into_keras_cache_then_read_from_it(
-    name: str, shape: tuple[int, ...], rows: int, cached: str, keras_mirror: dict[str, str], tmp_path: Path, monkeypatch
+    name: str,
+    shape: tuple[int, ...],
+    rows: int,
+    tests: int,
+    cached: str,
+    keras_mirror: dict[str, str],
+    tmp_path: Path,
+    monkeypatch,
 ) -> None:
     data = prepare(loads_spec(_spec(name)), tmp_path)
     assert (Path(keras_mirror["KERAS_HOME"]) / cached).is_file()
     assert data.input_shape == shape
-    assert len(data.x_train) + len(data.x_val) + len(data.x_test) == rows  # train and test files, split by nnrun
+    assert len(data.x_train) + len(data.x_val) + len(data.x_test) == rows
+    assert len(data.x_test) == tests  # Keras's own test files are the test split
     if name == "imdb":
         assert data.x_train.min() >= 0 and data.x_train.max() < 10_000
         assert data.class_names == ["negative", "positive"]
@@ -61,6 +69,7 @@ def test_n_samples_is_a_stratified_subset_and_imdb_options_apply(keras_mirror: d
     data = prepare(loads_spec(_spec("mnist", ", n_samples: 100")), tmp_path)
     y = np.concatenate([data.y_train, data.y_val, data.y_test])
     assert len(y) == 100 and np.bincount(y.astype(int)).tolist() == [10] * 10
+    assert len(data.y_test) == 25  # a quarter of the stand-in's rows are its test file
     imdb = prepare(loads_spec(_spec("imdb", ", num_words: 60, sequence_length: 12")), tmp_path)
     assert imdb.input_shape == (12,)
     x = imdb.x_train
