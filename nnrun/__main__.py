@@ -1,4 +1,4 @@
-from nnrun.cli.app import main
+from nnrun.cli.app import entry
 
 if __name__ == "__main__":
-    main()
+    entry()

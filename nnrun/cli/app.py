@@ -5,6 +5,7 @@ the command body, so `nnrun --help` stays fast and never imports TensorFlow."""
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
@@ -52,7 +53,8 @@ _register()
 
 
 def main() -> None:
-    """Console entry point: user errors become one clean message and exit code 2."""
+    """Run the command line in this process: user errors become one clean message and exit
+    code 2; ends with SystemExit like any Typer app (tests call it in-process)."""
     try:
         app()
     except common.NnrunError as exc:
@@ -61,3 +63,45 @@ def main() -> None:
     except KeyboardInterrupt:
         common.err_console().print("[yellow]interrupted[/yellow]")
         sys.exit(130)
+
+
+def exit_code(exc: SystemExit) -> int:
+    """The process exit code `SystemExit(exc.code)` stands for (a text is printed, code 1)."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    print(exc.code, file=sys.stderr)
+    return 1
+
+
+def entry() -> None:
+    """The process entry point (`nnrun`, `python -m nnrun`): `main`, then, if this command
+    imported TensorFlow, end the process without its teardown (one to two seconds of freeing
+    graphs and thread pools, after every file is already written and synced). Only the process's
+    own entry point may do this: the library and the Python API return, a notebook keeps its kernel.
+    """
+    try:
+        main()
+    except SystemExit as exc:
+        code = exit_code(exc)
+    else:
+        code = 0
+    if "tensorflow" not in sys.modules:
+        sys.exit(code)  # nothing slow to tear down: the ordinary ending, atexit handlers and all
+    end_now(code)
+
+
+def end_now(code: int) -> None:
+    """`os._exit` once Python's own buffers are flushed. Every run file is already closed (atomic
+    writes fsync and rename, history.csv is closed by the run's hooks); what is left to flush is
+    the console and logging."""
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            pass
+    os._exit(code)
