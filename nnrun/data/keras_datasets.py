@@ -84,7 +84,8 @@ def joined(
     """Training and test arrays as one (x, y) with the test rows' positions, subset to `n_samples`."""
     x = np.concatenate([train[0], test[0]])
     y = np.concatenate([np.ravel(train[1]), np.ravel(test[1])]).astype("int64")
-    keep = subset(y, spec.n_samples, seed)
+    is_test = np.arange(len(y)) >= len(train[1])
+    keep = subset(y * 2 + is_test, spec.n_samples, seed)  # keeps the classes' and the test files' shares
     return x[keep], y[keep], np.flatnonzero(keep >= len(train[1]))
 
 

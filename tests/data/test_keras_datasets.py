@@ -68,8 +68,8 @@ def test_downloaded_once_into_keras_cache_then_read_from_it(
 def test_n_samples_is_a_stratified_subset_and_imdb_options_apply(keras_mirror: dict[str, str], tmp_path: Path) -> None:
     data = prepare(loads_spec(_spec("mnist", ", n_samples: 100")), tmp_path)
     y = np.concatenate([data.y_train, data.y_val, data.y_test])
-    assert len(y) == 100 and np.bincount(y.astype(int)).tolist() == [10] * 10
-    assert len(data.y_test) == 25  # a quarter of the stand-in's rows are its test file
+    assert len(y) == 100 and all(9 <= n <= 11 for n in np.bincount(y.astype(int)))  # the classes' shares
+    assert 24 <= len(data.y_test) <= 26  # about a quarter: the stand-in's test file is 100 of 400 rows
     imdb = prepare(loads_spec(_spec("imdb", ", num_words: 60, sequence_length: 12")), tmp_path)
     assert imdb.input_shape == (12,)
     x = imdb.x_train
