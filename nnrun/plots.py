@@ -75,12 +75,18 @@ def _float(v: Any) -> float:
 
 
 def curves(
-    history: Sequence[Mapping[str, float]], out_dir: Path, title: str, kept_epoch: int | None = None
+    history: Sequence[Mapping[str, float]],
+    out_dir: Path,
+    title: str,
+    kept_epoch: int | None = None,
+    lr_steps: tuple[Any, Any] | None = None,
 ) -> list[Path]:
     """loss.png and one PNG per metric: train vs validation by epoch (long runs thinned).
 
     `kept_epoch`, the epoch whose weights the model holds, is marked on each (a dashed line
     and a dot on the validation curve, or the training one without validation).
+    `lr_steps` (positions in epochs, rates) draws learning_rate.png at every optimizer update,
+    so a cyclical schedule shows its triangle rather than one sample per epoch.
     """
     if not history:
         return []
@@ -99,11 +105,15 @@ def curves(
         plt.close(fig)
         written.append(path)
     lrs = _series(history, "learning_rate")
+    x_lr, xlabel = epochs, "epoch"
+    if lr_steps is not None:
+        x_lr, lrs = np.asarray(lr_steps[0], dtype=float), np.asarray(lr_steps[1], dtype=float)
+        xlabel = "epoch (every optimizer update)"
     seen = lrs[np.isfinite(lrs)]
     if len(seen) and seen.max() != seen.min():
         fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-        ax.plot(*thin(epochs, lrs))
-        ax.set_xlabel("epoch")
+        ax.plot(*thin(x_lr, lrs), linewidth=1)
+        ax.set_xlabel(xlabel)
         ax.set_ylabel("learning rate")
         ax.set_title(f"{title}: learning rate")
         ax.grid(True, alpha=0.3)

@@ -103,7 +103,9 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step: Any) -> Any:
         step = ops.cast(step, "float32")
-        passed = ops.sum(ops.cast(ops.greater_equal(step, ops.array(self.boundaries, "float32")), "float32"))
+        # one count per step, so a vector of steps (the per-update record) works as a scalar does
+        crossed = ops.greater_equal(ops.expand_dims(step, -1), ops.array(self.boundaries, "float32"))
+        passed = ops.sum(ops.cast(crossed, "float32"), axis=-1)
         return self.initial_learning_rate * ops.power(self.factor, passed)
 
     def get_config(self) -> dict[str, Any]:
@@ -112,3 +114,23 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
             "boundaries": self.boundaries,
             "factor": self.factor,
         }
+
+
+@keras.saving.register_keras_serializable(package="nnrun")
+class EpochUnits(keras.optimizers.schedules.LearningRateSchedule):
+    """A schedule written in epochs (`schedule.unit: epoch`): the inner schedule sees the
+    number of finished epochs, floor(update / steps_per_epoch), so the rate is constant within
+    an epoch and `decay_steps: 1` decays once per epoch, as the guide's alpha_0 / (1 + lambda * t)."""
+
+    def __init__(self, schedule: Any, steps_per_epoch: int) -> None:
+        if isinstance(schedule, dict):
+            schedule = keras.saving.deserialize_keras_object(schedule)
+        self.schedule = schedule
+        self.steps_per_epoch = int(steps_per_epoch)
+
+    def __call__(self, step: Any) -> Any:
+        epoch = ops.floor(ops.cast(step, "float32") / float(self.steps_per_epoch))
+        return self.schedule(epoch)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"schedule": keras.saving.serialize_keras_object(self.schedule), "steps_per_epoch": self.steps_per_epoch}

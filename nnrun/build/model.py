@@ -8,16 +8,19 @@ from nnrun.build import registry
 from nnrun.spec.config import Spec
 
 
-def build_model(spec: Spec, input_shape: tuple[int, ...]) -> keras.Model:
-    """A Sequential model with the spec's layers, compiled with its optimizer, loss and metrics."""
+def build_model(spec: Spec, input_shape: tuple[int, ...], steps_per_epoch: int = 1) -> keras.Model:
+    """A Sequential model with the spec's layers, compiled with its optimizer, loss and metrics.
+
+    `steps_per_epoch` (optimizer updates per epoch) turns a schedule written in epochs into
+    Keras's count of updates."""
     model = keras.Sequential(name=spec.name.replace(".", "_").replace("-", "_"))
     model.add(keras.Input(shape=input_shape))
     for layer_spec in spec.model.layers:
         for layer in registry.layers(layer_spec):
             model.add(layer)
     model.compile(
-        optimizer=registry.optimizer(spec.optimizer),
-        loss=registry.loss(spec.loss),
+        optimizer=registry.optimizer(spec.optimizer, steps_per_epoch),
+        loss=registry.loss(spec.loss, spec.loss_reduction),
         metrics=[registry.metric(m, spec.loss, spec.evaluation.threshold) for m in spec.metrics or []],
     )
     return model

@@ -11,6 +11,7 @@ import keras
 from nnrun.build import custom
 from nnrun.registry import Registry
 from nnrun.spec.activations import Activation
+from nnrun.spec.initializers import Initializer
 from nnrun.spec.layers import LayerSpec
 from nnrun.spec.optimizers import OptimizerSpec
 from nnrun.spec.regularizers import Regularizer
@@ -84,6 +85,12 @@ def regularizer(spec: Regularizer | None) -> keras.regularizers.Regularizer | No
     return keras.regularizers.L1L2(l1=spec.l1, l2=spec.l2)
 
 
+def initializer(spec: Initializer) -> keras.initializers.Initializer:
+    """`random_uniform` with {minval: -1, maxval: 1} -> keras.initializers.RandomUniform(-1, 1)."""
+    cls = getattr(keras.initializers, "".join(part.capitalize() for part in spec.name.split("_")))
+    return cls(**spec.args)
+
+
 def activation_layer(spec: Activation) -> keras.layers.Layer | None:
     """A separate layer for activations Keras cannot name (step, leaky_relu with alpha)."""
     entry = ACTIVATIONS.get(spec.name)
@@ -102,6 +109,10 @@ def layers(spec: LayerSpec) -> list[keras.layers.Layer]:
         else:
             kwargs["activation"] = "linear"
             extra = entry(act)
+    for key in ("kernel_initializer", "bias_initializer"):
+        init = getattr(spec, key, None)
+        if init is not None:
+            kwargs[key] = initializer(init)
     if type(spec).weighted and hasattr(spec, "kernel_regularizer"):
         kwargs["kernel_regularizer"] = regularizer(spec.kernel_regularizer)  # type: ignore[attr-defined]
     cls = CUSTOM_LAYERS.get(spec.keras_class) or getattr(keras.layers, spec.keras_class)
@@ -109,22 +120,28 @@ def layers(spec: LayerSpec) -> list[keras.layers.Layer]:
     return built + ([extra] if extra is not None else [])
 
 
-def schedule(spec: OptimizerSpec) -> Any:
-    """The learning rate: a float, or a schedule starting from the optimizer's rate."""
+def schedule(spec: OptimizerSpec, steps_per_epoch: int = 1) -> Any:
+    """The learning rate: a float, or a schedule starting from the optimizer's rate (counting
+    finished epochs for `unit: epoch`, optimizer updates for `unit: step`)."""
     lr = float(spec.learning_rate)  # type: ignore[attr-defined]
     s = spec.schedule
     if s is None:
         return lr
-    return SCHEDULES.get(s.type)(lr, s)
+    built = SCHEDULES.get(s.type)(lr, s)
+    return custom.EpochUnits(built, steps_per_epoch) if s.unit == "epoch" else built
 
 
-def optimizer(spec: OptimizerSpec) -> keras.optimizers.Optimizer:
+def optimizer(spec: OptimizerSpec, steps_per_epoch: int = 1) -> keras.optimizers.Optimizer:
     cls = getattr(keras.optimizers, spec.keras_class)
-    return cls(learning_rate=schedule(spec), **spec.keras_kwargs())
+    return cls(learning_rate=schedule(spec, steps_per_epoch), **spec.keras_kwargs())
 
 
-def loss(name: str) -> keras.losses.Loss:
-    return LOSSES.get(name)()
+def loss(name: str, reduction: str = "mean") -> keras.losses.Loss:
+    """The loss; `reduction: sum` adds a batch's per-sample losses instead of averaging them."""
+    built = LOSSES.get(name)()
+    if reduction == "sum":
+        built.reduction = "sum"
+    return built
 
 
 def metric(name: str, loss_name: str, threshold: float = 0.5) -> keras.metrics.Metric:

@@ -218,7 +218,11 @@ def _finish(record: Any, quiet: bool) -> dict[str, int]:
             f"best: point {best['point']} ({best['label']}), mean {best['metric']} {best['value']:.4g}{spread} -> {dirs}",
             markup=False,
         )
-        out.print(f"chosen by {best['criterion']}; ties go to a good fit, then the lower val_loss", markup=False)
+        out.print(
+            f"chosen by {best['criterion']}; points within one standard error of the best are tied, "
+            "and a tie goes to a good fit, then the lower val_loss",
+            markup=False,
+        )
         if best.get("selected_on_test") and not best.get("same_rows"):
             err_console().print(
                 "[yellow]warning:[/yellow] chosen on the test split (data.validation: test): "

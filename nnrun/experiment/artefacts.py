@@ -68,6 +68,39 @@ def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
     atomic_write_json(RunFolder(run_dir).metrics, metrics)
 
 
+#: At most this many updates in lr_steps.csv (evenly spaced beyond it), so a long run stays small.
+MAX_LR_STEPS = 100_000
+
+
+def learning_rate_steps(model: Any, result: TrainResult, run_dir: Path) -> tuple[Any, Any] | None:
+    """Write lr_steps.csv: the learning rate of every optimizer update the run made (a schedule
+    is a function of the update count, so this is exact). None without a schedule, or if the
+    schedule cannot be evaluated (the record is a picture's data, never worth a run)."""
+    import keras
+    import numpy as np
+
+    from nnrun.runs.layout import RunFolder
+
+    schedule = model.optimizer._learning_rate  # noqa: SLF001 - the schedule itself, as fit.current_learning_rate reads it
+    total, per_epoch = int(result.total_updates), max(int(result.batches_per_epoch), 1)
+    if not callable(schedule) or total <= 0:
+        return None
+    try:
+        steps = np.unique(np.linspace(0, total - 1, min(total, MAX_LR_STEPS)).round().astype("int64"))
+        lrs = np.asarray(keras.ops.convert_to_numpy(schedule(keras.ops.convert_to_tensor(steps))), dtype="float64")
+        if lrs.shape != steps.shape:  # a schedule that does not take a vector of steps: one call each
+            steps = steps[:: max(1, len(steps) // 2000)]
+            lrs = np.array([float(keras.ops.convert_to_numpy(schedule(int(s)))) for s in steps])
+    except Exception:  # noqa: BLE001
+        return None
+    rows = [
+        {"step": int(s) + 1, "epoch": int(s) // per_epoch + 1, "learning_rate": float(v)}
+        for s, v in zip(steps, lrs, strict=True)
+    ]
+    write_csv_rows(RunFolder(run_dir).lr_steps, rows)
+    return (steps + 1) / per_epoch, lrs
+
+
 def draw_figures(
     history: Sequence[Row],
     metrics: dict[str, Any],
@@ -75,6 +108,7 @@ def draw_figures(
     title: str,
     kept_epoch: int | None,
     stopped: Callable[[], bool],
+    lr_steps: tuple[Any, Any] | None = None,
 ) -> None:
     """The run's PNGs, drawn once its status is final: a figure never changes a run's status.
 
@@ -85,7 +119,7 @@ def draw_figures(
     from nnrun import plots
 
     test = metrics.get("test", {})
-    figures = [lambda: plots.curves(history, run_dir, title, kept_epoch=kept_epoch)]
+    figures = [lambda: plots.curves(history, run_dir, title, kept_epoch=kept_epoch, lr_steps=lr_steps)]
     if "confusion_matrix" in test:
         figures.append(
             lambda: plots.confusion_matrix(
@@ -142,11 +176,17 @@ def selected_on_test(spec: Spec, data: Dataset) -> bool:
 
 
 def baseline(model: Any, spec: Spec, data: Dataset) -> dict[str, Any]:
-    """run.json's `baseline` (see `nnrun.train.evaluate.baseline`); {} if it cannot be computed."""
+    """run.json's `baseline` (see `nnrun.train.evaluate.baseline`), on the scale of the
+    history's losses; {} if it cannot be computed."""
     from nnrun.build.registry import loss
+    from nnrun.train.base import batch_size
     from nnrun.train.evaluate import baseline as compute
 
     try:
-        return compute(data, loss(spec.loss))
+        found = compute(data, loss(spec.loss))  # per sample
     except Exception:  # noqa: BLE001 - a reference for the diagnosis, never a reason to fail a run
         return {}
+    if spec.loss_reduction == "sum":  # a batch's loss is the sum over its rows
+        rows = {"train": batch_size(spec, len(data.x_train)), "validation": len(data.x_val)}
+        found["constant_loss"] = {k: v * rows[k] for k, v in found.get("constant_loss", {}).items() if k in rows}
+    return found

@@ -23,7 +23,7 @@ from nnrun.runs.files import atomic_write_text, atomic_write_yaml
 from nnrun.runs.layout import RunFolder, Status
 from nnrun.signals import RunSignals
 from nnrun.spec import Spec
-from nnrun.train.base import Row, TrainResult
+from nnrun.train.base import Row, TrainResult, batches_per_epoch
 
 
 @dataclass
@@ -89,7 +89,7 @@ def execute(
         spec, data = prepared.spec, prepared.data
         folder.ensure_writable(out_root)
         seed_everything(spec.seed)
-        model = build_model(spec, data.input_shape)
+        model = build_model(spec, data.input_shape, batches_per_epoch(spec, len(data.x_train)))
         trainer, why_not_graph = choose(spec, data)
 
         created = run_dir is None
@@ -205,12 +205,15 @@ def _finish(
         metrics["test"] = artefacts.evaluate_test(model, spec, prepared.data, run_dir)
     metrics.update(artefacts.epoch_metrics(result, kept))
     artefacts.write_metrics(run_dir, metrics)
+    lr_steps = artefacts.learning_rate_steps(model, result, run_dir)
     if signals.received is not None and status == Status.COMPLETED:
         status = Status.INTERRUPTED  # asked to stop while the finished model was being evaluated
     record.data["diagnosis"] = artefacts.diagnosis(result.history, status, record.data)
     record.data.update(inside.record(run_dir, result, status))
     record.finish(status)
     signals.close()  # from here a signal only skips the figures: they never change the status
-    artefacts.draw_figures(result.history, metrics, run_dir, spec.name, kept, lambda: signals.late is not None)
+    artefacts.draw_figures(
+        result.history, metrics, run_dir, spec.name, kept, lambda: signals.late is not None, lr_steps
+    )
     inside.draw(model, spec, prepared.data, run_dir, result, record.data, lambda: signals.late is not None)
     return Outcome(run_dir, status, record.data, metrics, signal=signals.received)

@@ -65,6 +65,9 @@ class RunFolder:
     RUN = "run.json"  # status and facts about the run (`RunJson`)
     CONFIG = "config.yaml"  # the resolved spec, defaults included; `nnrun train` takes it as is
     HISTORY = "history.csv"  # one row per epoch: epoch, loss, val_loss, metrics, learning_rate
+    LR_STEPS = (
+        "lr_steps.csv"  # with a schedule: the learning rate of every optimizer update (step, epoch, learning_rate)
+    )
     METRICS = "metrics.json"  # final test metrics, best/final epoch figures (`MetricsJson`)
     PREPROCESSING = "preprocessing.json"  # what `nnrun predict` needs to transform new rows
     MODEL = "model.keras"  # the trained model
@@ -98,6 +101,7 @@ class RunFolder:
     run_json = property(lambda self: self.dir / self.RUN)
     config = property(lambda self: self.dir / self.CONFIG)
     history = property(lambda self: self.dir / self.HISTORY)
+    lr_steps = property(lambda self: self.dir / self.LR_STEPS)
     metrics = property(lambda self: self.dir / self.METRICS)
     preprocessing = property(lambda self: self.dir / self.PREPROCESSING)
     model = property(lambda self: self.dir / self.MODEL)

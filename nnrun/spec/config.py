@@ -76,7 +76,12 @@ class Spec(StrictModel):
     data: DataSpec
     model: ModelSpec
     optimizer: AnyOptimizer = Field(default_factory=lambda: SGD(name="sgd"))  # type: ignore[valid-type]
-    loss: LossName = Field(description="Loss function.")
+    loss: LossName = Field(description="Loss function: a name, or {name: mse, reduction: sum}.")
+    loss_reduction: Literal["mean", "sum"] = Field(
+        "mean",
+        description="How a batch's per-sample losses combine: their mean (Keras's default) or their sum "
+        "(the study guide's from-scratch XOR). Written as loss: {name: ..., reduction: sum}.",
+    )
     metrics: list[MetricName] | None = Field(
         None, description="Metrics tracked per epoch; default accuracy for classification."
     )
@@ -88,6 +93,20 @@ class Spec(StrictModel):
     @classmethod
     def _alias(cls, v: Any) -> Any:
         return LOSS_ALIASES.get(v, v) if isinstance(v, str) else v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _loss_mapping(cls, data: Any) -> Any:
+        """`loss: {name: mse, reduction: sum}` -> loss: mse, loss_reduction: sum."""
+        if not isinstance(data, dict) or not isinstance(data.get("loss"), dict):
+            return data
+        loss = data["loss"]
+        if "name" not in loss or set(loss) - {"name", "reduction"}:
+            raise ValueError(f"loss: expected a name or {{name: <loss>, reduction: mean|sum}}. Received: {loss!r}")
+        data = {**data, "loss": loss["name"]}
+        if "reduction" in loss:
+            data["loss_reduction"] = loss["reduction"]
+        return data
 
     @model_validator(mode="after")
     def _default_metrics(self) -> Spec:
@@ -109,4 +128,7 @@ class Spec(StrictModel):
     def to_yaml_dict(self) -> dict[str, Any]:
         """The resolved spec as plain data, defaults included (re-runnable as is)."""
         data = self.model_dump(mode="json", exclude_none=True)
+        reduction = data.pop("loss_reduction", "mean")
+        if reduction != "mean":
+            data["loss"] = {"name": data["loss"], "reduction": reduction}
         return data

@@ -14,6 +14,7 @@ from pydantic import Field, PositiveInt, field_validator
 
 from nnrun.spec.activations import Activation
 from nnrun.spec.base import Registry, StrictModel
+from nnrun.spec.initializers import Initializer
 from nnrun.spec.regularizers import Regularizer
 
 LAYERS = Registry("layer", tag="type")
@@ -28,7 +29,9 @@ class LayerSpec(StrictModel):
 
     def keras_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for the Keras constructor (activation/regularizer handled apart)."""
-        return self.model_dump(exclude={"type", "activation", "kernel_regularizer"})
+        return self.model_dump(
+            exclude={"type", "activation", "kernel_regularizer", "kernel_initializer", "bias_initializer"}
+        )
 
     def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         """The shape this layer gives for input `shape` (no batch axis); exact enough for
@@ -63,6 +66,8 @@ class Dense(LayerSpec):
     activation: Activation = Field(default_factory=lambda: Activation(name="linear"))
     kernel_regularizer: Regularizer | None = None
     use_bias: bool = True
+    kernel_initializer: Initializer | None = Field(None, description="Keras's default: glorot_uniform.")
+    bias_initializer: Initializer | None = Field(None, description="Keras's default: zeros.")
     keras_class: ClassVar[str] = "Dense"
     weighted: ClassVar[bool] = True
 
@@ -90,6 +95,8 @@ class Conv2D(LayerSpec):
     padding: Literal["valid", "same"] = "valid"
     activation: Activation = Field(default_factory=lambda: Activation(name="linear"))
     kernel_regularizer: Regularizer | None = None
+    kernel_initializer: Initializer | None = Field(None, description="Keras's default: glorot_uniform.")
+    bias_initializer: Initializer | None = Field(None, description="Keras's default: zeros.")
     keras_class: ClassVar[str] = "Conv2D"
     input_rank: ClassVar[tuple[int, ...] | None] = (3,)
     weighted: ClassVar[bool] = True

@@ -1,5 +1,7 @@
-"""Learning-rate schedules. Steps count optimizer updates (batches), as in Keras; with
-`batch_size: full` one step is one epoch. The optimizer's `learning_rate` is the start."""
+"""Learning-rate schedules. `unit: epoch` (the default) counts finished epochs, so
+`decay_steps: 1` decays once per epoch, as the study guide's alpha_0 / (1 + lambda * t);
+`unit: step` counts optimizer updates (batches), as Keras does. The optimizer's
+`learning_rate` is the start."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from pydantic import Field, PositiveInt, model_validator
 from nnrun.spec.base import Registry, StrictModel
 
 SCHEDULES = Registry("schedule", tag="type")
+Unit = Literal["epoch", "step"]
+UNIT_DESCRIPTION = "What t counts: finished epochs (default) or optimizer updates (Keras's steps)."
 
 
 @SCHEDULES.register("inverse_time")
@@ -17,9 +21,10 @@ class InverseTime(StrictModel):
     """lr_t = lr_0 / (1 + decay_rate * t / decay_steps)."""
 
     type: Literal["inverse_time"]
-    decay_rate: float = Field(gt=0)
+    decay_rate: float = Field(ge=0, description="lambda; 0 keeps the rate constant (a decay sweep's baseline).")
     decay_steps: PositiveInt = 1
     staircase: bool = False
+    unit: Unit = Field("epoch", description=UNIT_DESCRIPTION)
 
 
 @SCHEDULES.register("exponential")
@@ -27,9 +32,10 @@ class Exponential(StrictModel):
     """lr_t = lr_0 * decay_rate ** (t / decay_steps)."""
 
     type: Literal["exponential"]
-    decay_rate: float = Field(gt=0, lt=1)
+    decay_rate: float = Field(gt=0, le=1, description="1 keeps the rate constant.")
     decay_steps: PositiveInt = 100
     staircase: bool = False
+    unit: Unit = Field("epoch", description=UNIT_DESCRIPTION)
 
 
 @SCHEDULES.register("step")
@@ -39,6 +45,7 @@ class Step(StrictModel):
     type: Literal["step"]
     boundaries: list[PositiveInt] = Field(min_length=1)
     factor: float = Field(0.1, gt=0)
+    unit: Unit = Field("epoch", description=UNIT_DESCRIPTION)
 
     @model_validator(mode="after")
     def _increasing(self) -> Step:
@@ -57,6 +64,7 @@ class Cyclical(StrictModel):
     type: Literal["cyclical"]
     max_learning_rate: float = Field(gt=0)
     step_size: PositiveInt = 20
+    unit: Unit = Field("epoch", description=UNIT_DESCRIPTION)
 
 
 AnySchedule = SCHEDULES.union()

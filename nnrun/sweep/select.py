@@ -4,10 +4,11 @@ happened to reach at some epoch.
 A criterion is a history column and a direction (`sweep.select: {metric: val_accuracy, mode:
 max}` in the YAML, `--select val_accuracy:max` on the command line). Each run is scored by
 that column at its *kept* epoch (the epoch whose weights its model holds: the one early
-stopping restored, else the last), a point by the mean over its seeds. Ties (accuracy on a
-small validation split often ties) go to the point whose runs all got the verdict `good fit`
-(a run whose loss still jumps around is not preferred for a lucky epoch), then to the lower
-validation loss. The default is the task's headline validation metric: `val_accuracy` (max)
+stopping restored, else the last), a point by the mean over its seeds. Points within one
+standard error of the best mean are tied (the one-standard-error rule; for an accuracy the
+binomial error on the validation rows, so one row of a small split is not a reason): a tie
+goes to the point whose runs all got the verdict `good fit` (a run whose loss jumps around is
+not preferred for a lucky epoch), then to the lower validation loss. The default is the task's headline validation metric: `val_accuracy` (max)
 for classifiers, `val_loss` (min) otherwise; when the points' losses differ (a grid over
 `loss`), loss values are in different units, so the default is a metric every point shares
 (`val_mae`, then `val_mse`: a run trained *with* that loss has it as `val_loss`) and a
@@ -166,6 +167,9 @@ class Score:
     high: float
     val_loss: float
     healthy: bool = True
+    #: the standard error of `mean`: binomial for an accuracy on n validation rows, else the
+    #: spread over seeds / sqrt(seeds); 0 when unknown (one seed of a non-accuracy metric)
+    se: float = 0.0
 
 
 def score(runs: Sequence[RunInfo], crit: Criterion) -> Score | None:
@@ -175,19 +179,41 @@ def score(runs: Sequence[RunInfo], crit: Criterion) -> Score | None:
         return None
     vals = [v for v in values if v is not None]
     losses = [v for v in (value(r, "val_loss") for r in runs) if v is not None]
+    mean = statistics.fmean(vals)
+    std = statistics.stdev(vals) if len(vals) > 1 else None
     return Score(
-        statistics.fmean(vals),
-        statistics.stdev(vals) if len(vals) > 1 else None,
+        mean,
+        std,
         min(vals),
         max(vals),
         statistics.fmean(losses) if losses else math.inf,
         all((r.diagnosis or {}).get("verdict") == "good fit" for r in runs),
+        _standard_error(runs, crit.metric, mean, std),
     )
 
 
+def _standard_error(runs: Sequence[RunInfo], metric: str, mean: float, std: float | None) -> float:
+    if "acc" in metric:
+        rows = 0
+        for r in runs:
+            split = r.record.get("split")
+            n = split.get("validation") if isinstance(split, dict) else None
+            rows += n if isinstance(n, int) and n > 0 else 0
+        if rows:
+            p = min(max(mean, 0.5 / rows), 1 - 0.5 / rows)  # never 0 at 100 %: one row more or less
+            return math.sqrt(p * (1 - p) / rows)
+    return std / math.sqrt(len(runs)) if std is not None else 0.0
+
+
 def best(scores: Mapping[int, Score], crit: Criterion) -> int | None:
-    """The key of the best score (ties: a good fit, then the lower validation loss, then the first)."""
+    """The key of the best point: among the points within one standard error of the best
+    mean (the "one-standard-error rule": a difference smaller than that is noise, e.g. one
+    row of a 114-row validation split), a good fit first, then the lower validation loss, then
+    the better mean, then the first."""
     if not scores:
         return None
     sign = -1.0 if crit.mode == "max" else 1.0
-    return min(scores, key=lambda k: (sign * scores[k].mean, not scores[k].healthy, scores[k].val_loss, k))
+    top = min(scores, key=lambda k: (sign * scores[k].mean, k))
+    edge = scores[top].mean + sign * scores[top].se
+    tied = [k for k in scores if sign * scores[k].mean <= sign * edge + 1e-12]
+    return min(tied, key=lambda k: (not scores[k].healthy, scores[k].val_loss, sign * scores[k].mean, k))

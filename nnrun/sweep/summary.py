@@ -286,8 +286,9 @@ def _markdown(record: SweepRecord, varied: list[str], rows: list[dict[str, Any]]
         word = "highest" if crit.get("mode") == "max" else "lowest"
         lines.append(
             f"Chosen by the {word} mean {crit.get('metric')} at each run's kept epoch (the epoch whose weights it "
-            f"kept), {crit.get('reason')}; ties go to a point whose runs all fit well, then to the lower val_loss. "
-            "`lowest val_loss` is the lowest at any epoch, shown for reference only."
+            f"kept), {crit.get('reason')}. Points within one standard error of the best are tied (for an "
+            "accuracy, the binomial error on the validation rows): a tie goes to a point whose runs all fit well, "
+            "then to the lower val_loss. `lowest val_loss` is the lowest at any epoch, shown for reference only."
         )
     if best is not None and best.get("same_rows"):
         lines.append(

@@ -120,7 +120,9 @@ def test_summary_md_table_and_the_best_point(local) -> None:
         assert float(row["kept_val_accuracy"]) == pytest.approx(statistics.fmean(kept))
         assert float(row["kept_val_accuracy_std"]) == pytest.approx(statistics.stdev(kept))
     top = max(float(r["kept_val_accuracy"]) for r in rows)
-    tied = [r for r in rows if float(r["kept_val_accuracy"]) == top]
+    n = 4 * SEEDS  # validation rows over the seeds (XOR's 4)
+    p = min(max(top, 0.5 / n), 1 - 0.5 / n)
+    tied = [r for r in rows if float(r["kept_val_accuracy"]) >= top - (p * (1 - p) / n) ** 0.5 - 1e-12]
     best_row = min(tied, key=lambda r: (r["fit"] != "good fit", float(r["kept_val_loss"])))
     assert record["best"]["point"] == int(best_row["point"])
     assert record["best"]["metric"] == "val_accuracy" and record["best"]["mode"] == "max"
