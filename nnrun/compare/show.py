@@ -39,9 +39,9 @@ def config_changes(config: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     except (ValidationError, KeyError, TypeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return flatten(config), f"this config does not validate with this version of nnrun ({first}); showing all of it"
-    explicit = flatten(spec.model_dump(mode="json", exclude_defaults=True))
-    baseline = flatten(minimal.model_dump(mode="json", exclude_none=True))
-    full = flatten(spec.model_dump(mode="json", exclude_none=True))
+    explicit = _loss_as_written(flatten(spec.model_dump(mode="json", exclude_defaults=True)), spec)
+    baseline = _loss_as_written(flatten(minimal.model_dump(mode="json", exclude_none=True)), minimal)
+    full = _loss_as_written(flatten(spec.model_dump(mode="json", exclude_none=True)), spec)
     missing = object()
 
     def other_kind(key: str) -> bool:
@@ -65,6 +65,15 @@ def config_changes(config: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         for n in range(1, len(parts)):
             keep.update(f"{'.'.join(parts[:n])}.{tag}" for tag in TAGS)
     return {key: value for key, value in explicit.items() if key in keep}, None
+
+
+def _loss_as_written(flat: dict[str, Any], spec: Any) -> dict[str, Any]:
+    """`loss: {name: mse, reduction: sum}` as the config writes it (`Spec.to_yaml_dict`), not
+    the spec's two fields."""
+    reduction = flat.pop("loss_reduction", "mean")
+    if reduction != "mean":
+        flat["loss"] = spec.to_yaml_dict()["loss"]
+    return flat
 
 
 def files(run: RunInfo) -> list[tuple[str, int | None]]:
