@@ -23,6 +23,18 @@ ConfigsArg = Annotated[
     list[Path],
     typer.Argument(help="Config files to check.", show_default=False, autocompletion=complete_config),
 ]
+#: The configs `train` runs one after another: files, or quoted globs nnrun expands ('configs/*.yaml').
+TrainConfigsArg = Annotated[
+    list[Path],
+    typer.Argument(
+        help="The experiments' YAML files (or a quoted glob such as 'configs/*.yaml'), trained one after another.",
+        show_default=False,
+        autocompletion=complete_config,
+    ),
+]
+FailFastOpt = Annotated[
+    bool, typer.Option("--fail-fast", help="With several configs: stop at the first one that fails.")
+]
 #: A config that may be omitted (sweep --resume).
 OptionalConfigArg = Annotated[
     Path | None,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import glob
 import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from nnrun.cli.common import console, err_console
-from nnrun.cli.options import ConfigArg, OutOpt, QuietOpt, SetOpt
+from nnrun.cli.common import console, err_console, print_error
+from nnrun.cli.options import FailFastOpt, OutOpt, QuietOpt, SetOpt, TrainConfigsArg
+from nnrun.errors import NnrunError
 from nnrun.runs.layout import Status
 
 
@@ -44,12 +46,78 @@ def selection_warning(record: dict[str, Any]) -> str | None:
     )
 
 
-def train(config: ConfigArg, set_: SetOpt = None, out: OutOpt = Path("runs"), quiet: QuietOpt = False) -> None:
-    """Train a model from CONFIG and write a timestamped run folder."""
+def config_paths(args: list[Path]) -> list[Path]:
+    """The config files named: a path as given, a quoted glob expanded (sorted); a glob that
+    matches nothing is an error, before anything trains."""
+    paths: list[Path] = []
+    for arg in args:
+        text = str(arg)
+        if glob.has_magic(text) and not arg.exists():
+            matches = sorted(glob.glob(str(Path(text).expanduser())))
+            if not matches:
+                raise NnrunError(f"no config file matches {text!r}")
+            paths += [Path(m) for m in matches]
+        else:
+            paths.append(arg)
+    return paths
+
+
+def train(
+    configs: TrainConfigsArg,
+    set_: SetOpt = None,
+    out: OutOpt = Path("runs"),
+    quiet: QuietOpt = False,
+    fail_fast: FailFastOpt = False,
+) -> None:
+    """Train a model from each CONFIG and write a timestamped run folder for each.
+
+    Several configs train one after another in this one process (TensorFlow is loaded once),
+    one result line each; a config that fails does not stop the others unless --fail-fast,
+    a stop signal ends the batch; the exit code is the worst of them.
+    """
+    paths = config_paths(configs)
+    if len(paths) == 1:
+        train_one(paths[0], set_ or [], out, quiet)
+        return
+    worst = 0
+    for i, path in enumerate(paths):
+        code = _one_of_many(path, set_ or [], out, quiet)
+        worst = max(worst, code)
+        left = paths[i + 1 :]
+        if left and (code >= 128 or (code and fail_fast)):
+            why = "stopped by a signal" if code >= 128 else "--fail-fast"
+            err_console().print(f"[yellow]{why}: not trained: {', '.join(map(str, left))}[/yellow]", soft_wrap=True)
+            break
+    if worst:
+        raise typer.Exit(worst)
+
+
+def _one_of_many(path: Path, overrides: list[str], out: Path, quiet: bool) -> int:
+    """One config of several: its exit code; its error said in one line naming the config."""
+    from nnrun.experiment import release_session
+
+    try:
+        train_one(path, overrides, out, quiet, label=str(path))
+    except NnrunError as exc:
+        print_error(exc)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - recorded as failed in its run folder; the others still train
+        err_console().print(f"[bold red]error:[/bold red] {path}: {type(exc).__name__}: {exc}", soft_wrap=True)
+        return 1
+    finally:
+        release_session()  # the next config starts as in a fresh process: no layer names, graphs or steps kept
+    return 0
+
+
+def train_one(config: Path, overrides: list[str], out: Path, quiet: bool, label: str | None = None) -> None:
+    """Train one config; raises typer.Exit with its code unless it completed. With `label` (one
+    of several configs) its result is one line, `label: result (run folder)`."""
     from nnrun.experiment import prepare_experiment
     from nnrun.runs.folder import ensure_writable
 
-    prepared = prepare_experiment(config, set_ or [])
+    prepared = prepare_experiment(config, overrides)
     for note in prepared.data.notes:
         err_console().print(f"note: {note}", markup=False)
     out = out.expanduser().resolve()  # the root every file of the run goes under, fixed once
@@ -69,8 +137,11 @@ def train(config: ConfigArg, set_: SetOpt = None, out: OutOpt = Path("runs"), qu
         outcome = execute_or_exit(prepared, out, "run", on_start=started, on_rows=progress.rows)
     line = summary_line(outcome)
     style = {Status.COMPLETED: "green", Status.INTERRUPTED: "yellow"}.get(outcome.status, "red")
-    console().print(f"[{style}]{line}[/{style}]")
-    console().print(f"run folder: {outcome.run_dir}")
+    if label is None:
+        console().print(f"[{style}]{line}[/{style}]")
+        console().print(f"run folder: {outcome.run_dir}")
+    else:
+        console().print(f"{label}: [{style}]{line}[/{style}] ({outcome.run_dir})")
     warning = selection_warning(outcome.record)
     if warning:
         err_console().print(f"[yellow]{warning}[/yellow]")

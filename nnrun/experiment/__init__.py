@@ -9,7 +9,7 @@
 Importing this package does not import TensorFlow (`execute` does, when called).
 """
 
-from nnrun.experiment.lifecycle import Outcome, execute, seed_everything
+from nnrun.experiment.lifecycle import Outcome, execute, release_session, seed_everything
 from nnrun.experiment.prepare import Prepared, prepare_experiment, prepare_loaded
 from nnrun.signals import Interrupted
 
@@ -20,5 +20,6 @@ __all__ = [
     "execute",
     "prepare_experiment",
     "prepare_loaded",
+    "release_session",
     "seed_everything",
 ]

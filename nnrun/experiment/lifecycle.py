@@ -7,6 +7,7 @@ re-raised after it is recorded).
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import time
@@ -50,6 +51,16 @@ def seed_everything(seed: int) -> None:
         tf.config.experimental.enable_op_determinism()
     except Exception:  # noqa: BLE001 - determinism is best effort on exotic builds
         pass
+
+
+def release_session() -> None:
+    """Drop Keras's global state after a run, before the next one in the same process (a sweep
+    worker's next point, the next config of `nnrun train a.yaml b.yaml`): layer names, the graph,
+    the traced functions the last model held. A no-op if Keras was never imported."""
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.backend.clear_session(free_memory=False)  # one gc.collect below, not two
+    gc.collect()
 
 
 def _quietly(action: Callable[[], Any]) -> None:

@@ -15,7 +15,6 @@ sweep's memory at the cost of one TensorFlow import per recycled worker.
 
 from __future__ import annotations
 
-import gc
 import os
 import resource
 import signal
@@ -93,7 +92,7 @@ def _first_line(exc: BaseException) -> str:
 
 def run_point(task: Task) -> dict[str, Any]:
     """Train one point into `task.run_dir`; never raises, the outcome says what happened."""
-    from nnrun.experiment import execute, prepare_loaded
+    from nnrun.experiment import execute, prepare_loaded, release_session
     from nnrun.spec.parse import parse
 
     run_dir = Path(task.run_dir)
@@ -125,7 +124,7 @@ def run_point(task: Task) -> dict[str, Any]:
     finally:
         if run_dir.is_dir() and not any(run_dir.iterdir()):
             run_dir.rmdir()  # stopped before the run began: leave no empty folder
-        _release()
+        release_session()
     result["peak_rss_mib"] = peak_rss_mib()
     result["rss_mib"] = rss_mib()
     return result
@@ -138,13 +137,6 @@ def rss_mib() -> float:
     except (OSError, ValueError, IndexError):
         return peak_rss_mib()
     return round(pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024), 1)
-
-
-def _release() -> None:
-    keras = sys.modules.get("keras")
-    if keras is not None:
-        keras.backend.clear_session(free_memory=False)  # one gc.collect below, not two
-    gc.collect()
 
 
 # --- the local backend's worker process -------------------------------------------------------
