@@ -187,7 +187,9 @@ def sweep(
             `--grid` strings `["training.batch_size=8,32,128"]`.
         lr: learning rates, `[1e-3, 1e-2, 1e-1]` or `"1e-4:1:9"` (log-spaced).
         seeds: run every point with this many seeds (default: the config's, else 1).
-        workers: points trained at once (default: one per core).
+        workers: points trained at once in worker processes (default: one per core); 0 trains
+            them one after another in this process, where TensorFlow is loaded already
+            (quickest for a small grid in a notebook).
         out: the root folder for sweep folders.
         overrides: as for `train`, applied to the config before the grid.
         select: how to pick the best point, `METRIC[:min|max]` (default: the task's headline
@@ -204,8 +206,17 @@ def sweep(
     from nnrun.sweep import runner
 
     plan, doc, base, path = plan_sweep(config, grid, lr, seeds, overrides, select)
+    inline = workers == 0
     job, backend = start_sweep(
-        plan, doc, base, path, out, _call("sweep", config, overrides), workers, fail_fast=fail_fast
+        plan,
+        doc,
+        base,
+        path,
+        out,
+        _call("sweep", config, overrides),
+        1 if inline else workers,
+        backend="inline" if inline else "local",
+        fail_fast=fail_fast,
     )
     try:
         status = runner.run(job, backend, job.record.data["command"], fail_fast, runner.Reporter())

@@ -23,20 +23,41 @@ def save_model(model: Any, run_dir: Path) -> None:
     os.replace(tmp, RunFolder(run_dir).model)
 
 
+def summary_text(model: Any) -> str:
+    """The Keras model summary as text (summary.txt).
+
+    Keras renders it with rich, whose console, in a Jupyter kernel, also sends an empty
+    display to the notebook even when the text is captured; that stray output is swallowed.
+    """
+    import contextlib
+    import sys
+
+    lines: list[str] = []
+    quiet: Any = contextlib.nullcontext()
+    ipython = sys.modules.get("IPython")
+    if ipython is not None and ipython.get_ipython() is not None:
+        from IPython.utils.capture import capture_output
+
+        quiet = capture_output(stdout=False, stderr=False, display=True)
+    with quiet:
+        model.summary(print_fn=lambda text, line_break=True: lines.append(text))
+    return "\n".join(lines) + "\n"
+
+
 def evaluate_test(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> dict[str, Any]:
     """Test-split metrics (with the loss); writes predictions.csv."""
+    import numpy as np
+
     from nnrun.train.evaluate import evaluate, with_inputs
 
-    outputs = model.predict(data.x_test, batch_size=max(len(data.x_test), 1), verbose=0)
+    # The model is called directly, in one batch, not through predict() and evaluate(): those
+    # trace two graph functions for every new model, which takes longer than the evaluation
+    # itself and was most of what a warm second run in a notebook waited for besides training.
+    outputs = np.asarray(model(data.x_test, training=False))
     test, rows = evaluate(outputs, data, spec.evaluation.threshold)
-    test_loss = model.evaluate(
-        data.x_test,
-        data.y_test,
-        batch_size=max(len(data.x_test), 1),
-        verbose=0,
-        return_dict=True,
-    )
-    test = {"loss": float(test_loss["loss"]), **test}
+    # the compiled loss with the regularization penalties: what evaluate() reports for one batch
+    loss = model.compute_loss(x=data.x_test, y=data.y_test, y_pred=outputs, training=False)
+    test = {"loss": float(loss), **test}
     write_csv_rows(RunFolder(run_dir).predictions, with_inputs(rows, data.test_inputs))
     return test
 

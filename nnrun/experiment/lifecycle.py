@@ -131,9 +131,7 @@ def execute(
         try:
             atomic_write_yaml(files.config, spec.to_yaml_dict())
             data.preprocessor.save(files.preprocessing)
-            lines: list[str] = []
-            model.summary(print_fn=lambda text, line_break=True: lines.append(text))
-            atomic_write_text(files.summary, "\n".join(lines) + "\n")
+            atomic_write_text(files.summary, artefacts.summary_text(model))
             if on_start is not None:
                 on_start(run_dir, trainer.name)
             hooks = RunHooks(run_dir, on_rows, tensorboard=spec.training.tensorboard)

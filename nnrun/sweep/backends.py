@@ -11,7 +11,8 @@ from typing import Any
 from nnrun.errors import NnrunError
 from nnrun.sweep.backend import Backend
 
-BACKENDS = ("local", "ray")
+#: local: worker processes; ray: Ray tasks; inline: this process, one point after another.
+BACKENDS = ("local", "ray", "inline")
 
 
 def check_backend(name: str, address: str | None) -> None:
@@ -37,4 +38,8 @@ def make_backend(name: str, workers: int, threads: int, log_dir: Any, address: s
         from nnrun.sweep.ray_backend import RayBackend
 
         return RayBackend(workers, threads, address)
+    if name == "inline":
+        from nnrun.sweep.inline import InlineBackend
+
+        return InlineBackend()
     raise NnrunError(f"unknown backend. Received: --backend {name}; expected one of {', '.join(BACKENDS)}")
