@@ -1,0 +1,93 @@
+"""Warm reuse in a notebook: a fresh Jupyter kernel (nbclient + ipykernel) trains XOR twice
+with `nnrun.train`. The first call pays for importing TensorFlow; the second should pay only
+for its own work: its wall time within 1 s of its own `train_seconds` (issue 14).
+
+Both runs are then checked against the CLI: `nnrun train configs/xor.yaml` in its own process
+must leave the same history.csv and metrics.json, bit for bit (`nnrun.runs.match`, what
+`nnrun rerun` reports), and `nnrun rerun` of the second run must say `identical`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+XOR = ROOT / "configs" / "xor.yaml"
+TARGET_SECONDS = 1.0
+
+CELLS = [
+    "import json, time\nimport nnrun",
+    "t0 = time.perf_counter()\nfirst = nnrun.train({xor!r}, out={out!r})\nfirst_wall = time.perf_counter() - t0",
+    "t0 = time.perf_counter()\nsecond = nnrun.train({xor!r}, out={out!r})\nsecond_wall = time.perf_counter() - t0",
+    "print(json.dumps({{'runs': [[str(r.dir), r.train_seconds] for r in (first, second)], "
+    "'walls': [first_wall, second_wall]}}))",
+]
+
+
+def _kernel_calls(out: Path) -> dict:
+    import nbclient
+    import nbformat
+
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell(c.format(xor=str(XOR), out=str(out))) for c in CELLS]
+    env_path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    os.environ["PYTHONPATH"] = env_path  # the kernel imports this checkout's nnrun
+    client = nbclient.NotebookClient(
+        book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(out.parent)}}
+    )
+    client.execute()
+    text = "".join(o.get("text", "") for o in book.cells[-1].outputs if o.get("output_type") == "stream")
+    return json.loads(text)
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "nnrun", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+    )
+
+
+def run() -> str:
+    from nnrun.runs.match import compare_runs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        here = Path(tmp)
+        found = _kernel_calls(here / "runs")
+        (first_dir, first_train), (second_dir, second_train) = found["runs"]
+        first_wall, second_wall = found["walls"]
+        proc = _cli("train", str(XOR), "--out", str(here / "cli"), "-q", cwd=here)
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr)
+        (cli_dir,) = (here / "cli" / "xor").iterdir()
+        same = [compare_runs(cli_dir, Path(d)).identical for d in (first_dir, second_dir)]
+        rerun = _cli("rerun", second_dir, "--out", str(here / "rerun"), "-q", cwd=here)
+        rerun_says = rerun.stdout.strip().splitlines()[-1] if rerun.stdout.strip() else rerun.stderr.strip()
+    overhead = second_wall - second_train
+    verdict = "met" if overhead <= TARGET_SECONDS else "NOT met"
+    lines = [
+        "## Warm reuse: XOR twice in one Jupyter kernel (`nnrun.train`)",
+        "",
+        "A fresh kernel (nbclient + ipykernel) calls `nnrun.train(configs/xor.yaml)` twice, timing each call.",
+        "",
+        "| call | wall s | train_seconds | wall - train | same as `nnrun train` (CLI) |",
+        "|---|---|---|---|---|",
+        f"| first (imports TensorFlow) | {first_wall:.2f} | {first_train:.2f} | {first_wall - first_train:.2f} | "
+        f"{'identical' if same[0] else 'DIFFERENT'} |",
+        f"| second (warm) | {second_wall:.2f} | {second_train:.2f} | {overhead:.2f} | "
+        f"{'identical' if same[1] else 'DIFFERENT'} |",
+        "",
+        f"Target: the second call within {TARGET_SECONDS:.0f} s of its own train_seconds: {verdict} "
+        f"({overhead:.2f} s). `nnrun rerun` of the second run: {rerun_says}.",
+        "Identical means history.csv (every epoch, every column) and metrics.json (every value) are equal "
+        "bit for bit (`nnrun.runs.match`).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(run())
