@@ -102,7 +102,8 @@ def _weights(model: Any, inspection: Inspection, run_dir: Path, title: str) -> N
 def _probabilities(model: Any, x: np.ndarray) -> np.ndarray:
     from nnrun.train.evaluate import probabilities
 
-    return probabilities(model.predict(x, batch_size=max(len(x), 1), verbose=0))
+    # called directly: predict() traces a graph function per model, longer than this takes
+    return probabilities(np.asarray(model(x, training=False)))
 
 
 def _boundary(model: Any, spec: Spec, data: Dataset, inspection: Inspection | None, run_dir: Path) -> None:
