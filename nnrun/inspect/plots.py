@@ -165,15 +165,10 @@ def weights(
         )
         zero_b = 100 * float(np.mean(np.abs(before) < 1e-3))
         zero_a = 100 * float(np.mean(np.abs(after) < 1e-3))
-        ax.set_title(f"{layer} ({len(after)} weights)", fontsize=10)
-        ax.text(
-            0.02,
-            0.97,
-            f"|w| < 0.001: {zero_b:.0f}% -> {zero_a:.0f}%\nstd {np.std(before):.3f} -> {np.std(after):.3f}",
-            transform=ax.transAxes,
-            va="top",
-            fontsize=8,
-            color="dimgray",
+        ax.set_title(
+            f"{layer} ({len(after)} weights)\n|w| < 0.001: {zero_b:.0f}% -> {zero_a:.0f}%, "
+            f"std {np.std(before):.3f} -> {np.std(after):.3f}",
+            fontsize=9,
         )
         ax.set_xlabel("weight value")
         ax.legend(fontsize=8, loc="upper right")
