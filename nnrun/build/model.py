@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import keras
 
 from nnrun.build import registry
@@ -24,3 +26,8 @@ def build_model(spec: Spec, input_shape: tuple[int, ...], steps_per_epoch: int =
         metrics=[registry.metric(m, spec.loss, spec.evaluation.threshold) for m in spec.metrics or []],
     )
     return model
+
+
+def trainable_params(model: keras.Model) -> int:
+    """The number of trainable parameters (what a learner compares between architectures)."""
+    return int(sum(math.prod(w.shape) for w in model.trainable_weights))

@@ -11,8 +11,6 @@ from nnrun.cli.common import console, err_console
 from nnrun.cli.options import FilterOpt, LastOpt, PathsArg, ReverseOpt, SortOpt, StatusOpt
 from nnrun.errors import NnrunError
 
-#: In the terminal table and Markdown, at most this many differing config keys (CSV/JSON: all).
-MAX_DIFFERING_SHOWN = 8
 #: Up to this many runs the terminal gets a rich table fitted to its width; beyond, plain
 #: aligned columns (rich's table layout takes seconds on thousands of rows).
 RICH_TABLE_ROWS = 200
@@ -63,6 +61,10 @@ def compare(
             "--columns", help="Comma-separated columns to show instead of the default ones (any key --sort takes)."
         ),
     ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option("--wide", help="Every column, however wide (the table is otherwise fitted to the terminal)."),
+    ] = False,
     last: LastOpt = None,
     status: StatusOpt = None,
     format_: Annotated[
@@ -108,12 +110,17 @@ def compare(
         if runs:
             write_curves(runs, plot, plot_metric, plot_train)
             err_console().print(f"wrote {plot}")
-    shown = MAX_DIFFERING_SHOWN if fmt in ("table", "markdown") else None
-    table = build_table(runs, wanted, max_differing=shown)
-    if table.hidden_differing:
-        more = ", ".join(table.hidden_differing[:10]) + (" ..." if len(table.hidden_differing) > 10 else "")
+    table = build_table(runs, wanted)
+    if fmt == "table" and output is None and not wanted and not wide:
+        from nnrun.compare.fit import fit, terminal_width
+
+        table = fit(table, terminal_width())
+    hidden = table.hidden_differing + table.hidden
+    if hidden:
+        more = ", ".join(hidden[:8]) + (" ..." if len(hidden) > 8 else "")
         err_console().print(
-            f"{len(table.hidden_differing)} more config keys differ: {more} (--columns picks columns; --format csv has all)"
+            f"{len(hidden)} more columns: {more} (--wide shows all, --columns picks; --format csv has all)",
+            markup=False,
         )
     if not runs:
         err_console().print(f"no runs match ({len(all_runs)} read)")

@@ -121,7 +121,11 @@ def sweep(
     ] = None,
     grid: Annotated[
         list[str] | None,
-        typer.Option("--grid", help="KEY=V1,V2,... for any dotted key (repeatable; keys combine as a product)."),
+        typer.Option(
+            "--grid",
+            help="KEY=V1,V2,... for any dotted key (repeatable; keys combine as a product). "
+            "KEY1,KEY2=V1,V2 ties keys to one value each point; KEY=[{...}, {...}] takes whole mappings.",
+        ),
     ] = None,
     seeds: Annotated[
         int | None, typer.Option("--seeds", help="Run every point with N seeds (seed, seed+1, ...).", min=1, max=100)
@@ -201,9 +205,10 @@ def _finish(record: Any, quiet: bool) -> dict[str, int]:
     result = summary.write(record)
     counts = record.counts()
     out = console()
-    table = result.markdown.split("\n\n")
-    if len(result.rows) <= 40 and len(table) >= 3:
-        out.print(table[2], markup=False)
+    if result.rows and len(result.rows) <= 40:
+        from nnrun.compare.fit import terminal_width
+
+        out.print(summary.terminal_table(result, terminal_width()), markup=False, end="", soft_wrap=True)
     else:
         out.print(f"{len(result.rows)} points: see {record.dir / 'summary.md'}")
     out.print(

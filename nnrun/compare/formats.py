@@ -126,9 +126,9 @@ def to_rich(table: Table) -> Any:
     from rich.text import Text
 
     numeric = {c for c in table.columns if any(_is_number(r[c]) for r in table.rows)}
-    out = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    out = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, header_style="bold")
     for c in table.columns:
-        out.add_column(c, justify="right" if c in numeric else "left", no_wrap=c != "diagnosis")
+        out.add_column(table.header(c), justify="right" if c in numeric else "left", no_wrap=c != "diagnosis")
     for run, row in zip(table.runs, table.rows, strict=True):
         cells = []
         for c in table.columns:
@@ -152,14 +152,18 @@ def to_text(table: Table, color: bool = False) -> Any:
     from rich.text import Text
 
     cells = [[show(c, row[c]) for c in table.columns] for row in table.rows]
-    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(table.columns)]
+    heads = [table.header(c).split("\n") for c in table.columns]
+    depth = max(len(h) for h in heads)
+    heads = [[""] * (depth - len(h)) + h for h in heads]  # a folded header ends on the last line
+    widths = [max([*(len(x) for x in h), *(len(r[i]) for r in cells)]) for i, h in enumerate(heads)]
     numeric = [any(_is_number(row[c]) for row in table.rows) for c in table.columns]
 
     def line(values: list[str]) -> str:
         parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
         return "  ".join(parts).rstrip()
 
-    lines = [line(list(table.columns)), "  ".join("-" * w for w in widths)]
+    head = [line([h[k] for h in heads]) for k in range(depth)]
+    lines = ["\n".join(head), "  ".join("-" * w for w in widths)]
     lines += [line(r) for r in cells]
     if not color:
         return "\n".join(lines) + "\n"

@@ -1,5 +1,5 @@
 """compare's key language: the value of a key such as `optimizer.learning_rate`,
-`test.accuracy`, `final.val_loss` or `status` for one run. Table columns, `--where`
+`test.accuracy`, `val_accuracy` (at the kept epoch), `final.val_loss` or `status` for one run. Table columns, `--where`
 filters, `--sort` and plot labels all use it, so a column header is also a valid filter key.
 """
 
@@ -17,6 +17,7 @@ COMPUTED_KEYS = (
     "status",
     "started",
     "epochs",
+    "params",
     "val_loss",
     "kept_epoch",
     "selected_on_test",
@@ -44,8 +45,10 @@ def lookup(run: RunInfo, key: str) -> Any:
         return run.run_json.started
     if key == "epochs":
         return run.epochs
-    if key == "val_loss":  # at the kept epoch: the weights the model holds
-        return _num((run.kept or run.final).get("val_loss"))
+    if key == "params":
+        return run.run_json.params
+    if key.startswith("val_") and "." not in key:  # at the kept epoch: the weights the model holds
+        return _num((run.kept or run.final).get(key))
     if key == "kept_epoch":
         return run.kept_epoch
     if key == "selected_on_test":

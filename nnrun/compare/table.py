@@ -96,6 +96,16 @@ def test_keys(runs: Iterable[RunInfo]) -> list[str]:
     return [f"test.{k}" for k in ordered]
 
 
+def val_keys(runs: Iterable[RunInfo]) -> list[str]:
+    """The validation metrics other than the loss at the kept epoch (`val_accuracy`, ...)."""
+    seen: dict[str, None] = {}
+    for run in runs:
+        for k, v in (run.kept or run.final).items():
+            if k.startswith("val_") and k != "val_loss" and isinstance(v, int | float):
+                seen.setdefault(k, None)
+    return list(seen)
+
+
 def known_keys(runs: Iterable[RunInfo]) -> list[str]:
     """Every key some run has a value for (for checking user input and suggestions)."""
     keys: dict[str, None] = dict.fromkeys(COMPUTED_KEYS)
@@ -103,6 +113,7 @@ def known_keys(runs: Iterable[RunInfo]) -> list[str]:
         keys.update(dict.fromkeys(run.flat_config))
         keys.update((f"test.{k}", None) for k in run.test)
         keys.update((f"final.{k}", None) for k in run.metrics.get("final") or {})
+        keys.update(dict.fromkeys(val_keys([run])))
         keys.update((k, None) for k, v in run.record.items() if not isinstance(v, dict | list))
     return list(keys)
 
@@ -122,8 +133,8 @@ def check_keys(keys: Iterable[str], runs: Sequence[RunInfo], option: str) -> Non
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise NnrunError(
             f"{option}: no run has the key {key!r}{hint} (keys: config keys such as optimizer.learning_rate, "
-            "test.<metric>, final.<column>, run, name, status, started, epochs, kept_epoch, val_loss, best_val_loss, "
-            "train_seconds, duration, diagnosis)"
+            "test.<metric>, final.<column>, val_<metric>, run, name, status, started, epochs, params, kept_epoch, "
+            "val_loss, best_val_loss, train_seconds, duration, diagnosis)"
         )
 
 
@@ -192,6 +203,13 @@ class Table:
     runs: list[RunInfo]
     differing: list[str] = field(default_factory=list)
     hidden_differing: list[str] = field(default_factory=list)
+    #: Display headers where they differ from the keys (a table fitted to a terminal).
+    headers: dict[str, str] = field(default_factory=dict)
+    #: Columns left out to fit a width, other than differing config keys.
+    hidden: list[str] = field(default_factory=list)
+
+    def header(self, column: str) -> str:
+        return self.headers.get(column, column)
 
 
 def default_columns(runs: Sequence[RunInfo], differing: list[str]) -> list[str]:
@@ -205,8 +223,10 @@ def default_columns(runs: Sequence[RunInfo], differing: list[str]) -> list[str]:
         "epochs",
         "kept_epoch",
         "val_loss",
+        *val_keys(runs),
         "best_val_loss",
         *test_keys(runs),
+        "params",
         "train_seconds",
         "duration",
         "diagnosis",
@@ -236,8 +256,6 @@ def build_table(
             shown = [k for k in differing if k in keep]
             hidden = [k for k in differing if k not in keep]
         cols = default_columns(runs, shown)
-    if "duration" not in cols:
-        cols.append("duration")  # every export carries it
     rows = [{c: _value(run, c) for c in cols} for run in runs]
     return Table(cols, rows, list(runs), differing, hidden)
 

@@ -93,7 +93,7 @@ def execute(
         from nnrun.tf_import import import_tensorflow
 
         import_tensorflow()
-        from nnrun.build.model import build_model
+        from nnrun.build.model import build_model, trainable_params
         from nnrun.experiment.history import RunHooks
         from nnrun.train.select import choose
 
@@ -117,6 +117,7 @@ def execute(
                     "config_source": str(prepared.config_path) if prepared.config_path else None,
                     "trainer": trainer.name,
                     "graph_trainer_skipped": why_not_graph,
+                    "params": trainable_params(model),
                     **(record_extra or {}),
                 },
             )

@@ -83,6 +83,7 @@ class RunJson(Record):
     kept_epoch: OptInt = None  # the epoch whose weights model.keras holds
     split: OptDict = None  # rows per split: train, validation, test, validation_is_test, same_rows, ...
     selected_on_test: Annotated[bool | None, Lenient] = None  # early stopping chose with the test split
+    params: OptInt = None  # trainable parameters of the model
     baseline: OptDict = None  # majority_rate and constant_loss per split (nnrun.train.evaluate.baseline)
     internals_verdicts: OptList = None  # nnrun.inspect.verdicts: [] when inspected and nothing found
 

@@ -9,6 +9,10 @@ How the sources combine (documented in the README):
 * `--grid KEY=V1,V2` and `--lr ...` add keys to the `sweep.grid` of the YAML; a key given on
   the command line replaces the YAML's values for that key. `--seeds N` replaces `sweep.seeds`.
 * `--lr` is `--grid optimizer.learning_rate=...`; giving both is an error.
+* A grid key may tie several keys to one list of values (`model.layers.1.rate,model.layers.3.rate:
+  [0.2, 0.5]`): they vary together, two points here, not four. A value may be a whole mapping
+  (`optimizer: [{name: sgd, learning_rate: 0.1}, {name: adam, learning_rate: 0.001}]` pairs each
+  optimizer with its own rate); tables and legends name it `sgd(0.1)`.
 * Keys vary in the order: YAML keys, then `--grid` keys, then the learning rate; the last
   varies fastest, then the seeds. A point with seed index k trains with `seed + k`.
 * Every point is the base config with the `sweep:` section removed and the point's values
@@ -75,11 +79,28 @@ def label(values: dict[str, Any]) -> str:
 
 
 def format_value(value: Any) -> str:
+    """A grid value as tables and legends show it: numbers to 4 significant digits, a mapping
+    with a name or type by that name and its other values (`{name: sgd, learning_rate: 0.1}`
+    -> `sgd(0.1)`; with several, `adam(learning_rate=0.001, beta_1=0.8)`)."""
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, str | int | bool) or value is None:
         return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        head = next((value[k] for k in ("name", "type") if isinstance(value.get(k), str)), None)
+        rest = {k: v for k, v in value.items() if head is None or value.get(k) is not head}
+        if head is not None and len(rest) <= 1:
+            return f"{head}({', '.join(format_value(v) for v in rest.values())})"
+        inner = ", ".join(f"{k}={format_value(v)}" for k, v in rest.items())
+        return f"{head}({inner})" if head is not None else "{" + inner + "}"
     return yaml.safe_dump(value, default_flow_style=True, width=1000).strip()
+
+
+def tied(key: str) -> list[str]:
+    """The keys a grid key sets: `a.x,b.y` ties two keys to one list of values."""
+    return [part.strip() for part in key.split(",")]
 
 
 def _number(text: str, what: str) -> float:
@@ -158,11 +179,24 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
 
 
 def _check_key(key: str, where: str) -> None:
-    parts = key.split(".")
-    if any(not p for p in parts):
-        raise NnrunError(f"{where}: {key!r} is not a dotted key like optimizer.learning_rate")
-    if parts[0] == "sweep":
-        raise NnrunError(f"{where}: a sweep cannot vary its own settings ({key})")
+    for one in tied(key):
+        parts = one.split(".")
+        if any(not p for p in parts):
+            raise NnrunError(
+                f"{where}: {one!r} is not a dotted key like optimizer.learning_rate "
+                "(tie keys that vary together with a comma: model.layers.1.rate,model.layers.3.rate)"
+            )
+        if parts[0] == "sweep":
+            raise NnrunError(f"{where}: a sweep cannot vary its own settings ({one})")
+
+
+def _check_tied(grid: dict[str, list[Any]]) -> None:
+    seen: dict[str, str] = {}
+    for key in grid:
+        for one in tied(key):
+            if one in seen:
+                raise NnrunError(f"sweep grid: the key {one} is in both {seen[one]!r} and {key!r}; give it once")
+            seen[one] = key
 
 
 def _no_duplicates(key: str, values: list[Any]) -> None:
@@ -226,6 +260,7 @@ def expand_grid(doc: Document, grid: dict[str, list[Any]], n_seeds: int) -> Plan
     base_spec = parse(doc)
     for key in grid:
         _check_key(key, "sweep.grid")
+    _check_tied(grid)
     if not grid and n_seeds == 1:
         raise NnrunError(
             "nothing to sweep: give --lr 1e-3,1e-2, --grid KEY=V1,V2, --seeds N or a sweep: section in the config"
@@ -245,7 +280,8 @@ def expand_grid(doc: Document, grid: dict[str, list[Any]], n_seeds: int) -> Plan
             problems: list[Problem] = []
             for key, value in values.items():
                 try:
-                    set_dotted(data, key, copy.deepcopy(value))
+                    for one in tied(key):
+                        set_dotted(data, one, copy.deepcopy(value))
                 except (KeyError, IndexError, TypeError) as exc:
                     problems.append(Problem(key=key, message=f"cannot set this key: {exc}"))
             where = f"{doc.source or '<config>'} (sweep point {index}: {label(values)})"

@@ -79,6 +79,8 @@ class Summary:
     best: dict[str, Any] | None
     markdown: str
     files: list[Path]
+    #: (header, cells) per column of the summary table.
+    table: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
 def _num(value: Any) -> float | None:
@@ -226,24 +228,92 @@ def _on_test(run: RunInfo) -> bool:
     return isinstance(data, dict) and data.get("validation", "test") == "test"
 
 
-def _markdown(record: SweepRecord, varied: list[str], rows: list[dict[str, Any]], best: dict[str, Any] | None) -> str:
+def _table(
+    record: SweepRecord, varied: list[str], rows: list[dict[str, Any]], best: dict[str, Any] | None
+) -> list[tuple[str, list[str]]]:
+    """The summary table as (header, cells) columns, in the order summary.md shows them."""
     seeds = int(record.data.get("seeds", 1))
     metrics = [k for k in rows[0] if k.startswith("test_") and not k.endswith("_std")] if rows else []
     crit = record.data.get("selection") or {}
     ranked = f"kept_{crit.get('metric')}" if crit.get("metric") not in (None, "val_loss") else None
-    head = [
-        "#",
-        *varied,
-        "status",
-        "kept epoch",
-        *([f"{crit['metric']} (kept)"] if ranked else []),
-        "val_loss (kept)",
-        "lowest val_loss",
-        *[m.replace("_", " ", 1) for m in metrics],
-        "epochs",
-        "fit",
-        "seconds",
+
+    def cells(name: str, spread: int = seeds) -> list[str]:
+        return [_fmt(row.get(name), row.get(f"{name}_std"), spread) for row in rows]
+
+    best_point = best["point"] if best is not None else None
+    return [
+        ("#", [f"{row['point']}{' **(best)**' if row['point'] == best_point else ''}" for row in rows]),
+        *[(k, [format_value(row.get(k)) for row in rows]) for k in varied],
+        ("status", [str(row["status"]) for row in rows]),
+        ("kept epoch", cells("kept_epoch", 1)),
+        *([(f"{crit['metric']} (kept)", cells(ranked))] if ranked else []),
+        ("val_loss (kept)", cells("kept_val_loss")),
+        ("lowest val_loss", cells("best_val_loss")),
+        *[(m.replace("_", " ", 1), cells(m)) for m in metrics],
+        ("epochs", cells("epochs", 1)),
+        ("fit", [str(row["fit"]) for row in rows]),
+        ("seconds", cells("train_seconds", 1)),
     ]
+
+
+def terminal_table(summary: Summary, width: int) -> str:
+    """The summary table in `width` characters: the point, the swept keys, the ranked metric,
+    the headline test metric and the fit first; other columns while they fit. Columns with
+    one value for every point, and test figures equal to the validation ones, are left out."""
+    columns = dict(summary.table)
+    columns["#"] = [c.replace(" **(best)**", " *") for c in columns["#"]]
+    from nnrun.compare.fit import fold, short_headers
+
+    headers = {c: c for c in columns} | short_headers(summary.varied)
+    seen: list[list[str]] = []
+    drop = set()
+    for name, values in columns.items():
+        if name not in summary.varied and name != "#" and (len(set(values)) == 1 and len(values) > 1 or values in seen):
+            drop.add(name)
+        seen.append(values)
+    ranked = [c for c in columns if c.endswith("(kept)")]
+    tests = [c for c in columns if c.startswith("test ")]
+    headline = [c for c in tests if c in ("test accuracy", "test r2")] or tests[:1]
+    priority = ["#", *summary.varied, *ranked[:1], "fit", *headline, "status", *ranked[1:], *columns]
+    chosen: list[str] = []
+    used = 0
+    heads = {c: fold(headers[c], max(len(v) for v in columns[c]) if columns[c] else 1) for c in columns}
+
+    def width_of(c: str) -> int:
+        return max(*(len(x) for x in heads[c].split("\n")), *(len(v) for v in columns[c]))
+
+    for c in dict.fromkeys(priority):
+        if c in drop:
+            continue
+        w = width_of(c) + (2 if chosen else 0)
+        if c in ("#", "fit", *summary.varied) or used + w <= width:
+            chosen.append(c)
+            used += w
+    order = [c for c in columns if c in chosen]
+    widths = {c: width_of(c) for c in order}
+    depth = max(len(heads[c].split("\n")) for c in order)
+
+    def line(values: dict[str, str], left: bool = False) -> str:
+        return "  ".join(
+            values[c].ljust(widths[c]) if c in ("fit", "status") or left else values[c].rjust(widths[c]) for c in order
+        ).rstrip()
+
+    out = []
+    for k in range(depth):
+        parts = {c: ([""] * (depth - len(heads[c].split("\n"))) + heads[c].split("\n"))[k] for c in order}
+        out.append(line(parts))
+    out.append("  ".join("-" * widths[c] for c in order))
+    for i in range(len(summary.rows)):
+        out.append(line({c: columns[c][i] for c in order}))
+    return "\n".join(out) + "\n"
+
+
+def _markdown(
+    record: SweepRecord, table: list[tuple[str, list[str]]], rows: list[dict[str, Any]], best: dict[str, Any] | None
+) -> str:
+    seeds = int(record.data.get("seeds", 1))
+    crit = record.data.get("selection") or {}
+    head = [h for h, _ in table]
     lines = [
         f"# Sweep {record.data.get('id')} ({record.data.get('name')})",
         "",
@@ -254,26 +324,8 @@ def _markdown(record: SweepRecord, varied: list[str], rows: list[dict[str, Any]]
         "| " + " | ".join(head) + " |",
         "|" + "|".join("---" for _ in head) + "|",
     ]
-
-    def cell(row: dict[str, Any], name: str) -> str:
-        return _fmt(row.get(name), row.get(f"{name}_std"), seeds)
-
-    for row in rows:
-        mark = " **(best)**" if best is not None and best["point"] == row["point"] else ""
-        cells = [
-            f"{row['point']}{mark}",
-            *[format_value(row.get(k)) for k in varied],
-            str(row["status"]),
-            _fmt(row.get("kept_epoch"), row.get("kept_epoch_std"), 1),
-            *([cell(row, ranked)] if ranked else []),
-            cell(row, "kept_val_loss"),
-            cell(row, "best_val_loss"),
-            *[cell(row, m) for m in metrics],
-            _fmt(row.get("epochs"), row.get("epochs_std"), 1),
-            str(row["fit"]),
-            _fmt(row.get("train_seconds"), row.get("train_seconds_std"), 1),
-        ]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    for i in range(len(rows)):
+        lines.append("| " + " | ".join(c[i].replace("|", "\\|") for _, c in table) + " |")
     lines.append("")
     if best is not None:
         spread = f" ± {best['std']:.2g}" if best.get("std") is not None else ""
@@ -432,7 +484,8 @@ def write(record: SweepRecord) -> Summary:
     if rows:
         write_csv_rows(out.summary_csv, [{k: _csv(v) for k, v in r.items()} for r in rows])
         files.append(out.summary_csv)
-    markdown = _markdown(record, varied, rows, best)
+    table = _table(record, varied, rows, best)
+    markdown = _markdown(record, table, rows, best)
     atomic_write_text(out.summary_md, markdown)
     files.append(out.summary_md)
     title = str(record.data.get("name") or "sweep")
@@ -444,7 +497,7 @@ def write(record: SweepRecord) -> Summary:
     record.data["best"] = best
     record.save()
     columns = list(rows[0]) if rows else []
-    return Summary(groups, varied, columns, rows, best, markdown, files)
+    return Summary(groups, varied, columns, rows, best, markdown, files, table)
 
 
 def _csv(value: Any) -> Any:

@@ -32,11 +32,21 @@ def csv_rows(nnrun, *args: object) -> list[dict[str, str]]:
 
 
 def test_table_lists_every_run_with_its_status(made: MadeRuns, nnrun) -> None:
-    code, out, err = nnrun("compare", made.root)
+    code, out, err = nnrun("compare", made.root, "--wide")
     assert code == 0, err
     lines = out.splitlines()
     header = lines[0].split()
-    for column in ("run", "name", "started", "status", "epochs", "val_loss", "best_val_loss", "test.accuracy"):
+    for column in (
+        "run",
+        "name",
+        "started",
+        "status",
+        "epochs",
+        "params",
+        "val_loss",
+        "best_val_loss",
+        "test.accuracy",
+    ):
         assert column in header
     assert header[-4:] == ["train_seconds", "duration", "diagnosis", "internals"]
     body = "\n".join(lines[2:])
@@ -88,21 +98,21 @@ def test_one_run_has_no_differing_keys(made: MadeRuns, nnrun) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "markdown", "json"])
-def test_every_format_carries_duration(made: MadeRuns, nnrun, fmt: str) -> None:
+def test_columns_are_exactly_as_given_in_every_format(made: MadeRuns, nnrun, fmt: str) -> None:
     code, out, err = nnrun("compare", made.root, "--format", fmt, "--columns", "run,status")
     assert code == 0, err
     if fmt == "json":
         rows = json.loads(out)
-        assert {"run", "status", "duration", "dir"} == set(rows[0])
+        assert {"run", "status", "dir"} == set(rows[0])
         assert len(rows) == len(made.readable)
     elif fmt == "csv":
-        assert list(rows_of(out)[0]) == ["run", "status", "duration", "dir"]
+        assert list(rows_of(out)[0]) == ["run", "status", "dir"]
     elif fmt == "markdown":
-        assert out.splitlines()[0] == "| run | status | duration |"
-        assert out.splitlines()[1] == "|---|---|---|"
+        assert out.splitlines()[0] == "| run | status |"
+        assert out.splitlines()[1] == "|---|---|"
         assert len(out.splitlines()) == 2 + len(made.readable)
     else:
-        assert out.split("\n", 1)[0].split() == ["run", "status", "duration"]
+        assert out.split("\n", 1)[0].split() == ["run", "status"]
 
 
 def test_json_values_are_typed(made: MadeRuns, nnrun) -> None:
@@ -218,7 +228,7 @@ def test_repeated_status_options(made: MadeRuns, nnrun) -> None:
 
 def test_columns_choose_and_order(made: MadeRuns, nnrun) -> None:
     rows = csv_rows(nnrun, made.root, "--columns", "name, optimizer.learning_rate,final.val_accuracy, best_epoch")
-    assert list(rows[0]) == ["name", "optimizer.learning_rate", "final.val_accuracy", "best_epoch", "duration", "dir"]
+    assert list(rows[0]) == ["name", "optimizer.learning_rate", "final.val_accuracy", "best_epoch", "dir"]
     adam = next(r for r in rows if r["dir"] == str(made.completed["adam"]))
     final = json.loads((made.completed["adam"] / "metrics.json").read_text())["final"]
     assert float(adam["final.val_accuracy"]) == final["val_accuracy"]
@@ -360,3 +370,53 @@ def test_many_runs_in_a_terminal_get_fast_coloured_columns(made: MadeRuns) -> No
     header, rule = plain_text.splitlines()[:2]
     starts = [i for i, c in enumerate(rule) if c == "-" and (i == 0 or rule[i - 1] == " ")]
     assert [header[i : i + len(c)] for i, c in zip(starts, table.columns, strict=True)] == table.columns
+
+
+@pytest.mark.parametrize("width", [100, 70])
+def test_table_fits_the_terminal_width(made: MadeRuns, nnrun, monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+    """Fitted to COLUMNS (100 when not a terminal): identity, the keys the runs of one
+    experiment vary, the headline metrics and the diagnosis; the rest named on stderr."""
+    monkeypatch.setenv("COLUMNS", str(width))
+    code, out, err = nnrun("compare", made.root)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= width
+    header = " ".join(lines[:2])
+    for column in ("run", "name", "units", "val_", "accuracy", "diagnosis", *(["optimizer."] if width > 70 else [])):
+        assert column in header
+    assert "more columns:" in err and "--wide" in err
+    rule = next(i for i, line in enumerate(lines) if line.startswith("---"))
+    assert len(lines) == rule + 1 + len(made.readable)
+    code, wide, _ = nnrun("compare", made.root, "--wide")
+    assert max(len(line) for line in wide.splitlines()) > width
+
+
+def test_fitted_table_drops_duplicate_columns_and_shortens_ids(made: MadeRuns) -> None:
+    from nnrun.compare import collect
+    from nnrun.compare.fit import fit, short_headers, short_ids
+    from nnrun.compare.table import build_table, rank_differing, select
+
+    runs, _ = collect([made.root])
+    full = build_table(select(runs))
+    table = fit(full, 100)
+    assert set(rank_differing(full.runs, full.differing)[:2]) <= set(table.columns)
+    for column in table.columns:  # no column repeats an earlier one value for value
+        values = [str(r[column]) for r in table.rows]
+        assert all(values != [str(r[c]) for r in table.rows] for c in table.columns[: table.columns.index(column)])
+    assert all(len(str(r["run"])) <= len(str(f["run"])) for r, f in zip(table.rows, full.rows, strict=True))
+    assert len(set(table.headers.values())) == len(table.columns)
+    assert short_ids(["p001-20261129-213034-744d50", "20261129-213252-3a628c"]) == ["p001", "3a628c"]
+    assert short_ids(["p001-20261129-213034-744d50", "p001-20261129-213035-000000"]) == ["p001-744d50", "p001-000000"]
+    assert short_headers(["optimizer.learning_rate", "model.layers.0.rate", "model.layers.3.rate"]) == {
+        "optimizer.learning_rate": "learning_rate",
+        "model.layers.0.rate": "layers.0.rate",
+        "model.layers.3.rate": "layers.3.rate",
+    }
+
+
+def test_params_is_a_column_and_a_key(made: MadeRuns, nnrun) -> None:
+    rows = csv_rows(nnrun, made.root, "--columns", "run,params", "--sort", "params")
+    counts = [int(r["params"]) for r in rows if r["params"]]
+    assert counts and counts == sorted(counts) and all(c > 0 for c in counts)
+    kept = csv_rows(nnrun, made.root, "--filter", f"params>{counts[0]}", "--columns", "params")
+    assert all(int(r["params"]) > counts[0] for r in kept if r["params"])

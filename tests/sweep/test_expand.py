@@ -252,3 +252,46 @@ def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
         assert match in proc.stderr, (args, proc.stderr)
         assert "Traceback" not in proc.stderr
     assert not (tmp_path / "runs").exists()
+
+
+# --- tied keys and whole-mapping values ----------------------------------------------------------
+
+DROPOUT = CONFIGS / "breast_cancer_dropout.yaml"
+TIED = "model.layers.1.rate,model.layers.3.rate"
+
+
+def test_tied_keys_vary_together() -> None:
+    plan = expand(load(DROPOUT), grid_items=[f"{TIED}=0.2,0.5"])
+    assert len(plan.points) == 2  # not four
+    assert [(p.spec.model.layers[1].rate, p.spec.model.layers[3].rate) for p in plan.points] == [(0.2, 0.2), (0.5, 0.5)]
+    assert plan.points[0].label == f"{TIED}=0.2"
+
+
+def test_tied_keys_in_the_yaml_sweep_section() -> None:
+    doc = loads(
+        DROPOUT.read_text() + f"sweep:\n  grid:\n    {TIED}: [0.1, 0.4]\n    training.epochs: [1, 2]\n", "d.yaml"
+    )
+    plan = expand(doc)
+    assert len(plan.points) == 4
+    assert {(p.spec.model.layers[1].rate, p.spec.model.layers[3].rate) for p in plan.points} == {(0.1, 0.1), (0.4, 0.4)}
+
+
+def test_a_key_tied_and_given_alone_is_an_error() -> None:
+    with pytest.raises(NnrunError, match="model.layers.1.rate is in both"):
+        expand(load(DROPOUT), grid_items=[f"{TIED}=0.2,0.5", "model.layers.1.rate=0.1,0.3"])
+
+
+def test_whole_mapping_values_pair_settings_and_are_named_readably() -> None:
+    plan = expand(
+        xor_doc(),
+        grid_items=["optimizer=[{name: sgd, learning_rate: 0.1}, {name: adam, learning_rate: 0.001, beta_1: 0.8}]"],
+    )
+    assert [(p.spec.optimizer.name, p.spec.optimizer.learning_rate) for p in plan.points] == [
+        ("sgd", 0.1),
+        ("adam", 0.001),
+    ]
+    assert [p.label for p in plan.points] == [
+        "optimizer=sgd(0.1)",
+        "optimizer=adam(learning_rate=0.001, beta_1=0.8)",
+    ]
+    assert label({"model.layers": [{"type": "dense", "units": 8}]}) == "model.layers=[dense(8)]"

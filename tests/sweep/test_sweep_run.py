@@ -136,6 +136,13 @@ def test_summary_md_table_and_the_best_point(local) -> None:
     assert all(" ± " in line for line in table)
     assert f"| {best_row['point']} **(best)** |" in text
     assert "Chosen by the highest mean val_accuracy at each run's kept epoch" in text
+    out = proc.stdout.splitlines()  # the terminal's table fits 100 columns (not a terminal) with the essentials
+    rule = next(i for i, line in enumerate(out) if line.lstrip().startswith("---"))
+    shown = out[: rule + 1 + len(LRS)]
+    assert max(len(line) for line in shown) <= 100
+    for word in ("learning_", "accuracy", "fit"):
+        assert word in " ".join(out[:rule])
+    assert any(line.lstrip().startswith(f"{best_row['point']} *") for line in shown)
     assert "same rows" in text  # XOR: train, validation and test are its 4 rows
     assert f"best: point {best_row['point']} (optimizer.learning_rate=" in proc.stdout
     assert "chosen by the highest mean val_accuracy" in proc.stdout
