@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from nnrun.data.preprocess import Preprocessor, Target
+from nnrun.data.text import TextVectorizer
 from nnrun.errors import NnrunError
 from nnrun.runs.layout import RunFolder
 
@@ -30,6 +31,8 @@ class SavedRun:
     dir: Path
     preprocessor: Preprocessor
     threshold: float
+    #: A run trained on a CSV text column (data.text): its vocabulary.json.
+    text: TextVectorizer | None = None
 
     @property
     def target(self) -> Target:
@@ -71,7 +74,9 @@ def load_run(run_dir: Path) -> SavedRun:
     if not RunFolder(run_dir).model.is_file():
         status = _status(run_dir)
         raise NnrunError(f"{run_dir} has no {MODEL_FILE} (run status: {status}); it cannot predict")
-    return SavedRun(run_dir, Preprocessor.load(prep_path), _threshold(run_dir))
+    vocabulary = RunFolder(run_dir).vocabulary
+    text = TextVectorizer.load(vocabulary) if vocabulary.is_file() else None
+    return SavedRun(run_dir, Preprocessor.load(prep_path), _threshold(run_dir), text)
 
 
 def _status(run_dir: Path) -> str:
@@ -121,6 +126,13 @@ def read_input(path: Path, run: SavedRun) -> Any:
     frame.columns = [str(c) for c in frame.columns]
     if len(frame) == 0:
         raise NnrunError(f"{path.name} has no rows")
+    if run.text is not None:  # the text column -> the word indices the model takes
+        column = run.text.column
+        if column not in frame.columns:
+            raise NnrunError(f"{path.name} lacks the text column {column!r} the model was trained on")
+        if frame[column].isna().any():
+            raise NnrunError(f"{path.name}: the text column {column!r} has missing values")
+        frame = pd.concat([frame, run.text.frame(frame[column].astype(str))], axis=1)
     return frame
 
 
@@ -270,13 +282,15 @@ def predict_frame(
         raise NnrunError(f"the threshold must be between 0 and 1. Received: threshold={threshold}")
     x = features(frame, run, source)
     true = targets(frame, run, source)
-    ignored = [c for c in frame.columns if c not in run.input_columns and c not in (run.target_column, FILE_COLUMN)]
+    shown = [run.text.column] if run.text is not None else run.input_columns
+    known = {*run.input_columns, *shown, run.target_column, FILE_COLUMN}
+    ignored = [c for c in frame.columns if c not in known]
     model = model if model is not None else load_model(run.dir)
     check_model_fits(model, run)
     outputs = np.asarray(model.predict(x, batch_size=max(min(len(x), 4096), 1), verbose=0))
     # the inputs beside each prediction, as in the run's predictions.csv (tabular data only)
     shape = run.preprocessor.input_shape
-    inputs = frame[run.input_columns].reset_index(drop=True) if shape is None or len(shape) == 1 else None
+    inputs = frame[shown].reset_index(drop=True) if run.text is not None or shape is None or len(shape) == 1 else None
     if FILE_COLUMN in frame.columns and FILE_COLUMN not in run.input_columns:
         import pandas as pd
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from nnrun.data.preprocess import Preprocessor
+    from nnrun.data.text import TextVectorizer
 
 
 class DataProblem(NnrunError):
@@ -91,6 +92,8 @@ class Dataset:
     test_rows: np.ndarray | None = None
     #: Train, validation and test are the same rows (a dataset too small to split).
     same_rows: bool = False
+    #: A CSV text column's fitted vocabulary (data.text), saved as vocabulary.json for `predict`.
+    text: TextVectorizer | None = None
     #: The test split's input columns as the source gave them (original units, before
     #: encoding and scaling), for predictions.csv; None for images and sequences.
     test_inputs: pd.DataFrame | None = None

@@ -169,6 +169,7 @@ def load_imdb(spec: DataSpec, seed: int, base: Path) -> Raw:
     names = [f"word_{i}" for i in range(x.shape[1])]
     raw = Raw.from_array(x.astype("float32"), y, "binary", names, ["negative", "positive"], source=IMDB.fname)
     raw.test_rows = test_rows
+    raw.input_shape = (length,)  # a sequence: predictions.csv does not list 200 word columns
     raw.notes.append(
         f"imdb: {words} most frequent words kept (data.num_words; 2 = any other word), reviews padded or cut "
         f"to their last {spec.sequence_length} words (data.sequence_length)"

@@ -92,6 +92,14 @@ def prepare(spec: Spec, base: Path, raw: Raw | None = None) -> Dataset:
     train_idx, val_idx, test_idx = split(raw, spec)
     same = too_small(raw)
     notes = list(raw.notes)
+    shown = raw.frame if raw.input_shape is None else None  # predictions.csv's input columns
+    vectorizer = None
+    if spec.data.text is not None:
+        from nnrun.data.text import as_sequences
+
+        raw, vectorizer, note = as_sequences(raw, spec.data, train_idx)
+        shown = shown[[spec.data.text]] if shown is not None else None  # the text itself
+        notes.append(note)
     if same:
         notes.append(
             f"{len(raw.y)} rows: too few to split, so train, validation and test are the same rows "
@@ -110,7 +118,7 @@ def prepare(spec: Spec, base: Path, raw: Raw | None = None) -> Dataset:
         # Categories come from every row, so a value seen only in the test split is known;
         # the scaler learns from the training rows only.
         pre = Preprocessor(
-            standardize=bool(spec.data.standardize),
+            standardize=bool(spec.data.standardize) and vectorizer is None,  # word indices stay indices
             input_shape=raw.input_shape,
             categories=text_levels(raw.frame, raw.source),
             target=target,
@@ -134,5 +142,6 @@ def prepare(spec: Spec, base: Path, raw: Raw | None = None) -> Dataset:
         notes=notes,
         test_rows=test_idx,
         same_rows=same,
-        test_inputs=raw.frame.iloc[test_idx].reset_index(drop=True) if raw.input_shape is None else None,
+        test_inputs=shown.iloc[test_idx].reset_index(drop=True) if shown is not None else None,
+        text=vectorizer,
     )

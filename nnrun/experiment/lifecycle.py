@@ -132,6 +132,8 @@ def execute(
         try:
             atomic_write_yaml(files.config, spec.to_yaml_dict())
             data.preprocessor.save(files.preprocessing)
+            if data.text is not None:
+                data.text.save(files.vocabulary)
             atomic_write_text(files.summary, artefacts.summary_text(model))
             if on_start is not None:
                 on_start(run_dir, trainer.name)

@@ -70,6 +70,7 @@ class RunFolder:
     )
     METRICS = "metrics.json"  # final test metrics, best/final epoch figures (`MetricsJson`)
     PREPROCESSING = "preprocessing.json"  # what `nnrun predict` needs to transform new rows
+    VOCABULARY = "vocabulary.json"  # a CSV text column's words (data.text), for `nnrun predict`
     MODEL = "model.keras"  # the trained model
     MODEL_TMP = ".model.tmp.keras"  # the model while Keras writes it (Keras wants the .keras suffix)
     SUMMARY = "summary.txt"  # the Keras model summary
@@ -104,6 +105,7 @@ class RunFolder:
     lr_steps = property(lambda self: self.dir / self.LR_STEPS)
     metrics = property(lambda self: self.dir / self.METRICS)
     preprocessing = property(lambda self: self.dir / self.PREPROCESSING)
+    vocabulary = property(lambda self: self.dir / self.VOCABULARY)
     model = property(lambda self: self.dir / self.MODEL)
     model_tmp = property(lambda self: self.dir / self.MODEL_TMP)
     summary = property(lambda self: self.dir / self.SUMMARY)

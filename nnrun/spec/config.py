@@ -118,11 +118,13 @@ class Spec(StrictModel):
 
     @model_validator(mode="after")
     def _vocabulary(self) -> Spec:
-        """An embedding's vocabulary defaults to the data's (imdb: `num_words`)."""
-        if self.data.num_words is not None:
+        """An embedding's vocabulary defaults to the data's (imdb: `num_words`; a CSV text
+        column: `vocabulary_size`)."""
+        size = self.data.num_words or self.data.vocabulary_size
+        if size is not None:
             for layer in self.model.layers:
                 if getattr(layer, "type", None) == "embedding" and layer.input_dim is None:  # type: ignore[union-attr]
-                    layer.input_dim = self.data.num_words  # type: ignore[union-attr]
+                    layer.input_dim = size  # type: ignore[union-attr]
         return self
 
     def to_yaml_dict(self) -> dict[str, Any]:

@@ -140,7 +140,20 @@ class DataSpec(StrictModel):
     sequence_length: PositiveInt | None = Field(
         None,
         le=10_000,
-        description="sine: steps per input window (default 20); imdb: words per review, padded or cut (default 200).",
+        description=(
+            "sine: steps per input window (default 20); imdb: words per review, padded or cut (default 200); "
+            "csv text: words per text (default 100)."
+        ),
+    )
+    text: str | None = Field(
+        None,
+        description=(
+            "csv only: the column of free text (reviews, messages); it becomes word-index sequences for an "
+            "embedding layer, as Keras's TextVectorization makes them, and is the model's only input."
+        ),
+    )
+    vocabulary_size: PositiveInt | None = Field(
+        None, ge=3, le=1_000_000, description="csv text: words kept, padding and [UNK] included (default 10000)."
     )
     image_size: list[PositiveInt] | None = Field(
         None,
@@ -175,12 +188,22 @@ class DataSpec(StrictModel):
         wrong = [k for k in ("path", "target") if k not in needs and getattr(self, k) is not None]
         if self.task != "auto" and self.dataset not in ("csv", "npz"):
             wrong.append("task")
+        if self.dataset != "csv":
+            wrong += [k for k in ("text", "vocabulary_size") if getattr(self, k) is not None]
+        elif self.text is None and self.vocabulary_size is not None:
+            raise ValueError("vocabulary_size only applies with data.text (a column of free text)")
         if self.dataset != "images":
             wrong += [k for k in ("image_size",) if getattr(self, k) is not None]
             if self.color_mode != "rgb":
                 wrong.append("color_mode")
         if wrong:
-            owners = {"path": "csv, npz, images", "target": "csv", "task": "csv, npz"}
+            owners = {
+                "path": "csv, npz, images",
+                "target": "csv",
+                "task": "csv, npz",
+                "text": "csv",
+                "vocabulary_size": "csv",
+            }
             first = wrong[0]
             raise ValueError(
                 f"{', '.join(wrong)} only appl{'ies' if len(wrong) == 1 else 'y'} to dataset "
@@ -190,8 +213,13 @@ class DataSpec(StrictModel):
             self.image_size = [64, 64]
         if self.dataset != "imdb" and self.num_words is not None:
             raise ValueError("num_words only applies to imdb")
+        if self.text is not None:
+            if self.text == self.target:
+                raise ValueError(f"text {self.text!r} is the target column; name the column of free text")
+            if self.vocabulary_size is None:
+                self.vocabulary_size = 10_000
         if self.sequence_length is None:
-            self.sequence_length = 200 if self.dataset == "imdb" else 20
+            self.sequence_length = 200 if self.dataset == "imdb" else 100 if self.text is not None else 20
         if self.dataset == "imdb" and self.num_words is None:
             self.num_words = 10_000
         if info.keras:
