@@ -5,16 +5,15 @@
     run.history, run.metrics, run.diagnosis, run.plot(), run.predict(frame)
     table = nnrun.runs("runs")                      # the rows of `nnrun compare`
 
-`nnrun train` and `nnrun sweep` call the same functions below (`train_prepared`,
-`plan_sweep`, `start_sweep`, `finish_sweep`), so a run made from Python is the same run
-folder as one made from the shell with the same config and seed. This module imports
+`nnrun train` and `nnrun sweep` go through the same functions (`train_prepared` below;
+`nnrun.sweep.start.new_from`, `nnrun.sweep.runner.run`, the summary), so a run made from
+Python is the same run folder as one made from the shell with the same config and seed. This module imports
 nothing heavy: TensorFlow loads once, in the first call that trains, and stays loaded for
 the calls that follow (a notebook pays its start-up once).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -28,9 +27,6 @@ if TYPE_CHECKING:
     from nnrun.api.sweeps import Sweep
     from nnrun.experiment import Outcome, Prepared
     from nnrun.spec import Spec
-    from nnrun.sweep.backend import Backend
-    from nnrun.sweep.expand import Plan
-    from nnrun.sweep.runner import Sweep as SweepJob
     from nnrun.train.base import Row
 
 
@@ -43,8 +39,10 @@ def train_prepared(
     command: list[str],
     on_rows: Callable[[list[Row]], None] | None = None,
     on_start: Callable[[Path, str], None] | None = None,
+    record_extra: dict[str, Any] | None = None,
 ) -> Outcome:
-    """Train a prepared experiment into a new run folder under `out` (what `nnrun train` runs).
+    """Train a prepared experiment into a new run folder under `out`: what `nnrun train` and
+    `nnrun rerun` run (through `nnrun.cli.running`) and `nnrun.train` calls.
 
     Raises `nnrun.signals.Interrupted` for a stop signal before the folder exists; after that
     the run always ends with a final status (see `nnrun.experiment.execute`).
@@ -55,7 +53,7 @@ def train_prepared(
     ensure_writable(root)  # before the seconds TensorFlow takes to load
     from nnrun.experiment import execute
 
-    return execute(prepared, root, command=command, on_rows=on_rows, on_start=on_start)
+    return execute(prepared, root, command=command, on_rows=on_rows, on_start=on_start, record_extra=record_extra)
 
 
 def _call(name: str, config: Any, overrides: Any) -> list[str]:
@@ -81,8 +79,10 @@ def train(config: Config, overrides: Overrides = None, out: str | Path = "runs",
     """
     from nnrun.api.config import prepare
     from nnrun.api.run import Run
+    from nnrun.experiment import release_session
 
     prepared = prepare(config, overrides)
+    release_session()  # as in a fresh process: no layer names, graphs or steps of earlier runs
     if not quiet:
         for note in prepared.data.notes:
             print(f"note: {note}", file=sys.stderr)
@@ -105,67 +105,6 @@ def train(config: Config, overrides: Overrides = None, out: str | Path = "runs",
 
 
 # ------------------------------------------------------------------------------------ sweep
-
-
-def plan_sweep(
-    config: Config,
-    grid: Mapping[str, Sequence[Any]] | Sequence[str] | None = None,
-    lr: Sequence[float] | str | None = None,
-    seeds: int | None = None,
-    overrides: Overrides = None,
-    select: str | None = None,
-) -> tuple[Plan, Any, Path, Path | None]:
-    """Every point of a sweep, validated, their data checked (nothing is written): the plan,
-    the base document, the folder relative data paths start from, and the config file."""
-    from nnrun.api.config import load_config, override, yaml_value
-    from nnrun.spec.parse import parse
-    from nnrun.sweep.expand import expand
-    from nnrun.sweep.runner import check_data
-
-    doc, base, path = load_config(config)
-    override(doc, overrides)
-    parse(doc)
-    if isinstance(grid, Mapping):
-        items = [f"{key}={yaml_value(list(values))}" for key, values in grid.items()]
-    else:
-        items = [grid] if isinstance(grid, str) else list(grid or [])
-    lr_text = lr if isinstance(lr, str) or lr is None else ",".join(repr(float(v)) for v in lr)
-    plan = expand(doc, lr_text, items, seeds, select)
-    check_data(plan, base)
-    return plan, doc, base, path
-
-
-def start_sweep(
-    plan: Plan,
-    doc: Any,
-    base: Path,
-    path: Path | None,
-    out: str | Path,
-    command: list[str],
-    workers: int | None = None,
-    backend: str = "local",
-    address: str | None = None,
-    fail_fast: bool = False,
-) -> tuple[SweepJob, Backend]:
-    """Create the sweep folder (every point pending) and the backend that will train it."""
-    from nnrun.sweep import runner
-    from nnrun.sweep.backends import check_backend, make_backend
-    from nnrun.sweep.worker import thread_budget
-
-    n = len(plan.points)
-    workers = max(1, min(workers or os.cpu_count() or 1, max(n, 1)))
-    threads = thread_budget(workers)
-    check_backend(backend, address)
-    root = Path(out).expanduser()
-    job = runner.create(plan, doc, path, root, command, backend, workers, threads, address, fail_fast, base_dir=base)
-    return job, make_backend(backend, workers, threads, job.dir / ".logs", address)
-
-
-def finish_sweep(record: Any) -> Any:
-    """Write summary.csv, summary.md and the figures; the best point goes into sweep.json."""
-    from nnrun.sweep import summary
-
-    return summary.write(record)
 
 
 def sweep(
@@ -201,27 +140,38 @@ def sweep(
         TrainingInterrupted: Ctrl-C stopped the sweep; `result` is the Sweep (finished
             points kept, the others interrupted; `nnrun sweep --resume` finishes it).
     """
+    from nnrun.api.config import load_config, override, yaml_value
     from nnrun.api.sweeps import Sweep
     from nnrun.runs.layout import Status
-    from nnrun.sweep import runner
+    from nnrun.sweep import runner, start, summary
 
-    plan, doc, base, path = plan_sweep(config, grid, lr, seeds, overrides, select)
-    inline = workers == 0
-    job, backend = start_sweep(
-        plan,
+    doc, base, path = load_config(config)
+    override(doc, overrides)
+    if isinstance(grid, Mapping):
+        items = [f"{key}={yaml_value(list(values))}" for key, values in grid.items()]
+    else:
+        items = [grid] if isinstance(grid, str) else list(grid or [])
+    lr_text = lr if isinstance(lr, str) or lr is None else ",".join(repr(float(v)) for v in lr)
+    inline = workers == 0  # in this process: TensorFlow is loaded already
+    started = start.new_from(
         doc,
         base,
         path,
-        out,
+        lr_text,
+        items,
+        seeds,
+        select,
+        Path(out).expanduser(),
         _call("sweep", config, overrides),
-        1 if inline else workers,
-        backend="inline" if inline else "local",
+        None if inline else workers,
+        "inline" if inline else "local",
         fail_fast=fail_fast,
     )
+    job, backend = started.job, started.backend
     try:
         status = runner.run(job, backend, job.record.data["command"], fail_fast, runner.Reporter())
     finally:
-        finish_sweep(job.record)
+        summary.write(job.record)  # summary.csv/md, the curves, the best point in sweep.json
     result = Sweep(job.dir)
     if status == Status.INTERRUPTED:
         raise TrainingInterrupted(f"the sweep was stopped; finished points are kept in {job.dir}", result)

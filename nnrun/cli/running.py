@@ -41,8 +41,10 @@ def execute_or_exit(
     on_start: Callable[[Path, str], None] | None = None,
     **kwargs: Any,
 ) -> Any:
-    """`nnrun.experiment.execute` with the command-line endings of a signal or an OSError."""
-    from nnrun.experiment import Interrupted, execute
+    """Train (`nnrun.api.functions.train_prepared`, what `nnrun.train` runs too) with the
+    command-line endings of a signal or an OSError."""
+    from nnrun.api.functions import train_prepared
+    from nnrun.experiment import Interrupted
 
     made: list[Path] = []
 
@@ -52,7 +54,7 @@ def execute_or_exit(
             on_start(run_dir, trainer)
 
     try:
-        return execute(prepared, root, command=sys.argv, on_start=started, **kwargs)
+        return train_prepared(prepared, root, list(sys.argv), on_start=started, **kwargs)
     except Interrupted as exc:
         err_console().print(f"[yellow]interrupted ({exc}) before the run folder was created[/yellow]")
         raise typer.Exit(exc.exit_code) from None

@@ -114,10 +114,10 @@ def _one_of_many(path: Path, overrides: list[str], out: Path, quiet: bool) -> in
 def train_one(config: Path, overrides: list[str], out: Path, quiet: bool, label: str | None = None) -> None:
     """Train one config; raises typer.Exit with its code unless it completed. With `label` (one
     of several configs) its result is one line, `label: result (run folder)`."""
-    from nnrun.experiment import prepare_experiment
+    from nnrun.api.config import prepare
     from nnrun.runs.folder import ensure_writable
 
-    prepared = prepare_experiment(config, overrides)
+    prepared = prepare(config, overrides)  # as nnrun.train: the same checks, the same run
     for note in prepared.data.notes:
         err_console().print(f"note: {note}", markup=False)
     out = out.expanduser().resolve()  # the root every file of the run goes under, fixed once

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from nnrun.spec.loader import Document
 from nnrun.sweep import runner
 from nnrun.sweep.backend import Backend
 from nnrun.sweep.backends import check_backend, make_backend
@@ -51,19 +52,55 @@ def new(
 ) -> Started:
     """Check every point (config and data), then create the sweep folder."""
     from nnrun.spec.loader import load
-    from nnrun.spec.parse import apply_overrides, parse
-    from nnrun.sweep.expand import expand
+    from nnrun.spec.parse import apply_overrides
 
     doc = load(config)
     if overrides:
         apply_overrides(doc, overrides)
+    return new_from(
+        doc,
+        config.resolve().parent,
+        config,
+        lr,
+        grid,
+        seeds,
+        select,
+        out,
+        command,
+        workers,
+        backend,
+        address,
+        fail_fast,
+    )
+
+
+def new_from(
+    doc: Document,
+    base: Path,
+    config: Path | None,
+    lr: str | None,
+    grid: list[str],
+    seeds: int | None,
+    select: str | None,
+    out: Path,
+    command: list[str],
+    workers: int | None = None,
+    backend: str | None = None,
+    address: str | None = None,
+    fail_fast: bool = False,
+) -> Started:
+    """`new` for a loaded config (overrides applied): `base` is where relative data paths
+    start, `config` its file if it has one (the Python API also takes a dict)."""
+    from nnrun.spec.parse import parse
+    from nnrun.sweep.expand import expand
+
     parse(doc)
     plan = expand(doc, lr, grid, seeds, select)
-    runner.check_data(plan, config.resolve().parent)
+    runner.check_data(plan, base)
     name = backend or "local"
     count, threads = _workers(workers, len(plan.points))
     check_backend(name, address)
-    job = runner.create(plan, doc, config, out, command, name, count, threads, address, fail_fast)
+    job = runner.create(plan, doc, config, out, command, name, count, threads, address, fail_fast, base_dir=base)
     return Started(job, make_backend(name, count, threads, job.dir / ".logs", address), name, count)
 
 
