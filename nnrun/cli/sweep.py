@@ -139,7 +139,11 @@ def sweep(
         typer.Option("--resume", help="Finish a sweep folder: skip completed points, re-run the others."),
     ] = None,
     backend: Annotated[
-        str | None, typer.Option("--backend", help="local (worker processes, the default) or ray.")
+        str | None,
+        typer.Option(
+            "--backend",
+            help="local (worker processes, the default), ray, or inline (one point after another in this process).",
+        ),
     ] = None,
     address: Annotated[
         str | None, typer.Option("--address", help="Ray cluster address (with --backend ray); default: a local Ray.")
