@@ -361,6 +361,11 @@ def diagnose(history: Sequence[Mapping[str, Any]], status: str | None = None, fa
                 f"the curves have flattened, but validation loss is {gap:.1f}x the training loss: "
                 "more data, dropout or L2 could close the gap"
             )
+    if facts.same_rows:
+        hint = (
+            "the curves have flattened; train, validation and test are the same rows here, so this says the "
+            "net fits them, not how it would do on new rows"
+        )
     kept = curves.kept_note()
     if kept:
         return Diagnosis(GOOD_FIT, GOOD_FIT, f"{kept}; {hint}", curves.kept_epoch)
