@@ -1,0 +1,127 @@
+"""MNIST-size training speed and peak memory: nnrun's graph and fit trainers against a plain
+Keras `fit` script on the same arrays, same machine, same run (issue 13 item 6).
+
+Models: the MLP 784-128-10 (configs/mlp_mnist.yaml) and the study guide's CNN
+(configs/cnn_mnist.yaml), batch 128. Data: the real mnist.npz when Keras's cache has it,
+otherwise a generated stand-in of the same shape (60 000 + 10 000 images of 28 x 28, a bright
+patch per class on noise), written into a temporary Keras home; the table says which.
+Each variant runs in its own process: an epoch's seconds are measured after the first
+(tracing) epoch; peak memory is the process's maximum resident set size.
+`NNRUN_BENCH_MNIST_ROWS` shrinks the data for a quick check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+EPOCHS = 2  # timed epochs after the first
+
+
+def stand_in(folder: Path, n_train: int, n_test: int) -> Path:
+    """mnist.npz in Keras's format: uint8 (n, 28, 28) images, uint8 labels."""
+    rng = np.random.default_rng(0)
+    n = n_train + n_test
+    y = (np.arange(n) % 10).astype(np.uint8)
+    rng.shuffle(y)
+    x = rng.integers(0, 60, size=(n, 28, 28), dtype=np.uint8)
+    for k in range(10):
+        r, c = (k // 5) * 14, (k % 5) * 5
+        x[y == k, r : r + 14, c : c + 5] = 230
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "mnist.npz"
+    np.savez(path, x_train=x[:n_train], y_train=y[:n_train], x_test=x[n_train:], y_test=y[n_train:])
+    return path
+
+
+def run_child(command: list[str], env: dict[str, str]) -> tuple[str, float]:
+    """stdout and peak resident MB (ru_maxrss of exactly this child)."""
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}): {err[-2000:]}")
+    return out, usage.ru_maxrss / 1024
+
+
+def nnrun_train(config: Path, trainer: str, epochs: int, env: dict[str, str]) -> tuple[float, float]:
+    """train_seconds from run.json and peak MB of `nnrun train`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = ["--set", f"training.trainer={trainer}", "--set", f"training.epochs={epochs}"]
+        _, peak = run_child([sys.executable, "-m", "nnrun", "train", str(config), "-q", "--out", tmp, *sets], env)
+        (record,) = [json.loads(p.read_text()) for p in Path(tmp).glob("*/*/run.json")]
+    return float(record["train_seconds"]), peak
+
+
+def measure(which: str, env: dict[str, str]) -> dict[str, Any]:
+    config = CONFIGS / ("mlp_mnist.yaml" if which == "mlp" else "cnn_mnist.yaml")
+    out: dict[str, Any] = {}
+    for trainer in ("graph", "fit"):
+        one, _ = nnrun_train(config, trainer, 1, env)
+        more, peak = nnrun_train(config, trainer, 1 + EPOCHS, env)
+        out[trainer] = {"epoch_seconds": (more - one) / EPOCHS, "peak_mb": peak}
+    text, peak = run_child([sys.executable, str(ROOT / "benchmarks" / "keras_mnist_fit.py"), which, str(EPOCHS)], env)
+    out["keras"] = {**json.loads(text.strip().splitlines()[-1]), "peak_mb": peak}
+    return out
+
+
+def run() -> str:
+    from nnrun.data.download import keras_home
+
+    rows = int(os.environ.get("NNRUN_BENCH_MNIST_ROWS", "70000"))
+    env = {**os.environ, "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    real = (keras_home() / "datasets" / "mnist.npz").is_file() and rows == 70000
+    with tempfile.TemporaryDirectory() as home:
+        if real:
+            source = "the real MNIST (mnist.npz in Keras's cache)"
+        else:
+            stand_in(Path(home) / "datasets", rows * 6 // 7, rows // 7)
+            env["KERAS_HOME"] = home
+            source = (
+                f"a generated stand-in of MNIST's shape ({rows * 6 // 7} + {rows // 7} images of 28x28; "
+                "the real file is not in Keras's cache and this machine cannot download it)"
+            )
+        results = {which: measure(which, env) for which in ("mlp", "cnn")}
+    lines = [
+        "## MNIST-size training: graph and fit trainers vs a plain Keras fit script",
+        "",
+        f"Data: {source}; 80 % of the training images train (validation 20 %), batch 128, "
+        f"seconds per epoch after the first (mean of {EPOCHS}), peak resident memory of each process.",
+        "",
+        "| model | graph s/epoch | fit s/epoch | plain Keras fit s/epoch | graph vs Keras | graph peak MB | "
+        "fit peak MB | Keras peak MB | goal |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    goals = {"mlp": (1.5, ">= 1.5x faster"), "cnn": (1.0, "never slower")}
+    for which, r in results.items():
+        g, f, k = (r[t]["epoch_seconds"] for t in ("graph", "fit", "keras"))
+        ratio = k / g
+        need, words = goals[which]
+        met = "met" if ratio >= need else "NOT met"
+        name = "MLP 784-128-10" if which == "mlp" else "guide's CNN"
+        lines.append(
+            f"| {name} | {g:.2f} | {f:.2f} | {k:.2f} | {ratio:.2f}x | {r['graph']['peak_mb']:.0f} | "
+            f"{r['fit']['peak_mb']:.0f} | {r['keras']['peak_mb']:.0f} | {words}: {met} |"
+        )
+    lines += [
+        "",
+        "Streaming (data beyond memory through tf.data) is not implemented yet, so its ratio to "
+        "in-memory training is not measured.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(run())
