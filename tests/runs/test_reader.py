@@ -247,3 +247,27 @@ def test_fast_yaml_scalars(text: str) -> None:
 def test_fast_yaml_refuses_unsafe_tags(text: str) -> None:
     with pytest.raises(yaml.YAMLError):
         load_yaml(text)
+
+
+def test_a_run_from_before_the_split_record_still_reads(made, tmp_path: Path) -> None:
+    """Run folders written before kept_epoch, split and selected_on_test (validation defaulted to
+    test then) read and compare: the kept epoch and the mark come from config.yaml and run.json."""
+    from nnrun.compare.keys import lookup
+
+    old = tmp_path / "old"
+    shutil.copytree(made.completed["adam"], old)
+    record = json.loads((old / "run.json").read_text())
+    for key in ("kept_epoch", "split", "selected_on_test", "baseline"):
+        record.pop(key, None)
+    (old / "run.json").write_text(json.dumps(record))
+    metrics = json.loads((old / "metrics.json").read_text())
+    metrics.pop("kept", None)
+    (old / "metrics.json").write_text(json.dumps(metrics))
+    config = yaml.safe_load((old / "config.yaml").read_text())
+    config["data"].pop("validation", None)  # the old default: the test split
+    config["training"]["early_stopping"] = {"monitor": "val_loss"}
+    (old / "config.yaml").write_text(yaml.safe_dump(config))
+    run = read_run(old)
+    assert run.kept_epoch == (record.get("best_epoch") or record["epochs_run"])
+    assert run.selected_on_test is True
+    assert lookup(run, "val_loss") is not None and run.diagnosis is not None
