@@ -1,0 +1,147 @@
+"""The fixed cost of a run (issue 16): what a run costs besides importing and training.
+
+Every figure is measured in this one run, interleaved with a bare
+`python -c "import tensorflow, sklearn, matplotlib"` (the libraries any training run needs),
+so a loaded machine slows both sides alike; each line gives the median of REPEATS runs and
+the ratio to that bare import. Targets:
+
+1. `nnrun train configs/xor.yaml`: wall - bare import - train_seconds <= 0.5 s.
+2. 25-point learning-rate sweep of configs/xor.yaml in one worker: per-point overhead
+   (point cost - its train_seconds) <= 0.3 s. Measured as (sweep wall - bare import -
+   sum of train_seconds) / points, so it also carries the sweep's own start and its summary
+   figures: an upper bound on the per-point figure. With two workers: the sweep's wall.
+3. Worker memory: growth of the worker's resident memory per point (rss after point 5 to
+   after the last point, as the worker reports it in sweep.json) <= 0.5 MiB.
+4. `nnrun train` of 5 example configs in one call against 5 separate calls.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+ENV = {**os.environ, "PYTHONHASHSEED": "0"}
+REPEATS = 3
+SWEEP_POINTS = 25
+FIVE = ["and.yaml", "xor.yaml", "xor_sgd.yaml", "perceptron_and.yaml", "iris_softmax.yaml"]
+BARE = [sys.executable, "-c", "import tensorflow, sklearn, matplotlib"]
+
+
+def _wall(command: list[str]) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return wall
+
+
+def _nnrun(*args: str) -> list[str]:
+    return [sys.executable, "-m", "nnrun", *args]
+
+
+def _train_seconds(root: Path) -> list[float]:
+    return [json.loads(p.read_text())["train_seconds"] for p in sorted(root.glob("**/run.json"))]
+
+
+def _ok(met: bool) -> str:
+    return "met" if met else "**not met**"
+
+
+def one_run(work: Path) -> tuple[list[str], float]:
+    bare: list[float] = []
+    rows: list[tuple[float, float]] = []
+    for i in range(REPEATS):
+        bare.append(_wall(BARE))
+        out = work / f"one{i}"
+        wall = _wall(_nnrun("train", str(CONFIGS / "xor.yaml"), "--quiet", "--out", str(out)))
+        (train,) = _train_seconds(out)
+        rows.append((wall, train))
+    imp = statistics.median(bare)
+    wall = statistics.median(w for w, _ in rows)
+    train = statistics.median(t for _, t in rows)
+    overhead = statistics.median(w - b - t for (w, t), b in zip(rows, bare, strict=True))
+    return [
+        f"| `nnrun train configs/xor.yaml` | {wall:.2f} s ({wall / imp:.2f}x the bare import) | "
+        f"training {train:.2f} s | wall - import - training: **{overhead:.2f} s** | <= 0.5 s: {_ok(overhead <= 0.5)} |"
+    ], imp
+
+
+def five_configs(work: Path, imp: float) -> list[str]:
+    paths = [str(CONFIGS / name) for name in FIVE]
+    together = _wall(_nnrun("train", *paths, "--quiet", "--out", str(work / "together")))
+    bare = _wall(BARE)
+    apart = sum(_wall(_nnrun("train", p, "--quiet", "--out", str(work / "apart"))) for p in paths)
+    assert len(_train_seconds(work / "together")) == len(_train_seconds(work / "apart")) == len(FIVE)
+    ref = statistics.median([imp, bare])
+    return [
+        f"| `nnrun train` of 5 configs ({', '.join(FIVE)}) in one call | {together:.1f} s "
+        f"({together / ref:.2f}x the bare import) | 5 separate calls: {apart:.1f} s ({apart / ref:.2f}x) | "
+        f"**{apart / together:.1f}x faster** in one call | one call faster: {_ok(together < apart)} |"
+    ]
+
+
+def sweeps(work: Path, imp: float) -> list[str]:
+    lines = []
+    walls = {}
+    for workers in (1, 2):
+        out = work / f"sweep{workers}"
+        args = ["sweep", str(CONFIGS / "xor.yaml"), "--lr", f"1e-3:1:{SWEEP_POINTS}", "--workers", str(workers)]
+        walls[workers] = _wall(_nnrun(*args, "--out", str(out), "-q"))
+        (record_path,) = out.glob("xor/sweep-*/sweep.json")
+        points = json.loads(record_path.read_text())["points"]
+        trained = sum(p.get("train_seconds") or 0 for p in points)
+        if workers == 1:
+            per_point = (walls[1] - imp - trained) / len(points)
+            lines.append(
+                f"| {SWEEP_POINTS}-point learning-rate sweep of XOR, 1 worker | {walls[1]:.1f} s "
+                f"({walls[1] / imp:.2f}x the bare import) | training {trained:.1f} s in all | "
+                f"overhead per point **{per_point:.2f} s** (upper bound) | <= 0.3 s: {_ok(per_point <= 0.3)} |"
+            )
+            rss = [p["rss_mib"] for p in points if p.get("rss_mib")]
+            growth = (rss[-1] - rss[4]) / (len(rss) - 5) if len(rss) > 5 else float("nan")
+            lines.append(
+                f"| worker memory over {len(rss)} points of one architecture | {rss[0]:.0f} MiB after point 1, "
+                f"{rss[4]:.0f} after 5, {rss[-1]:.0f} after {len(rss)} | | growth **{growth:+.2f} MiB per point** | "
+                f"<= 0.5 MiB: {_ok(growth <= 0.5)} |"
+            )
+    lines.append(
+        f"| the same sweep, 2 workers | {walls[2]:.1f} s ({walls[2] / imp:.2f}x the bare import) | | "
+        f"{walls[1] / walls[2]:.2f}x the one-worker sweep | >= 2x faster than before issue 16: "
+        "**not met** (points still trace their own training loop; the warm-worker change is not done) |"
+    )
+    return lines
+
+
+def run() -> str:
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="nnrun-bench-fixed-") as tmp:
+        work = Path(tmp)
+        first, imp = one_run(work)
+        rows = first + five_configs(work, imp) + sweeps(work, imp)
+    return "\n".join(
+        [
+            "## The fixed cost of a run (bench_fixedcost, issue 16)",
+            "",
+            f'Bare `python -c "import tensorflow, sklearn, matplotlib"`: median {imp:.2f} s of {REPEATS}, '
+            f"interleaved with the runs below (load average {load:.1f} on {os.cpu_count()} cores when this "
+            "section began; other jobs slow both sides, hence the ratios).",
+            "",
+            "| what | wall | | figure | target |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    print(run())
