@@ -40,6 +40,7 @@ OptInt = Annotated[int | None, Lenient]
 OptFloat = Annotated[float | None, WrapValidator(_finite_or_none)]
 OptDict = Annotated[dict[str, Any] | None, Lenient]
 OptList = Annotated[list[Any] | None, Lenient]
+OptStatus = Annotated[Status | None, Lenient]
 
 
 class Record(BaseModel):
@@ -61,13 +62,13 @@ class RunJson(Record):
 
     id: OptStr = None
     name: OptStr = None
-    status: Annotated[Status | None, Lenient] = None
+    status: OptStatus = None
     started: OptStr = None
     ended: OptStr = None
     duration_seconds: OptFloat = None
     train_seconds: OptFloat = None
     epochs_run: OptInt = None
-    best_epoch: OptInt = None
+    best_epoch: OptInt = None  # the epoch early stopping judged best
     kept_epoch: OptInt = None  # the epoch whose weights model.keras holds
     seed: OptInt = None
     command: OptList = None
@@ -79,8 +80,6 @@ class RunJson(Record):
     error: OptDict = None
     sweep: OptDict = None
     stop_reason: OptStr = None
-    best_epoch: OptInt = None  # the epoch early stopping judged best
-    kept_epoch: OptInt = None  # the epoch whose weights model.keras holds
     split: OptDict = None  # rows per split: train, validation, test, validation_is_test, same_rows, ...
     selected_on_test: Annotated[bool | None, Lenient] = None  # early stopping chose with the test split
     params: OptInt = None  # trainable parameters of the model
@@ -95,7 +94,6 @@ class MetricsJson(Record):
     final: OptDict = None
     kept: OptDict = None  # the kept epoch's row
     best_val_loss: OptDict = None
-    kept: OptDict = None  # the kept epoch's row
     confusion_matrix: OptList = None
 
 
@@ -107,7 +105,7 @@ class SweepPoint(Record):
     label: OptStr = None
     seed: OptInt = None
     seed_index: OptInt = None
-    status: Annotated[Status | None, Lenient] = None
+    status: OptStatus = None
     run_dir: OptStr = None
     error: OptStr = None
     epochs_run: OptInt = None
@@ -119,7 +117,7 @@ class SweepJson(Record):
 
     id: OptStr = None
     name: OptStr = None
-    status: Annotated[Status | None, Lenient] = None
+    status: OptStatus = None
     grid: OptDict = None
     points: Annotated[list[SweepPoint] | None, Lenient] = None
     best: OptDict = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -10,6 +10,11 @@ from nnrun.spec.base import Registry, StrictModel
 from nnrun.spec.schedules import AnySchedule
 
 OPTIMIZERS = Registry("optimizer", tag="name")
+
+#: The constraints every optimizer's arguments share, said once.
+LearningRate = Annotated[float, Field(gt=0, le=100)]
+Decay = Annotated[float, Field(ge=0, lt=1)]  # a momentum or a moving average's decay
+Epsilon = Annotated[float, Field(gt=0)]
 
 
 class OptimizerSpec(StrictModel):
@@ -25,8 +30,8 @@ class SGD(OptimizerSpec):
     """Stochastic gradient descent, optionally with (Nesterov) momentum."""
 
     name: Literal["sgd"]
-    learning_rate: float = Field(0.01, gt=0, le=100)
-    momentum: float = Field(0.0, ge=0, lt=1)
+    learning_rate: LearningRate = 0.01
+    momentum: Decay = 0.0
     nesterov: bool = False
     keras_class: ClassVar[str] = "SGD"
 
@@ -34,29 +39,29 @@ class SGD(OptimizerSpec):
 @OPTIMIZERS.register("adam")
 class Adam(OptimizerSpec):
     name: Literal["adam"]
-    learning_rate: float = Field(0.001, gt=0, le=100)
-    beta_1: float = Field(0.9, ge=0, lt=1)
-    beta_2: float = Field(0.999, ge=0, lt=1)
-    epsilon: float = Field(1e-7, gt=0)
+    learning_rate: LearningRate = 0.001
+    beta_1: Decay = 0.9
+    beta_2: Decay = 0.999
+    epsilon: Epsilon = 1e-7
     keras_class: ClassVar[str] = "Adam"
 
 
 @OPTIMIZERS.register("rmsprop")
 class RMSprop(OptimizerSpec):
     name: Literal["rmsprop"]
-    learning_rate: float = Field(0.001, gt=0, le=100)
-    rho: float = Field(0.9, ge=0, lt=1)
-    momentum: float = Field(0.0, ge=0, lt=1)
-    epsilon: float = Field(1e-7, gt=0)
+    learning_rate: LearningRate = 0.001
+    rho: Decay = 0.9
+    momentum: Decay = 0.0
+    epsilon: Epsilon = 1e-7
     keras_class: ClassVar[str] = "RMSprop"
 
 
 @OPTIMIZERS.register("adagrad")
 class Adagrad(OptimizerSpec):
     name: Literal["adagrad"]
-    learning_rate: float = Field(0.001, gt=0, le=100)
+    learning_rate: LearningRate = 0.001
     initial_accumulator_value: float = Field(0.1, ge=0)
-    epsilon: float = Field(1e-7, gt=0)
+    epsilon: Epsilon = 1e-7
     keras_class: ClassVar[str] = "Adagrad"
 
 

@@ -5,15 +5,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, PositiveInt, model_validator
 
 from nnrun.spec.base import Registry, StrictModel
 
 SCHEDULES = Registry("schedule", tag="type")
-Unit = Literal["epoch", "step"]
-UNIT_DESCRIPTION = "What t counts: finished epochs (default) or optimizer updates (Keras's steps)."
+Unit = Annotated[
+    Literal["epoch", "step"],
+    Field(description="What t counts: finished epochs (default) or optimizer updates (Keras's steps)."),
+]
 
 
 @SCHEDULES.register("inverse_time")
@@ -24,7 +26,7 @@ class InverseTime(StrictModel):
     decay_rate: float = Field(ge=0, description="lambda; 0 keeps the rate constant (a decay sweep's baseline).")
     decay_steps: PositiveInt = 1
     staircase: bool = False
-    unit: Unit = Field("epoch", description=UNIT_DESCRIPTION)
+    unit: Unit = "epoch"
 
 
 @SCHEDULES.register("exponential")
@@ -35,7 +37,7 @@ class Exponential(StrictModel):
     decay_rate: float = Field(gt=0, le=1, description="1 keeps the rate constant.")
     decay_steps: PositiveInt = 100
     staircase: bool = False
-    unit: Unit = Field("epoch", description=UNIT_DESCRIPTION)
+    unit: Unit = "epoch"
 
 
 @SCHEDULES.register("step")
@@ -45,7 +47,7 @@ class Step(StrictModel):
     type: Literal["step"]
     boundaries: list[PositiveInt] = Field(min_length=1)
     factor: float = Field(0.1, gt=0)
-    unit: Unit = Field("epoch", description=UNIT_DESCRIPTION)
+    unit: Unit = "epoch"
 
     @model_validator(mode="after")
     def _increasing(self) -> Step:
@@ -64,7 +66,7 @@ class Cyclical(StrictModel):
     type: Literal["cyclical"]
     max_learning_rate: float = Field(gt=0)
     step_size: PositiveInt = 20
-    unit: Unit = Field("epoch", description=UNIT_DESCRIPTION)
+    unit: Unit = "epoch"
 
 
 AnySchedule = SCHEDULES.union()
