@@ -30,6 +30,11 @@ class DatasetInfo:
     keras: bool = False
 
 
+def _keras(description: str, task: Task, input_shape: tuple[int, ...] | None, n_classes: int) -> DatasetInfo:
+    """A Keras dataset: pixels already in [0, 1] or word indices, so never standardized."""
+    return DatasetInfo(description, task, input_shape, n_classes, standardize=False, keras=True)
+
+
 DATASETS: dict[str, DatasetInfo] = {
     "xor": DatasetInfo("XOR gate, 4 rows (not linearly separable)", "binary", (2,), 2, standardize=False),
     "and": DatasetInfo("AND gate, 4 rows", "binary", (2,), 2, standardize=False),
@@ -59,37 +64,17 @@ DATASETS: dict[str, DatasetInfo] = {
     "csv": DatasetInfo("your CSV file with a target column", None, None),
     "npz": DatasetInfo("your NumPy .npz file with arrays x and y (and optionally x_test, y_test)", None, None),
     "images": DatasetInfo("your pictures: a folder with one sub-folder per class", None, None, standardize=False),
-    "mnist": DatasetInfo(
-        "MNIST handwritten digits (Keras), 70 000 x 28x28x1 pixels in [0, 1], 10 classes",
-        "multiclass",
-        (28, 28, 1),
-        10,
-        standardize=False,
-        keras=True,
+    "mnist": _keras(
+        "MNIST handwritten digits (Keras), 70 000 x 28x28x1 pixels in [0, 1], 10 classes", "multiclass", (28, 28, 1), 10
     ),
-    "fashion_mnist": DatasetInfo(
-        "Fashion-MNIST clothing (Keras), 70 000 x 28x28x1 pixels in [0, 1], 10 classes",
-        "multiclass",
-        (28, 28, 1),
-        10,
-        standardize=False,
-        keras=True,
+    "fashion_mnist": _keras(
+        "Fashion-MNIST clothing (Keras), 70 000 x 28x28x1 pixels in [0, 1], 10 classes", "multiclass", (28, 28, 1), 10
     ),
-    "cifar10": DatasetInfo(
-        "CIFAR-10 photos (Keras), 60 000 x 32x32x3 pixels in [0, 1], 10 classes",
-        "multiclass",
-        (32, 32, 3),
-        10,
-        standardize=False,
-        keras=True,
+    "cifar10": _keras(
+        "CIFAR-10 photos (Keras), 60 000 x 32x32x3 pixels in [0, 1], 10 classes", "multiclass", (32, 32, 3), 10
     ),
-    "imdb": DatasetInfo(
-        "IMDB movie reviews (Keras) as word indices, 50 000 reviews, positive or negative",
-        "binary",
-        None,
-        2,
-        standardize=False,
-        keras=True,
+    "imdb": _keras(
+        "IMDB movie reviews (Keras) as word indices, 50 000 reviews, positive or negative", "binary", None, 2
     ),
 }
 DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
