@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -172,7 +173,8 @@ def confusion_matrix(matrix: list[list[int]], names: list[str], path: Path, titl
     k = len(matrix)
     labelled = k <= MAX_LABELLED_CLASSES
     side = min(MAX_MATRIX_INCHES, 0.6 * k + 2)
-    fig, ax = plt.subplots(figsize=(max(4, side), max(3.5, side - 0.5)), dpi=100)
+    width = max(4.5, side)
+    fig, ax = plt.subplots(figsize=(width, max(4, side - 0.5)), dpi=100)
     im = ax.imshow(matrix, cmap="Blues", interpolation="nearest")
     fig.colorbar(im, ax=ax)
     step = max(1, math.ceil(k / MAX_LABELLED_CLASSES))
@@ -182,7 +184,10 @@ def confusion_matrix(matrix: list[list[int]], names: list[str], path: Path, titl
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     counts = "" if labelled else f", {k} classes, counts by colour"
-    ax.set_title(f"{title}: confusion matrix (test{counts})")
+    # the run's name on its own line(s), wrapped to the figure: a long name is never clipped
+    chars = max(20, int(width * 11))
+    lines = [*textwrap.wrap(title, chars), *textwrap.wrap(f"confusion matrix (test{counts})", chars)]
+    ax.set_title("\n".join(lines), fontsize="medium")
     peak = max(max(r) for r in matrix) or 1
     for i in range(k if labelled else 0):
         for j in range(k):

@@ -14,9 +14,19 @@ import tempfile
 from collections.abc import Iterator
 from types import ModuleType
 
+#: Set to 1 (`nnrun --verbose ...`) to let TensorFlow's log lines through.
+VERBOSE_ENV = "NNRUN_VERBOSE"
+
+
+def verbose() -> bool:
+    return os.environ.get(VERBOSE_ENV, "") not in ("", "0")
+
 
 @contextlib.contextmanager
 def quiet_stderr() -> Iterator[None]:
+    if verbose():
+        yield
+        return
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -41,7 +51,8 @@ def import_tensorflow() -> ModuleType:
     """`import tensorflow` (and keras), silently, once per process."""
     if "tensorflow" in sys.modules and "keras" in sys.modules:
         return sys.modules["tensorflow"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if not verbose():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with quiet_stderr():
         import keras  # noqa: F401
         import tensorflow as tf

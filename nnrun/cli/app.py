@@ -52,6 +52,20 @@ def _register() -> None:
 _register()
 
 
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(
+        False, "--verbose", help="Let TensorFlow's own log lines through (hidden by default)."
+    ),
+) -> None:
+    """Train neural networks from a small YAML file and keep everything each run produced."""
+    if verbose:
+        from nnrun.tf_import import VERBOSE_ENV
+
+        os.environ[VERBOSE_ENV] = "1"  # sweep workers inherit it
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+
+
 def main() -> None:
     """Run the command line in this process: user errors become one clean message and exit
     code 2; ends with SystemExit like any Typer app (tests call it in-process)."""

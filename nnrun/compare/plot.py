@@ -5,16 +5,18 @@ from __future__ import annotations
 import io
 import math
 import os
-from collections.abc import Sequence
+import statistics
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from nnrun.compare.table import differing_keys, rank_differing
+from nnrun.compare.table import differing_keys, higher_is_better, rank_differing
 from nnrun.errors import NnrunError
 from nnrun.output import write_output
 from nnrun.runs.reader import RunInfo
 
-#: Beyond this many runs the legend would hide the curves.
-MAX_LEGEND = 25
 #: A legend label names at most this many differing keys (the most telling ones) ...
 MAX_LABEL_KEYS = 4
 #: ... in at most this many characters.
@@ -54,46 +56,203 @@ def labels(runs: Sequence[RunInfo]) -> list[str]:
     return out
 
 
+#: More lines than this on one panel: a colour bar for a numeric key, or the best few labelled.
+MAX_LINES = 10
+#: With many lines and no numeric key to colour by, this many best ones are labelled.
+BEST_LABELLED = 5
+#: At most this many panels (one per dataset and loss); the rest are named in the title.
+MAX_PANELS = 6
+
+
+@dataclass
+class Series:
+    """One line: the mean over its runs (seeds) per epoch, with the lowest and highest."""
+
+    label: str
+    epochs: list[float]
+    mean: list[float]
+    low: list[float]
+    high: list[float]
+    runs: int = 1
+    #: The numeric value of the colour key (e.g. the learning rate), if any.
+    value: float | None = None
+    #: Dashed training curve (epochs, values), if asked for.
+    train: tuple[list[float], list[float]] | None = None
+
+    def best(self, higher_better: bool) -> float:
+        return max(self.mean) if higher_better else min(self.mean)
+
+
+def series_of(epoch_values: Mapping[float, list[float]]) -> tuple[list[float], list[float], list[float], list[float]]:
+    """(epochs, mean, lowest, highest) from epoch -> values of several runs."""
+    epochs = sorted(epoch_values)
+    return (
+        epochs,
+        [statistics.fmean(epoch_values[e]) for e in epochs],
+        [min(epoch_values[e]) for e in epochs],
+        [max(epoch_values[e]) for e in epochs],
+    )
+
+
+def spans_decades(values: Sequence[float], decades: float = 2.0) -> bool:
+    """All positive and the largest more than 10**decades times the smallest."""
+    return bool(values) and min(values) > 0 and max(values) / min(values) > 10**decades
+
+
+def draw(ax: Any, fig: Any, series: Sequence[Series], *, colour_key: str | None, higher_better: bool) -> None:
+    """Draw the lines of one panel: a legend up to MAX_LINES; beyond, a colour bar for a
+    numeric key (log scale for a learning rate or values over two decades), or the best few
+    labelled and the rest grey. A band from the lowest to the highest run where a line is a
+    mean over several (seeds), up to MAX_LINES lines. Log y when the curves span more than two decades."""
+    from nnrun.plots import thin
+
+    many = len(series) > MAX_LINES
+    numeric = colour_key is not None and all(s.value is not None for s in series)
+    colours: list[Any] = []
+    labelled: set[int] = set(range(len(series)))
+    if many and numeric:
+        import matplotlib as mpl
+
+        values = [float(s.value) for s in series if s.value is not None]
+        log = ("learning_rate" in (colour_key or "") or spans_decades(values, 1.5)) and min(values) > 0
+        norm = mpl.colors.LogNorm(min(values), max(values)) if log else mpl.colors.Normalize(min(values), max(values))
+        cmap = mpl.colormaps["viridis"]
+        colours = [cmap(norm(float(s.value))) for s in series if s.value is not None]
+        labelled = set()
+        bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax)
+        bar.set_label(colour_key)
+    elif many:
+        order = sorted(range(len(series)), key=lambda i: series[i].best(higher_better), reverse=higher_better)
+        labelled = set(order[:BEST_LABELLED])
+        palette = ["C0", "C1", "C2", "C3", "C4", "C5"]
+        rank = {i: n for n, i in enumerate(order)}
+        colours = [palette[rank[i] % len(palette)] if i in labelled else "0.75" for i in range(len(series))]
+    shown: list[float] = []
+    for i, s in enumerate(series):
+        colour = colours[i] if colours else None
+        x, y = thin(s.epochs, s.mean)
+        kw: dict[str, Any] = {"linewidth": 1.4 if i in labelled or numeric else 0.8}
+        if colour is not None:
+            kw["color"] = colour
+        if i in labelled:
+            kw["label"] = s.label + (f" (mean of {s.runs})" if s.runs > 1 else "")
+        (line,) = ax.plot(x, y, zorder=3 if i in labelled else 2, **kw)
+        if s.runs > 1 and not many:  # dozens of overlapping bands hide the lines
+            ax.fill_between(s.epochs, s.low, s.high, color=line.get_color(), alpha=0.18, linewidth=0)
+        if s.train is not None:
+            tx, ty = thin(*s.train)
+            ax.plot(tx, ty, linestyle="--", linewidth=1, color=line.get_color())
+        shown += [v for v in (*s.low, *s.high) if math.isfinite(v)]
+    if spans_decades(shown):
+        ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    if labelled and len(series) > 1 or (len(series) == 1 and series[0].runs > 1):
+        title = f"best {len(labelled)} of {len(series)}" if many else None
+        ax.legend(fontsize="small", loc="best", title=title, title_fontsize="small")
+
+
+def colour_key(runs: Sequence[RunInfo]) -> str | None:
+    """The numeric config key to colour many lines by: the learning rate if it varies, else
+    the first varying numeric key."""
+    keys = rank_differing(runs, differing_keys(runs))
+    numeric = [
+        k
+        for k in keys
+        if all(
+            isinstance(r.flat_config.get(k), int | float) and not isinstance(r.flat_config.get(k), bool) for r in runs
+        )
+    ]
+    return next((k for k in numeric if "learning_rate" in k), numeric[0] if numeric else None)
+
+
+def panels(runs: Sequence[RunInfo]) -> dict[str, list[RunInfo]]:
+    """Runs grouped by dataset and loss: curves in different units never share an axis."""
+    out: dict[str, list[RunInfo]] = {}
+    for run in runs:
+        dataset = run.flat_config.get("data.dataset") or run.flat_config.get("data.path") or "?"
+        loss = run.flat_config.get("loss")
+        key = f"{dataset}, {loss}" if isinstance(loss, str) else str(dataset)
+        out.setdefault(key, []).append(run)
+    return out
+
+
+def _seed_groups(runs: Sequence[RunInfo]) -> list[list[RunInfo]]:
+    """Runs that differ only in their seed, together."""
+    groups: dict[str, list[RunInfo]] = {}
+    for run in runs:
+        key = repr(sorted((k, repr(v)) for k, v in run.flat_config.items() if k != "seed") + [("name", run.name)])
+        groups.setdefault(key, []).append(run)
+    return list(groups.values())
+
+
+def _curve(run: RunInfo, metric: str) -> dict[float, float]:
+    out = {}
+    for i, row in enumerate(run.history()):
+        v = row.get(metric)
+        if isinstance(v, int | float) and math.isfinite(v):
+            out[float(row.get("epoch", i + 1))] = float(v)
+    return out
+
+
 def curves_png(
     runs: Sequence[RunInfo], metric: str = "val_loss", train: bool = False, title: str | None = None
 ) -> bytes:
-    """The figure as PNG bytes: `metric` per epoch for each run (dashed: the training curve)."""
+    """The figure as PNG bytes: `metric` per epoch, one panel per dataset and loss, one line
+    per run (runs that differ only in the seed: their mean with a band), dashed: training."""
     from nnrun.plots import pyplot
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
     train_key = metric.removeprefix("val_")
-    plotted = 0
-    positive = True
-    for run, label in zip(runs, labels(runs), strict=True):
-        rows = run.history()
-        points = [(r.get("epoch", i + 1), r.get(metric)) for i, r in enumerate(rows)]
-        points = [(e, v) for e, v in points if v is not None and math.isfinite(v)]
-        if not points:
+    groups = panels(runs)
+    names = list(groups)[:MAX_PANELS]
+    plt = pyplot()
+    cols = min(len(names), 3)
+    rows_n = math.ceil(len(names) / cols)
+    size = (8.0, 5.0) if len(names) == 1 else (6.4 * cols, 4.6 * rows_n)
+    fig, axes = plt.subplots(rows_n, cols, figsize=size, dpi=100, squeeze=False)
+    plotted = lines = 0
+    for ax, name in zip(axes.flat, names, strict=False):
+        panel = [r for r in groups[name] if _curve(r, metric)]
+        seeds = _seed_groups(panel)
+        key = colour_key([g[0] for g in seeds]) if len(seeds) > MAX_LINES else None
+        texts = labels([g[0] for g in seeds]) if seeds else []
+        series = []
+        for group, text in zip(seeds, texts, strict=True):
+            merged: dict[float, list[float]] = {}
+            for run in group:
+                for e, v in _curve(run, metric).items():
+                    merged.setdefault(e, []).append(v)
+            epochs, mean, low, high = series_of(merged)
+            value = group[0].flat_config.get(key) if key else None
+            tr = None
+            if train and train_key != metric and len(group) == 1:
+                t = _curve(group[0], train_key)
+                tr = (sorted(t), [t[e] for e in sorted(t)]) if t else None
+            series.append(Series(text, epochs, mean, low, high, len(group), value, tr))
+        if not series:
+            ax.set_visible(False)
             continue
-        positive = positive and all(v > 0 for _, v in points)
-        (line,) = ax.plot([e for e, _ in points], [v for _, v in points], label=label, linewidth=1.4)
-        if train and train_key != metric:
-            tpoints = [(r.get("epoch", i + 1), r.get(train_key)) for i, r in enumerate(rows)]
-            tpoints = [(e, v) for e, v in tpoints if v is not None and math.isfinite(v)]
-            ax.plot(
-                [e for e, _ in tpoints], [v for _, v in tpoints], linestyle="--", linewidth=1, color=line.get_color()
-            )
-        plotted += 1
+        plotted += sum(s.runs for s in series)
+        lines += len(series)
+        draw(ax, fig, series, colour_key=key, higher_better=higher_is_better(metric))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        if len(names) > 1:
+            ax.set_title(name, fontsize="medium")
+    for ax in list(axes.flat)[len(names) :]:
+        ax.set_visible(False)
     if plotted == 0:
         plt.close(fig)
         raise NnrunError(f"no run has a {metric!r} curve to plot (history.csv missing or without that column)")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(metric)
-    if "loss" in metric and positive:
-        lo, hi = ax.get_ylim()
-        if lo > 0 and hi / lo > 100:
-            ax.set_yscale("log")
-    suffix = " (dashed: training)" if train and train_key != metric else ""
-    ax.set_title(title or f"{metric} by epoch, {plotted} run{'s' if plotted != 1 else ''}{suffix}")
-    ax.grid(True, alpha=0.3)
-    if plotted <= MAX_LEGEND:
-        ax.legend(fontsize="small", loc="best")
+    dashed = any(line.get_linestyle() == "--" for ax in axes.flat for line in ax.get_lines())
+    suffix = " (dashed: training)" if dashed else ""
+    more = f"; {len(groups) - len(names)} more datasets not drawn" if len(groups) > len(names) else ""
+    seeds = f" in {lines} lines (seeds averaged)" if lines < plotted else ""
+    head = title or f"{metric} by epoch, {plotted} run{'s' if plotted != 1 else ''}{seeds}{suffix}{more}"
+    head = "\n".join(textwrap.wrap(head, max(40, int(size[0] * 12))))
+    if len(names) > 1:
+        fig.suptitle(head)
+    else:
+        axes.flat[0].set_title(head)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

@@ -363,66 +363,61 @@ def _save(fig: Any, path: Path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def curves(groups: list[Group], path: Path, title: str, metric: str = "val_loss") -> bool:
+def curves(groups: list[Group], path: Path, title: str, metric: str = "val_loss", mode: str = "min") -> bool:
     """curves.png (see `curves_figure`); False if no point has a curve to draw."""
-    fig = curves_figure(groups, title, metric)
+    fig = curves_figure(groups, title, metric, mode)
     if fig is None:
         return False
     _save(fig, path)
     return True
 
 
-def curves_figure(groups: list[Group], title: str, metric: str = "val_loss") -> Any | None:
+def curves_figure(groups: list[Group], title: str, metric: str = "val_loss", mode: str = "min") -> Any | None:
     """`metric` (the selection criterion's column) per epoch, one line per grid point: the mean
     over its seeds, with a band from the lowest to the highest seed; the training loss where a
-    run has no such column. A closed matplotlib Figure, or None if no point has a curve."""
-    series = []
+    run has no such column. Beyond ten points, a colour bar for a numeric swept key (the
+    learning rate on a log scale) or the best few labelled (`nnrun.compare.plot.draw`).
+    A closed matplotlib Figure, or None if no point has a curve."""
+    from nnrun.compare.plot import MAX_LINES, Series, draw, series_of
+
+    varied = [k for k in (groups[0].values if groups else {})]
+    numeric = [
+        k
+        for k in varied
+        if all(isinstance(g.values.get(k), int | float) and not isinstance(g.values.get(k), bool) for g in groups)
+    ]
+    key = LR_KEY if LR_KEY in numeric else (numeric[0] if numeric else None)
+    series: list[Series] = []
+    only_metric = True
     for g in groups:
         runs = [r for r in g.runs if r.status in (Status.COMPLETED, Status.DIVERGED, Status.INTERRUPTED)]
-        by_epoch: dict[int, list[float]] = {}
-        keys = set()
+        by_epoch: dict[float, list[float]] = {}
         for run in runs:
             for row in run.history():
                 e = row.get("epoch")
-                key, v = metric, select.column(run, row, metric)
+                v = select.column(run, row, metric)
                 if v is None:
-                    key, v = "loss", row.get("loss")
+                    only_metric = False
+                    v = row.get("loss")
                 if v is not None and e is not None and math.isfinite(v) and math.isfinite(e):
                     by_epoch.setdefault(int(e), []).append(v)
-                    keys.add(key)
         if by_epoch:
-            epochs = sorted(by_epoch)
-            series.append(
-                (
-                    g.label,
-                    keys == {metric},
-                    epochs,
-                    [statistics.fmean(by_epoch[e]) for e in epochs],
-                    [min(by_epoch[e]) for e in epochs],
-                    [max(by_epoch[e]) for e in epochs],
-                    max(len(v) for v in by_epoch.values()),
-                )
-            )
+            epochs, mean, low, high = series_of(by_epoch)
+            n = max(len(v) for v in by_epoch.values())
+            value = g.values.get(key) if key else None
+            series.append(Series(g.label, epochs, mean, low, high, n, value))
     if not series:
         return None
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
-    for label, _, epochs, mean, low, high, n in series:
-        (line,) = ax.plot(epochs, mean, label=label, linewidth=1.2)
-        if n > 1:
-            ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
-    values = [v for s_ in series for v in (*s_[4], *s_[5])]
-    if metric.endswith("loss") and min(values) > 0 and max(values) / min(values) > 100:
-        ax.set_yscale("log")
-    ylabel = metric if all(s_[1] for s_ in series) else f"{metric} (training loss where missing)"
-    seeds = max(s_[6] for s_ in series)
+    fig, ax = plt.subplots(figsize=(8.5, 5), dpi=100)
+    draw(ax, fig, series, colour_key=key, higher_better=mode == "max")
+    ylabel = metric if only_metric else f"{metric} (training loss where missing)"
+    seeds = max(s_.runs for s_ in series)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
-    band = f"\nmean over {seeds} seeds, band: lowest to highest seed" if seeds > 1 else ""
+    band = f"\nmean over {seeds} seeds" + (", band: lowest to highest seed" if len(series) <= MAX_LINES else "")
+    band = band if seeds > 1 else ""
     ax.set_title(f"{title}: {ylabel} per epoch{band}")
-    ax.grid(True, alpha=0.3)
-    if len(series) <= 20:
-        ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -490,7 +485,8 @@ def write(record: SweepRecord) -> Summary:
     files.append(out.summary_md)
     title = str(record.data.get("name") or "sweep")
     metric = (record.data.get("selection") or {}).get("metric") or "val_loss"
-    if curves(groups, out.curves, title, metric):
+    mode = (record.data.get("selection") or {}).get("mode") or "min"
+    if curves(groups, out.curves, title, metric, mode):
         files.append(out.curves)
     if record.data.get("learning_rate_sweep") and lr_vs_metric(groups, rows, varied, out.lr_vs_metric, title):
         files.append(out.lr_vs_metric)

@@ -1,14 +1,18 @@
 """Commands that load TensorFlow print none of its start-up log lines (absl, oneDNN, cuda...):
-checked on what real `nnrun lr-find` and `nnrun rerun` processes write (issue 15 item 3)."""
+checked on what real `nnrun train`, `sweep`, `lr-find`, `rerun` and a Python script calling
+`nnrun.train` write (`predict`: tests/cli/test_predict.py); `--verbose` lets them through
+(issue 15 item 3)."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFIGS, run_cli
+from tests.conftest import CONFIGS, ROOT, run_cli
 
 pytestmark = pytest.mark.slow  # they load TensorFlow and train
 
@@ -35,4 +39,51 @@ def test_rerun_prints_no_tensorflow_log(tmp_path: Path) -> None:
     proc = run_cli("rerun", str(run_dir))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "identical" in proc.stdout
+    assert_quiet(proc.stderr + proc.stdout)
+
+
+def test_train_prints_no_tensorflow_log(tmp_path: Path) -> None:
+    proc = run_cli("train", str(CONFIGS / "xor.yaml"), "--set", "training.epochs=5", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "run folder" in proc.stdout
+    assert_quiet(proc.stderr + proc.stdout)
+
+
+def test_verbose_lets_tensorflow_log_through(tmp_path: Path) -> None:
+    proc = run_cli(
+        "--verbose", "train", str(CONFIGS / "xor.yaml"), "--set", "training.epochs=2", "--out", str(tmp_path)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert TF_LOG.search(proc.stderr + proc.stdout), "--verbose hid TensorFlow's log lines"
+
+
+def test_sweep_prints_no_tensorflow_log(tmp_path: Path) -> None:
+    proc = run_cli(
+        "sweep",
+        str(CONFIGS / "xor.yaml"),
+        "--lr",
+        "0.1,1",
+        "--set",
+        "training.epochs=5",
+        "-w",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "sweep folder" in proc.stdout
+    assert_quiet(proc.stderr + proc.stdout)
+
+
+def test_python_api_prints_no_tensorflow_log(tmp_path: Path) -> None:
+    script = (
+        "import nnrun\n"
+        f"run = nnrun.train({str(CONFIGS / 'xor.yaml')!r}, {{'training.epochs': 5}}, out={str(tmp_path)!r})\n"
+        "print('status', run.status)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "status completed" in proc.stdout
     assert_quiet(proc.stderr + proc.stdout)
