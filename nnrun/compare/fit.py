@@ -82,11 +82,13 @@ def _short(keys: Sequence[str], taken: Sequence[str]) -> dict[str, str]:
 
 
 def fold(header: str, room: int) -> str:
-    """A header longer than `room` split over two lines after a `.`, `_` or space (the split that
-    makes the longer line shortest), else unchanged."""
+    """A header longer than `room` split over two lines after a `,` (tied keys), else a `.`,
+    `_` or space (the split that makes the longer line shortest), else unchanged."""
     if len(header) <= room:
         return header
-    cuts = [i + 1 for i, ch in enumerate(header[:-1]) if ch in "._ "]
+    cuts = [i + 1 for i, ch in enumerate(header[:-1]) if ch == ","] or [
+        i + 1 for i, ch in enumerate(header[:-1]) if ch in "._ "
+    ]
     if not cuts:
         return header
     cut = min(cuts, key=lambda i: max(i, len(header) - i))

@@ -268,7 +268,8 @@ def terminal_table(summary: Summary, width: int) -> str:
     seen: list[list[str]] = []
     drop = set()
     for name, values in columns.items():
-        if name not in summary.varied and name != "#" and (len(set(values)) == 1 and len(values) > 1 or values in seen):
+        constant = name in ("status", "kept epoch", "epochs") and len(set(values)) == 1 and len(values) > 1
+        if name not in summary.varied and name not in ("#", "fit") and (constant or values in seen):
             drop.add(name)
         seen.append(values)
     ranked = [c for c in columns if c.endswith("(kept)")]

@@ -393,7 +393,7 @@ def test_table_fits_the_terminal_width(made: MadeRuns, nnrun, monkeypatch: pytes
 
 def test_fitted_table_drops_duplicate_columns_and_shortens_ids(made: MadeRuns) -> None:
     from nnrun.compare import collect
-    from nnrun.compare.fit import fit, short_headers, short_ids
+    from nnrun.compare.fit import fit, fold, short_headers, short_ids
     from nnrun.compare.table import build_table, rank_differing, select
 
     runs, _ = collect([made.root])
@@ -405,6 +405,8 @@ def test_fitted_table_drops_duplicate_columns_and_shortens_ids(made: MadeRuns) -
         assert all(values != [str(r[c]) for r in table.rows] for c in table.columns[: table.columns.index(column)])
     assert all(len(str(r["run"])) <= len(str(f["run"])) for r, f in zip(table.rows, full.rows, strict=True))
     assert len(set(table.headers.values())) == len(table.columns)
+    assert fold("test.accuracy", 6) == "test.\naccuracy" and fold("epochs", 3) == "epochs"
+    assert fold("layers.1.rate,layers.3.rate", 3) == "layers.1.rate,\nlayers.3.rate"  # tied keys split at the comma
     assert short_ids(["p001-20261129-213034-744d50", "20261129-213252-3a628c"]) == ["p001", "3a628c"]
     assert short_ids(["p001-20261129-213034-744d50", "p001-20261129-213035-000000"]) == ["p001-744d50", "p001-000000"]
     assert short_headers(["optimizer.learning_rate", "model.layers.0.rate", "model.layers.3.rate"]) == {

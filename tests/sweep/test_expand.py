@@ -295,3 +295,16 @@ def test_whole_mapping_values_pair_settings_and_are_named_readably() -> None:
         "optimizer=adam(learning_rate=0.001, beta_1=0.8)",
     ]
     assert label({"model.layers": [{"type": "dense", "units": 8}]}) == "model.layers=[dense(8)]"
+
+
+@pytest.mark.slow
+def test_cli_tied_grid_trains_two_points_named_readably(tmp_path: Path) -> None:
+    proc = run_cli(
+        "sweep", str(XOR), "--grid", "optimizer=[{name: sgd, learning_rate: 0.1}, {name: adam, learning_rate: 0.01}]",
+        "--grid", "model.layers.0.units,training.batch_size=2,4", "--set", "training.epochs=2", "-w", "2",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (sweep_dir,) = (tmp_path / "xor").iterdir()
+    assert len(list(sweep_dir.glob("p*/run.json"))) == 4  # 2 optimizers x 2 tied values, not 2 x 2 x 2
+    assert "sgd(0.1)" in proc.stdout and "adam(0.01)" in proc.stdout and "{" not in proc.stdout
