@@ -66,32 +66,49 @@ def _gap(a: Any, b: Any) -> float | None:
     return None
 
 
+@dataclass
+class _Scan:
+    """Pairs of values seen in order: the first place they differ and the largest numeric gap."""
+
+    file: str
+    first: str | None = None
+    largest: tuple[float, str] | None = None
+
+    def note(self, text: str) -> None:
+        if self.first is None:
+            self.first = text
+
+    def pair(self, a: Any, b: Any, at: str, text: str) -> None:
+        if _same(a, b):
+            return
+        self.note(text)
+        gap = _gap(a, b)
+        if gap is not None and (self.largest is None or gap > self.largest[0]):
+            self.largest = (gap, at)
+
+    def difference(self) -> Difference | None:
+        if self.first is None:
+            return None
+        diff = Difference(self.file, self.first)
+        if self.largest is not None:
+            diff.largest, diff.largest_at = self.largest
+        return diff
+
+
 def compare_history(a_dir: Path, b_dir: Path) -> tuple[Difference | None, int, int]:
     """The first differing (epoch, column) of history.csv, or None; plus epochs and columns."""
     a, b = read_history(RunFolder(a_dir).history), read_history(RunFolder(b_dir).history)
     columns = list(a[0]) if a else []
-    first: str | None = None
-    largest: tuple[float, str] | None = None
-    if (list(a[0]) if a else []) != (list(b[0]) if b else []):
-        first = f"different columns ({', '.join(a[0]) if a else 'none'} vs {', '.join(b[0]) if b else 'none'})"
+    scan = _Scan(RunFolder.HISTORY)
+    if columns != (list(b[0]) if b else []):
+        scan.note(f"different columns ({', '.join(a[0]) if a else 'none'} vs {', '.join(b[0]) if b else 'none'})")
     for i, (ra, rb) in enumerate(zip(a, b, strict=False), start=1):
         for key in ra:
             va, vb = ra.get(key), rb.get(key, math.nan)
-            if _same(va, vb):
-                continue
-            if first is None:
-                first = f"differs from epoch {i} ({key}: {va!r} vs {vb!r})"
-            gap = _gap(va, vb)
-            if gap is not None and (largest is None or gap > largest[0]):
-                largest = (gap, f"{key}, epoch {i}")
-    if len(a) != len(b) and first is None:
-        first = f"{len(a)} epochs vs {len(b)}"
-    if first is None:
-        return None, len(a), len(columns)
-    diff = Difference(RunFolder.HISTORY, first)
-    if largest is not None:
-        diff.largest, diff.largest_at = largest
-    return diff, len(a), len(columns)
+            scan.pair(va, vb, f"{key}, epoch {i}", f"differs from epoch {i} ({key}: {va!r} vs {vb!r})")
+    if len(a) != len(b):
+        scan.note(f"{len(a)} epochs vs {len(b)}")
+    return scan.difference(), len(a), len(columns)
 
 
 def _metrics(run_dir: Path) -> dict[str, Any]:
@@ -110,23 +127,11 @@ def _metrics(run_dir: Path) -> dict[str, Any]:
 def compare_metrics(a_dir: Path, b_dir: Path) -> tuple[Difference | None, int]:
     """The first differing key of metrics.json (in the original's order), or None; plus the count."""
     a, b = _metrics(a_dir), _metrics(b_dir)
-    first: str | None = None
-    largest: tuple[float, str] | None = None
+    scan = _Scan(RunFolder.METRICS)
     for key in [*a, *(k for k in b if k not in a)]:
         va, vb = a.get(key), b.get(key)
-        if _same(va, vb):
-            continue
-        if first is None:
-            first = f"{key}: {va!r} vs {vb!r}"
-        gap = _gap(va, vb)
-        if gap is not None and (largest is None or gap > largest[0]):
-            largest = (gap, key)
-    if first is None:
-        return None, len(a)
-    diff = Difference(RunFolder.METRICS, first)
-    if largest is not None:
-        diff.largest, diff.largest_at = largest
-    return diff, len(a)
+        scan.pair(va, vb, key, f"{key}: {va!r} vs {vb!r}")
+    return scan.difference(), len(a)
 
 
 def compare_runs(original: Path, rerun: Path) -> Match:
