@@ -184,6 +184,36 @@ def run_cli(
     )
 
 
+#: Runs `nnrun ARGS` in this fresh interpreter, then says on stderr which heavy packages it imported.
+_IMPORT_PROBE = """\
+import runpy, sys
+sys.argv = ['nnrun', *sys.argv[1:]]
+try:
+    runpy.run_module('nnrun', run_name='__main__')
+except SystemExit:
+    pass
+print('HEAVY', sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})), file=sys.stderr)
+"""
+
+
+def run_probed(
+    *args: str, cwd: Path, heavy: tuple[str, ...], env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """Run `nnrun ARGS` in a fresh interpreter (where an import is visible) that then prints
+    `HEAVY [...]` on stderr: which of the `heavy` packages were imported (`HEAVY []`: none)."""
+    script = cwd / "probe.py"
+    script.write_text(_IMPORT_PROBE.format(heavy=sorted(heavy)))
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_env({"PYTHONPATH": str(ROOT), **(env or {})}),
+        preexec_fn=terminal_signals,
+    )
+
+
 @contextlib.contextmanager
 def terminal_sigint() -> Iterator[None]:
     """In this process: SIGINT as an interactive shell leaves it (KeyboardInterrupt), for tests that

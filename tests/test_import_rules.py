@@ -5,14 +5,11 @@ pydantic spec never does, and the commands that do not train never load it."""
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFIGS, ROOT
+from tests.conftest import CONFIGS, ROOT, run_probed
 
 HEAVY = {"tensorflow", "keras"}
 
@@ -75,17 +72,6 @@ def test_light_packages_reach_no_model_module(package: str) -> None:
     assert not bad
 
 
-PROBE = """\
-import runpy, sys
-sys.argv = ['nnrun', *sys.argv[1:]]
-try:
-    runpy.run_module('nnrun', run_name='__main__')
-except SystemExit:
-    pass
-print('HEAVY', sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}), file=sys.stderr)
-"""
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "args",
@@ -101,14 +87,5 @@ print('HEAVY', sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'k
     ids=["help", "validate", "validate-csv", "schema", "compare", "show", "report"],
 )
 def test_commands_that_do_not_train_never_load_tensorflow(args: list[str], tmp_path: Path) -> None:
-    script = tmp_path / "probe.py"
-    script.write_text(PROBE)
-    proc = subprocess.run(
-        [sys.executable, str(script), *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=300,
-    )
+    proc = run_probed(*args, cwd=tmp_path, heavy=tuple(HEAVY))
     assert "HEAVY []" in proc.stderr, proc.stderr[-2000:]

@@ -3,25 +3,11 @@ or MLflow is imported (checked in a fresh interpreter, where the import would be
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFIGS
-
-PROBE = """\
-import runpy, sys
-sys.argv = ['nnrun', *sys.argv[1:]]
-try:
-    runpy.run_module('nnrun', run_name='__main__')
-except SystemExit:
-    pass
-heavy = sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'mlflow'})
-print('HEAVY', heavy, file=sys.stderr)
-"""
+from tests.conftest import CONFIGS, run_probed
 
 
 @pytest.mark.parametrize(
@@ -46,17 +32,9 @@ print('HEAVY', heavy, file=sys.stderr)
     ids=["help", "export-help", "init-list", "init-stdout", "init-file", "complete-config", "complete-runs"],
 )
 def test_no_heavy_imports(args: list[str], env: dict[str, str], expected: str, tmp_path: Path) -> None:
-    script = tmp_path / "probe.py"
-    script.write_text(PROBE)
     run = tmp_path / "runs" / "demo" / "20250101-000000-abcdef"
     run.mkdir(parents=True)
     (run / "run.json").write_text("{}")
-    proc = subprocess.run(
-        [sys.executable, str(script), *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, **env},
-    )
+    proc = run_probed(*args, cwd=tmp_path, heavy=("tensorflow", "keras", "mlflow"), env=env)
     assert "HEAVY []" in proc.stderr, (args, proc.stderr[-2000:])
     assert expected in proc.stdout, (args, proc.stdout[-2000:])
