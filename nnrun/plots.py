@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,20 @@ MAX_CURVE_POINTS = 4000
 MAX_LABELLED_CLASSES = 30
 #: The confusion matrix figure's largest side, in inches (at 100 dpi).
 MAX_MATRIX_INCHES = 14.0
+
+
+def draw_each(figures: Iterable[Callable[[], Any]], stopped: Callable[[], bool]) -> None:
+    """Draw each figure in turn: a stop signal skips those not yet drawn, and one that fails is
+    left out (a picture is never worth a run)."""
+    for draw in figures:
+        if stopped():
+            return
+        try:
+            draw()
+        except KeyboardInterrupt:  # a stop while drawing: no more pictures
+            return
+        except Exception:  # noqa: BLE001, S112 - a picture is never worth a run
+            continue
 
 
 def thin(x: Sequence[float], y: Sequence[float | None], limit: int = MAX_CURVE_POINTS) -> tuple[Any, Any]:

@@ -147,13 +147,7 @@ def draw_figures(
                 test["confusion_matrix"], test["class_names"], RunFolder(run_dir).confusion_plot, title
             )
         )
-    for draw in figures:
-        if stopped():
-            return
-        try:
-            draw()
-        except (Exception, KeyboardInterrupt):  # noqa: BLE001 - a picture is never worth a run
-            return
+    plots.draw_each(figures, stopped)
 
 
 def diagnosis(history: list[Row], status: str, record: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from nnrun.data import Dataset
 from nnrun.inspect import internals, plots
 from nnrun.inspect.internals import Inspection
 from nnrun.inspect.verdicts import VERDICTS_FIELD, Verdict, judge
+from nnrun.plots import draw_each
 from nnrun.runs.layout import RunFolder
 from nnrun.spec import Spec
 from nnrun.train.base import TrainResult
@@ -65,13 +66,7 @@ def draw(
             figures.append(lambda: _boundary(model, spec, data, inspection, run_dir))
         elif data.task == "regression":
             figures.append(lambda: _predictions(model, spec, data, run_dir))
-    for figure in figures:
-        if stopped():
-            return
-        try:
-            figure()
-        except (Exception, KeyboardInterrupt):  # noqa: BLE001 - a picture is never worth a run
-            continue
+    draw_each(figures, stopped)
 
 
 def _predictions(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> None:
