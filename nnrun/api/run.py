@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from nnrun.api.folder import FolderObject
 from nnrun.errors import NnrunError
 from nnrun.runs.layout import RunFolder
 from nnrun.runs.reader import RunInfo, read_run
@@ -18,7 +19,7 @@ from nnrun.runs.reader import RunInfo, read_run
 HEADLINE = ("accuracy", "r2", "mae", "loss")
 
 
-class Run:
+class Run(FolderObject):
     """A run folder: its status, config, history, metrics, diagnosis, model and predictions.
 
     Attributes:
@@ -26,7 +27,7 @@ class Run:
     """
 
     def __init__(self, run_dir: str | Path) -> None:
-        self.dir = Path(run_dir).expanduser().resolve()
+        super().__init__(run_dir)
         self._info: RunInfo | None = None
         self._model: Any = None
         self.info  # noqa: B018 - a folder that is not a run fails here, with the reason
@@ -147,12 +148,6 @@ class Run:
 
     def __repr__(self) -> str:
         return f"Run({str(self.dir)!r}: {self.headline()})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Run) and other.dir == self.dir
-
-    def __hash__(self) -> int:
-        return hash(self.dir)
 
     def _repr_html_(self) -> str:
         from nnrun.api.html import run_html

@@ -8,12 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from nnrun.api.folder import FolderObject
 from nnrun.api.run import Run
 from nnrun.errors import NnrunError
 from nnrun.runs.layout import SweepFolder, read_json_object
 
 
-class Sweep:
+class Sweep(FolderObject):
     """A sweep folder: its points' runs, the summary table, the best point and the curves.
 
     Attributes:
@@ -21,7 +22,7 @@ class Sweep:
     """
 
     def __init__(self, sweep_dir: str | Path) -> None:
-        self.dir = Path(sweep_dir).expanduser().resolve()
+        super().__init__(sweep_dir)
         if not SweepFolder(self.dir).sweep_json.is_file():
             raise NnrunError(f"{self.dir} is not a sweep folder (no {SweepFolder.SWEEP})")
 
@@ -97,12 +98,6 @@ class Sweep:
             counts[str(point.get("status"))] = counts.get(str(point.get("status")), 0) + 1
         text = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         return f"Sweep({str(self.dir)!r}: {self.status}, {text})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sweep) and other.dir == self.dir
-
-    def __hash__(self) -> int:
-        return hash(self.dir)
 
     def _repr_html_(self) -> str:
         from nnrun.api.html import sweep_html
