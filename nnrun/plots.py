@@ -9,19 +9,31 @@ from pathlib import Path
 from typing import Any
 
 
+class _FileFigures:
+    """The two pyplot calls nnrun's figure code makes, for figures that only become files:
+    a `Figure` on its own Agg canvas, never registered with pyplot. So drawing a run's PNGs
+    never opens a window, never changes the caller's backend, and in a Jupyter kernel never
+    joins the inline backend's list of figures to show, which keeps every figure alive until
+    the cell ends (a sweep of many points in one cell would grow by every point's PNGs)."""
+
+    @staticmethod
+    def subplots(nrows: int = 1, ncols: int = 1, *, figsize: Any = None, dpi: Any = None, **kwargs: Any) -> Any:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=figsize, dpi=dpi)
+        FigureCanvasAgg(fig)
+        return fig, fig.subplots(nrows, ncols, **kwargs)
+
+    @staticmethod
+    def close(fig: Any = None) -> None:
+        """Nothing to release: the figure is not registered anywhere."""
+
+
 def pyplot() -> Any:
-    """matplotlib.pyplot on the Agg backend (files only, never a window), except where a
-    backend was already chosen: a Jupyter kernel's inline backend, or a script that imported
-    pyplot first. Switching those to Agg would stop the notebook's own figures showing."""
-    import sys
-
-    import matplotlib
-
-    if "matplotlib.pyplot" not in sys.modules and "ipykernel" not in sys.modules:
-        matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    """What nnrun draws files with: `subplots` and `close` as pyplot's, without pyplot (see
+    `_FileFigures`). Figures shown to a user (`nnrun.Run.plot`) use matplotlib.pyplot itself."""
+    return _FileFigures
 
 
 #: A curve is drawn with at most about this many points (a million epochs would take minutes).

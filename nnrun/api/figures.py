@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 def run_curves(run: Run, metric: str = "loss") -> Any:
     """`metric` by epoch for one run (train and validation), as loss.png draws it."""
-    from nnrun.plots import draw_curve, pyplot
+    import matplotlib.pyplot as plt  # the caller's backend: a notebook shows the figure inline
+
+    from nnrun.plots import draw_curve
 
     rows = run.info.history()
     if not rows:
@@ -25,7 +27,6 @@ def run_curves(run: Run, metric: str = "loss") -> Any:
     if metric not in rows[0]:
         names = [k for k in rows[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
         raise NnrunError(f"plot: the run has no column {metric!r}; expected one of {', '.join(names)}")
-    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     draw_curve(ax, rows, metric, run.name, run.info.kept_epoch)
     fig.tight_layout()
@@ -35,6 +36,8 @@ def run_curves(run: Run, metric: str = "loss") -> Any:
 
 def sweep_curves(sweep: Sweep, metric: str | None = None) -> Any:
     """The sweep's curves.png as a Figure: `metric` (default: the selection metric) per epoch per point."""
+    import matplotlib.pyplot  # noqa: F401 - in a notebook, registers how a Figure is shown inline
+
     from nnrun.sweep.summary import curves_figure, groups_of
 
     record = sweep.sweep_record()

@@ -119,9 +119,9 @@ def activations(
     try:
         write_output(output, lambda tmp: fig.savefig(tmp, format=fmt))
     finally:
-        import matplotlib.pyplot as plt
+        from nnrun.plots import pyplot
 
-        plt.close(fig)
+        pyplot().close(fig)
     console().print(f"wrote {output}")
 
 
@@ -160,7 +160,7 @@ def augmentation(
         os.replace(tmp, output)
     finally:
         tmp.unlink(missing_ok=True)
-        import matplotlib.pyplot as plt
+        from nnrun.plots import pyplot
 
-        plt.close(fig)
+        pyplot().close(fig)
     console().print(f"wrote {output}")
