@@ -1,4 +1,4 @@
-"""Figures for a run folder. matplotlib is imported here only, with the Agg backend."""
+"""Figures for a run folder, drawn on Agg canvases without pyplot (see `pyplot()`)."""
 
 from __future__ import annotations
 
