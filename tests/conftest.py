@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 
 from nnrun.runs.layout import RunFolder
 
@@ -115,6 +116,26 @@ def write_config(tmp_path: Path):
         return path
 
     return write
+
+
+def xor_yaml(name: str = "xor", *, units: int = 4, learning_rate: float = 0.05, epochs: int = 3, **more: Any) -> str:
+    """The YAML of the smallest real model the tests train: XOR, `units` tanh units then one
+    sigmoid, full-batch Adam; `more` adds or replaces top-level sections (seed, metrics, sweep...)."""
+    doc: dict[str, Any] = {
+        "name": name,
+        "data": {"dataset": "xor"},
+        "model": {
+            "layers": [
+                {"type": "dense", "units": units, "activation": "tanh"},
+                {"type": "dense", "units": 1, "activation": "sigmoid"},
+            ]
+        },
+        "optimizer": {"name": "adam", "learning_rate": learning_rate},
+        "loss": "binary_crossentropy",
+        "training": {"epochs": epochs, "batch_size": "full"},
+        **more,
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
 
 
 def child_env(env: dict[str, str] | None = None) -> dict[str, str]:

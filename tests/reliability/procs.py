@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from tests.conftest import run_cli, start_cli
+from tests.conftest import run_cli, start_cli, xor_yaml
 
 T = TypeVar("T")
 
@@ -25,19 +25,7 @@ T = TypeVar("T")
 HANG_SECONDS = 600.0
 
 #: Trains for as long as the test wants: it is stopped by a signal long before 100 000 epochs.
-LONG_XOR = """\
-name: long-xor
-seed: 7
-data: {dataset: xor}
-model:
-  layers:
-    - {type: dense, units: 4, activation: tanh}
-    - {type: dense, units: 1, activation: sigmoid}
-optimizer: {name: adam, learning_rate: 0.01}
-loss: binary_crossentropy
-metrics: [accuracy]
-training: {epochs: 100000, batch_size: full}
-"""
+LONG_XOR = xor_yaml("long-xor", learning_rate=0.01, epochs=100_000, seed=7, metrics=["accuracy"])
 
 #: A short real training (a few seconds with either trainer), with validation and test metrics.
 SHORT_CANCER = """\

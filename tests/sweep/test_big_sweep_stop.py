@@ -13,26 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import start_cli
+from tests.conftest import start_cli, xor_yaml
 
 #: 60 x 50 = 3 000 points of a tiny XOR model.
-BIG = """\
-name: big
-seed: 1
-data: {dataset: xor}
-model:
-  layers:
-    - {type: dense, units: 2, activation: tanh}
-    - {type: dense, units: 1, activation: sigmoid}
-optimizer: {name: adam, learning_rate: 0.01}
-loss: binary_crossentropy
-training: {epochs: 2, batch_size: full}
-sweep:
-  grid:
-    training.epochs: [EPOCHS]
-    optimizer.learning_rate: [RATES]
-""".replace("EPOCHS", ", ".join(str(e) for e in range(1, 61))).replace(
-    "RATES", ", ".join(f"{0.001 * (i + 1):.3f}" for i in range(50))
+BIG = xor_yaml(
+    "big",
+    units=2,
+    learning_rate=0.01,
+    epochs=2,
+    seed=1,
+    sweep={
+        "grid": {
+            "training.epochs": list(range(1, 61)),
+            "optimizer.learning_rate": [round(0.001 * (i + 1), 3) for i in range(50)],
+        }
+    },
 )
 #: Generous for a shared 2-core machine; the quadratic stop took far longer.
 STOP_SECONDS = 30

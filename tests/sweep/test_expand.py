@@ -12,7 +12,7 @@ import pytest
 from nnrun.errors import NnrunError, SpecError
 from nnrun.spec.loader import load, loads
 from nnrun.sweep.expand import LR_KEY, expand, label, parse_grid, parse_lr
-from tests.conftest import CONFIGS, run_cli
+from tests.conftest import CONFIGS, run_cli, xor_yaml
 
 XOR = CONFIGS / "xor.yaml"
 
@@ -129,22 +129,8 @@ def test_points_do_not_share_config_data() -> None:
     assert first["model"] is not second["model"]
 
 
-SWEEP_YAML = """
-name: xs
-data: {dataset: xor}
-model:
-  layers:
-    - {type: dense, units: 4, activation: tanh}
-    - {type: dense, units: 1, activation: sigmoid}
-optimizer: {name: adam, learning_rate: 0.05}
-loss: binary_crossentropy
-training: {epochs: 3, batch_size: full}
-sweep:
-  grid:
-    optimizer.learning_rate: [0.1, 0.01]
-    training.epochs: [2, 3]
-  seeds: 2
-"""
+SWEEP = {"grid": {"optimizer.learning_rate": [0.1, 0.01], "training.epochs": [2, 3]}, "seeds": 2}
+SWEEP_YAML = xor_yaml("xs", sweep=SWEEP)
 
 
 def test_yaml_sweep_section() -> None:
@@ -188,9 +174,7 @@ def test_an_invalid_point_is_named_with_its_values() -> None:
 
 
 def test_switching_optimizer_names_the_key_the_new_one_refuses(write_config) -> None:
-    path = write_config(
-        SWEEP_YAML.split("sweep:")[0].replace("{name: adam, learning_rate: 0.05}", "{name: adam, beta_1: 0.8}")
-    )
+    path = write_config(xor_yaml("xs", optimizer={"name": "adam", "beta_1": 0.8}))
     with pytest.raises(SpecError) as info:
         expand(load(path), grid_items=["optimizer.name=adam,sgd"])
     assert "sweep point 1: optimizer.name=sgd" in info.value.render()
@@ -205,7 +189,7 @@ def test_unknown_key_gets_a_suggestion() -> None:
 
 
 def test_invalid_base_config_is_reported_as_the_config_not_a_point(write_config) -> None:
-    path = write_config(SWEEP_YAML.replace("epochs: 3,", "epochs: -3,"))
+    path = write_config(xor_yaml("xs", epochs=-3, sweep=SWEEP))
     with pytest.raises(SpecError) as info:
         expand(load(path))
     assert "sweep point" not in info.value.render()
