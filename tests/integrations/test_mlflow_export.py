@@ -40,6 +40,14 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     return f"sqlite:///{work / 'mlflow.db'}", work
 
 
+@pytest.fixture
+def in_store(store: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> str:
+    """The store's URI, the test working in its folder (MLflow's default artifact root is ./mlruns)."""
+    uri, work = store
+    monkeypatch.chdir(work)
+    return uri
+
+
 def run_dirs(root: Path) -> list[Path]:
     return sorted(p.parent for p in root.rglob("run.json"))
 
@@ -128,11 +136,8 @@ def test_export_then_read_back_with_mlflow(runs_root: Path, store: tuple[str, Pa
 
 
 @pytest.mark.slow
-def test_running_crashed_and_half_exported_runs(
-    runs_root: Path, store: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    uri, work = store
-    monkeypatch.chdir(work)  # MLflow's default artifact root is ./mlruns
+def test_running_crashed_and_half_exported_runs(runs_root: Path, in_store: str, tmp_path: Path) -> None:
+    uri = in_store
     source = run_dirs(runs_root)[0]
     root = tmp_path / "copies"
     live, crashed = root / "a" / "live-run", root / "a" / "crashed-run"
@@ -217,11 +222,8 @@ def test_a_damaged_history_skips_that_run_only(runs_root: Path, store: tuple[str
 
 
 @pytest.mark.slow
-def test_a_name_with_quotes_exports_once(
-    runs_root: Path, store: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    uri, work = store
-    monkeypatch.chdir(work)
+def test_a_name_with_quotes_exports_once(runs_root: Path, in_store: str, tmp_path: Path) -> None:
+    uri = in_store
     root = tmp_path / "quoted"
     for i, name in enumerate(["it's", 'say "hi"', "both ' and \""]):
         target = root / "a" / f"run-{i}"
@@ -236,11 +238,8 @@ def test_a_name_with_quotes_exports_once(
 
 
 @pytest.mark.slow
-def test_progress_is_reported_while_a_run_is_logged(
-    runs_root: Path, store: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    uri, work = store
-    monkeypatch.chdir(work)
+def test_progress_is_reported_while_a_run_is_logged(runs_root: Path, in_store: str, tmp_path: Path) -> None:
+    uri = in_store
     seen: list[tuple[str, int, int]] = []
     results = list(export_runs([runs_root], uri, "progress", lambda d, n, total: seen.append((d.name, n, total))))
     assert [r.action for r in results] == ["exported", "exported"]
