@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -241,6 +242,22 @@ training: {epochs: 150, batch_size: full}
 """
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
+
+def linear_regression(
+    name: str, n_samples: int, optimizer: str, learning_rate: float, epochs: int, batch_size: int | str = "full"
+) -> str:
+    """The YAML of one linear unit fitted to the `linear` dataset (y = 2x + noise)."""
+    doc = {
+        "name": name,
+        "data": {"dataset": "linear", "n_samples": n_samples},
+        "model": {"layers": [{"type": "dense", "units": 1}]},
+        "optimizer": {"name": optimizer, "learning_rate": learning_rate},
+        "loss": "mse",
+        "training": {"epochs": epochs, "batch_size": batch_size},
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
 #: case -> (config file or YAML text, --set overrides, expected verdict)
 CASES: dict[str, tuple[str, list[str], str]] = {
     "perceptron on AND (loss 0, 100 %)": ("perceptron_and.yaml", [], GOOD_FIT),
@@ -269,18 +286,7 @@ CASES: dict[str, tuple[str, list[str], str]] = {
         ["training.early_stopping.patience=15", "training.early_stopping.restore_best_weights=true"],
         GOOD_FIT,
     ),
-    "linear regression, sgd lr 50 (NaN)": (
-        """
-name: diverge
-data: {dataset: linear, n_samples: 64}
-model: {layers: [{type: dense, units: 1}]}
-optimizer: {name: sgd, learning_rate: 50.0}
-loss: mse
-training: {epochs: 20, batch_size: full}
-""",
-        [],
-        DIVERGED,
-    ),
+    "linear regression, sgd lr 50 (NaN)": (linear_regression("diverge", 64, "sgd", 50.0, epochs=20), [], DIVERGED),
     "one sigmoid unit on XOR": (
         """
 name: under
@@ -293,18 +299,7 @@ training: {epochs: 30, batch_size: full}
         [],
         STUCK,  # a single neuron cannot separate XOR: 50 %, and the hint says "more units"
     ),
-    "linear regression learnt": (
-        """
-name: good
-data: {dataset: linear, n_samples: 200}
-model: {layers: [{type: dense, units: 1}]}
-optimizer: {name: adam, learning_rate: 0.1}
-loss: mse
-training: {epochs: 60, batch_size: 32}
-""",
-        [],
-        GOOD_FIT,
-    ),
+    "linear regression learnt": (linear_regression("good", 200, "adam", 0.1, epochs=60, batch_size=32), [], GOOD_FIT),
     "two epochs only": ("breast_cancer.yaml", ["training.epochs=2"], NOT_CONVERGED),
 }
 
