@@ -82,7 +82,7 @@ def train(config: Config, overrides: Overrides = None, out: str | Path = "runs",
     from nnrun.experiment import release_session
 
     prepared = prepare(config, overrides)
-    release_session()  # as in a fresh process: no layer names, graphs or steps of earlier runs
+    release_session(collect=False)  # as in a fresh process: no layer names, graphs or steps of earlier runs
     if not quiet:
         for note in prepared.data.notes:
             print(f"note: {note}", file=sys.stderr)

@@ -53,14 +53,19 @@ def seed_everything(seed: int) -> None:
         pass
 
 
-def release_session() -> None:
+def release_session(collect: bool = True) -> None:
     """Drop Keras's global state after a run, before the next one in the same process (a sweep
     worker's next point, the next config of `nnrun train a.yaml b.yaml`): layer names, the graph,
-    the traced functions the last model held. A no-op if Keras was never imported."""
+    the traced functions the last model held. A no-op if Keras was never imported.
+
+    `collect=False` leaves the cycles to Python's own collector instead of a full collection
+    now (about 0.3 s once TensorFlow is loaded): what `nnrun.train` does in a notebook, where
+    that would be most of a small run's overhead."""
     keras = sys.modules.get("keras")
     if keras is not None:
         keras.backend.clear_session(free_memory=False)  # one gc.collect below, not two
-    gc.collect()
+    if collect:
+        gc.collect()
 
 
 def _quietly(action: Callable[[], Any]) -> None:
