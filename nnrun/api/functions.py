@@ -163,9 +163,7 @@ def sweep(
         select,
         Path(out).expanduser(),
         _call("sweep", config, overrides),
-        None if inline else workers,
-        "inline" if inline else "local",
-        fail_fast=fail_fast,
+        start.Execution(None if inline else workers, "inline" if inline else "local", fail_fast=fail_fast),
     )
     job, backend = started.job, started.backend
     try:

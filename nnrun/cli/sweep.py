@@ -166,19 +166,18 @@ def sweep(
     from nnrun.sweep import runner, start
 
     command = list(sys.argv)
+    how = start.Execution(workers, backend, address, fail_fast)
     if resume is not None:
         if config is not None or lr or grid or seeds or set_ or select_:
             raise NnrunError(
                 "--resume finishes a sweep exactly as it was started; give only --resume SWEEP_DIR "
                 "(and optionally --workers, --backend, --address, --fail-fast)"
             )
-        started = start.resume(resume, command, workers, backend, address, fail_fast)
+        started = start.resume(resume, command, how)
     else:
         if config is None:
             raise NnrunError("missing CONFIG: nnrun sweep CONFIG --lr 1e-3,1e-2 (or --resume SWEEP_DIR)")
-        started = start.new(
-            config, lr, grid or [], seeds, select_, set_ or [], out, command, workers, backend, address, fail_fast
-        )
+        started = start.new(config, lr, grid or [], seeds, select_, set_ or [], out, command, how)
     job, chosen, n, workers = started.job, started.backend, started.to_run, started.workers
     backend = started.backend_name
     record = job.record

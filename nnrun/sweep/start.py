@@ -18,6 +18,16 @@ from nnrun.sweep.backends import check_backend, make_backend
 from nnrun.sweep.worker import thread_budget
 
 
+@dataclass(frozen=True)
+class Execution:
+    """How the points are trained: `--workers`, `--backend`, `--address` and `--fail-fast`."""
+
+    workers: int | None = None  # one per core by default, never more than points to run
+    backend: str | None = None  # "local" for a new sweep; a resumed one keeps its own
+    address: str | None = None
+    fail_fast: bool = False
+
+
 @dataclass
 class Started:
     job: runner.Sweep
@@ -36,6 +46,10 @@ def _workers(requested: int | None, n: int) -> tuple[int, int]:
     return workers, thread_budget(workers)
 
 
+def _started(job: runner.Sweep, name: str, count: int, threads: int, address: str | None) -> Started:
+    return Started(job, make_backend(name, count, threads, job.dir / ".logs", address), name, count)
+
+
 def new(
     config: Path,
     lr: str | None,
@@ -45,10 +59,7 @@ def new(
     overrides: list[str],
     out: Path,
     command: list[str],
-    workers: int | None = None,
-    backend: str | None = None,
-    address: str | None = None,
-    fail_fast: bool = False,
+    how: Execution = Execution(),
 ) -> Started:
     """Check every point (config and data), then create the sweep folder."""
     from nnrun.spec.loader import load
@@ -57,21 +68,7 @@ def new(
     doc = load(config)
     if overrides:
         apply_overrides(doc, overrides)
-    return new_from(
-        doc,
-        config.resolve().parent,
-        config,
-        lr,
-        grid,
-        seeds,
-        select,
-        out,
-        command,
-        workers,
-        backend,
-        address,
-        fail_fast,
-    )
+    return new_from(doc, config.resolve().parent, config, lr, grid, seeds, select, out, command, how)
 
 
 def new_from(
@@ -84,10 +81,7 @@ def new_from(
     select: str | None,
     out: Path,
     command: list[str],
-    workers: int | None = None,
-    backend: str | None = None,
-    address: str | None = None,
-    fail_fast: bool = False,
+    how: Execution = Execution(),
 ) -> Started:
     """`new` for a loaded config (overrides applied): `base` is where relative data paths
     start, `config` its file if it has one (the Python API also takes a dict)."""
@@ -97,32 +91,29 @@ def new_from(
     parse(doc)
     plan = expand(doc, lr, grid, seeds, select)
     runner.check_data(plan, base)
-    name = backend or "local"
-    count, threads = _workers(workers, len(plan.points))
+    name, address = how.backend or "local", how.address
+    count, threads = _workers(how.workers, len(plan.points))
     check_backend(name, address)
-    job = runner.create(plan, doc, config, out, command, name, count, threads, address, fail_fast, base_dir=base)
-    return Started(job, make_backend(name, count, threads, job.dir / ".logs", address), name, count)
+    job = runner.create(plan, doc, config, out, command, name, count, threads, address, how.fail_fast, base_dir=base)
+    return _started(job, name, count, threads, address)
 
 
 def resume(
     sweep_dir: Path,
     command: list[str],
-    workers: int | None = None,
-    backend: str | None = None,
-    address: str | None = None,
-    fail_fast: bool = False,
+    how: Execution = Execution(),
 ) -> Started:
     """Reopen a sweep folder; the backend it was started with unless another is named."""
     from nnrun.sweep.record import SweepRecord
 
     data = SweepRecord.load(sweep_dir).data
-    name = backend or data.get("backend") or "local"
-    address = address if address is not None else (data.get("address") if name == "ray" else None)
+    name = how.backend or data.get("backend") or "local"
+    address = how.address if how.address is not None else (data.get("address") if name == "ray" else None)
     check_backend(name, address)  # before resuming changes anything in the folder
     job = runner.open_for_resume(sweep_dir, command)
-    count, threads = _workers(workers, len(job.to_run))
+    count, threads = _workers(how.workers, len(job.to_run))
     job.record.data.update(
-        backend=name, address=address, workers=count, threads_per_worker=threads, fail_fast=fail_fast
+        backend=name, address=address, workers=count, threads_per_worker=threads, fail_fast=how.fail_fast
     )
     job.record.save()
-    return Started(job, make_backend(name, count, threads, job.dir / ".logs", address), name, count)
+    return _started(job, name, count, threads, address)
