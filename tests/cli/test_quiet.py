@@ -25,13 +25,6 @@ def assert_quiet(text: str) -> None:
     assert found is None, f"a TensorFlow log line: {text[max(0, found.start() - 200) : found.end() + 200]!r}"
 
 
-def test_lr_find_prints_no_tensorflow_log(tmp_path: Path) -> None:
-    proc = run_cli("lr-find", str(CONFIGS / "xor.yaml"), "--steps", "30", "--out", str(tmp_path))
-    assert proc.returncode == 0, proc.stderr
-    assert "suggested learning rate" in proc.stdout
-    assert_quiet(proc.stderr + proc.stdout)
-
-
 def test_rerun_prints_no_tensorflow_log(tmp_path: Path) -> None:
     trained = run_cli("train", str(CONFIGS / "xor.yaml"), "--set", "training.epochs=20", "--out", str(tmp_path), "-q")
     assert trained.returncode == 0, trained.stderr
@@ -39,13 +32,6 @@ def test_rerun_prints_no_tensorflow_log(tmp_path: Path) -> None:
     proc = run_cli("rerun", str(run_dir))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "identical" in proc.stdout
-    assert_quiet(proc.stderr + proc.stdout)
-
-
-def test_train_prints_no_tensorflow_log(tmp_path: Path) -> None:
-    proc = run_cli("train", str(CONFIGS / "xor.yaml"), "--set", "training.epochs=5", "--out", str(tmp_path))
-    assert proc.returncode == 0, proc.stderr
-    assert "run folder" in proc.stdout
     assert_quiet(proc.stderr + proc.stdout)
 
 
@@ -57,21 +43,22 @@ def test_verbose_lets_tensorflow_log_through(tmp_path: Path) -> None:
     assert TF_LOG.search(proc.stderr + proc.stdout), "--verbose hid TensorFlow's log lines"
 
 
-def test_sweep_prints_no_tensorflow_log(tmp_path: Path) -> None:
-    proc = run_cli(
-        "sweep",
-        str(CONFIGS / "xor.yaml"),
-        "--lr",
-        "0.1,1",
-        "--set",
-        "training.epochs=5",
-        "-w",
-        "2",
-        "--out",
-        str(tmp_path),
-    )
+XOR = str(CONFIGS / "xor.yaml")
+
+#: command -> (its arguments before --out, what its output shows when it worked)
+COMMANDS = {
+    "lr-find": (["lr-find", XOR, "--steps", "30"], "suggested learning rate"),
+    "train": (["train", XOR, "--set", "training.epochs=5"], "run folder"),
+    "sweep": (["sweep", XOR, "--lr", "0.1,1", "--set", "training.epochs=5", "-w", "2"], "sweep folder"),
+}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_command_prints_no_tensorflow_log(command: str, tmp_path: Path) -> None:
+    args, shows = COMMANDS[command]
+    proc = run_cli(*args, "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "sweep folder" in proc.stdout
+    assert shows in proc.stdout
     assert_quiet(proc.stderr + proc.stdout)
 
 
