@@ -34,6 +34,10 @@ def _plan(template: Template, output: Path, force: bool) -> list[tuple[Path, byt
     files: list[tuple[Path, bytes]] = [(output, template.path.read_bytes())]
     for rel in template.data_files():
         source = template.path.parent / rel
+        if source.is_dir():  # an image folder: every file below it travels with the config
+            found = sorted(p for p in source.rglob("*") if p.is_file() and not p.name.startswith("."))
+            files.extend((output.parent / rel / p.relative_to(source), p.read_bytes()) for p in found)
+            continue
         if not source.is_file():
             raise NnrunError(f"template '{template.name}' names {rel}, which is missing from {source.parent}")
         files.append((output.parent / rel, source.read_bytes()))
