@@ -14,7 +14,9 @@ from typing import Any
 from nnrun.runs.reader import RunInfo, flatten
 
 #: Always shown: what makes the experiment what it is, default or not.
-ALWAYS = ("data.dataset", "data.path", "data.target", "loss")
+#: The data keys that say what the data is; they also set other keys' defaults (text: sequence_length).
+DATA_IDENTITY = ("dataset", "path", "target", "text")
+ALWAYS = (*(f"data.{k}" for k in DATA_IDENTITY), "loss")
 #: Keys that say which kind of thing a section is (a union's tag).
 TAGS = ("name", "type")
 
@@ -31,7 +33,7 @@ def config_changes(config: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         data = config.get("data") or {}
         minimal = Spec.model_validate(
             {
-                "data": {k: data[k] for k in ("dataset", "path", "target") if k in data},
+                "data": {k: data[k] for k in DATA_IDENTITY if k in data},
                 "model": config["model"],
                 "loss": config["loss"],
             }
