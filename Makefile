@@ -32,10 +32,10 @@ browser:
 	fi
 
 # The whole suite, what CI runs (.ci/run): one worker per core. tests/conftest.py puts the modules
-# with slow tests first and --dist worksteal lets an idle worker take queued tests from the
-# other, so a long sweep or signal test never runs last while the other worker waits.
+# with slow tests first; --dist loadfile keeps each module on one worker, so a module fixture
+# (a whole sweep, a set of trained runs) is built once, not once per worker.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -n auto --dist worksteal -q
+	$(BIN)/python -m pytest -n auto --dist loadfile -q
 
 # The fast tier: no test that trains for more than a second or so or runs training processes.
 test-fast: $(STAMP)
