@@ -114,7 +114,9 @@ def show(
         facts.add_row(
             "diagnosis", Text.assemble((str(diagnosis.get("label")), vstyle), ": ", str(diagnosis.get("hint")))
         )
-    found = run.internals
+    from nnrun.inspect.verdicts import of_run
+
+    found = of_run(run)
     if found is not None:
         lines = [Text.assemble((v.label, "red"), ": ", v.hint) for v in found]
         none = Text.assemble(("no problem seen", "green"), " in gradients or activations")

@@ -65,9 +65,9 @@ def lookup(run: RunInfo, key: str) -> Any:
         d = run.diagnosis
         return d.get("label" if key == "diagnosis" else "verdict") if d else None
     if key == "internals":
-        from nnrun.inspect.verdicts import summary
+        from nnrun.inspect.verdicts import of_run, summary
 
-        found = run.internals
+        found = of_run(run)
         return summary(found) if found is not None else None
     if key == "dir":
         return str(run.dir)

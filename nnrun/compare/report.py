@@ -17,6 +17,7 @@ from typing import Any
 
 from nnrun.compare.formats import STATUS_STYLE, VERDICT_STYLE, human_seconds, plain, show
 from nnrun.compare.table import Table, build_table, sort_descending
+from nnrun.inspect.verdicts import of_run
 from nnrun.runs.layout import RunFolder, SweepFolder, read_json_object, read_regular
 from nnrun.runs.reader import RunInfo, Unreadable
 from nnrun.runs.records import SweepJson
@@ -172,7 +173,7 @@ def run_section(run: RunInfo, images: bool = True) -> str:
     if d:
         vstyle = VERDICT_STYLE.get(str(d.get("verdict")), "")
         parts.append(f'<p><b class="verdict-{vstyle}">{_e(d.get("label"))}</b>: {_e(d.get("hint"))}</p>')
-    found = run.internals
+    found = of_run(run)
     if found:
         parts += [f'<p class="internals"><b class="verdict-magenta">{_e(v.label)}</b>: {_e(v.hint)}</p>' for v in found]
     elif found is not None:

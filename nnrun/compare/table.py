@@ -16,6 +16,7 @@ from typing import Any
 from nnrun.compare.filters import Filter
 from nnrun.compare.keys import COMPUTED_KEYS, getter, lookup
 from nnrun.errors import NnrunError
+from nnrun.inspect.verdicts import of_run
 from nnrun.runs.layout import RUN_STATUSES
 from nnrun.runs.reader import RunInfo
 
@@ -230,7 +231,7 @@ def default_columns(runs: Sequence[RunInfo], differing: list[str]) -> list[str]:
         "train_seconds",
         "duration",
         "diagnosis",
-        *(["internals"] if any(run.internals is not None for run in runs) else []),
+        *(["internals"] if any(of_run(run) is not None for run in runs) else []),
     ]
 
 

@@ -223,13 +223,6 @@ class RunInfo:
         return {}
 
     @cached_property
-    def internals(self) -> list[Any] | None:
-        """The verdicts on the run's internals (`nnrun.inspect.verdicts.Verdict`), None if not inspected."""
-        from nnrun.inspect.verdicts import of_run
-
-        return of_run(self)
-
-    @cached_property
     def flat_config(self) -> dict[str, Any]:
         """config.yaml as dotted keys (`optimizer.learning_rate`, `model.layers.0.units`)."""
         return flatten(self.config)
