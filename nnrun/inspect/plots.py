@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from nnrun.inspect.internals import series
-from nnrun.plots import pyplot
+from nnrun.plots import COLORBAR_ROOM, arrange, colorbar_beside, log_axis, new_figure, save_png
 
 #: Colour ramp from the input layer (dark) to the output layer (light).
 RAMP = "viridis"
@@ -37,15 +37,8 @@ def _ramp(n: int) -> list[Any]:
 
 
 def _save(fig: Any, path: Path) -> Path:
-    import io
-
-    from nnrun.runs.files import atomic_write_bytes
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    pyplot().close(fig)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    arrange(fig)
+    return save_png(fig, path)
 
 
 def _verdict_note(ax: Any, notes: Sequence[str]) -> None:
@@ -73,7 +66,7 @@ def _layer_lines(ax: Any, data: dict[str, tuple[np.ndarray, np.ndarray]], order:
             epochs, shown, color=colours[i], lw=1.8, label=f"{layer}{where}", marker="o" if len(epochs) < 12 else None
         )
     if log:
-        ax.set_yscale("log")
+        log_axis(ax)
     ax.set_xlabel("epoch")
     ax.grid(True, alpha=0.3, which="both")
 
@@ -86,8 +79,7 @@ def gradients(rows: list[dict[str, Any]], path: Path, title: str, notes: Sequenc
     grads = series(rows, "grad_norm")
     if not grads:
         return None
-    plt = pyplot()
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.6), dpi=100, gridspec_kw={"width_ratios": [3, 2]})
+    fig, (ax, ax2) = new_figure(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [3, 2]})
     order = _order(rows)
     _layer_lines(ax, grads, order, log=True)
     ax.set_ylabel("gradient L2 norm (mean over the epoch's updates)")
@@ -98,7 +90,6 @@ def gradients(rows: list[dict[str, Any]], path: Path, title: str, notes: Sequenc
     ax2.set_ylabel("||update|| / ||weights|| per epoch")
     ax2.set_title("how much each epoch moves the weights")
     fig.suptitle(f"{title}: gradients, input layer (dark) to output layer (light)")
-    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -117,8 +108,7 @@ def activations(rows: list[dict[str, Any]], path: Path, title: str, notes: Seque
     ]
     if not panels:
         return None
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.4), dpi=100, squeeze=False)
+    fig, axes = new_figure(1, len(panels), figsize=(6.2 * len(panels), 4.4), squeeze=False)
     for ax, (data, label) in zip(axes[0], panels, strict=True):
         _layer_lines(ax, {k: (e, 100 * v) for k, (e, v) in data.items()}, order, log=False)
         ax.set_ylim(-3, 103)
@@ -127,7 +117,6 @@ def activations(rows: list[dict[str, Any]], path: Path, title: str, notes: Seque
         ax.legend(fontsize=8, loc="best")
     _verdict_note(axes[0][0], notes)
     fig.suptitle(f"{title}: hidden layers' activations on a fixed batch of training rows")
-    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -137,11 +126,10 @@ def weights(
     """kernels: {layer: (values after the first epoch, values at the end)}, flattened."""
     if not kernels:
         return None
-    plt = pyplot()
     items = list(kernels.items())[:MAX_WEIGHT_PANELS]
     cols = min(4, len(items))
     rows_n = math.ceil(len(items) / cols)
-    fig, axes = plt.subplots(rows_n, cols, figsize=(4.2 * cols, 3.3 * rows_n + 0.6), dpi=100, squeeze=False)
+    fig, axes = new_figure(rows_n, cols, figsize=(4.2 * cols, 3.3 * rows_n + 0.6), squeeze=False)
     for ax, (layer, (before, after)) in zip(axes.flat, items, strict=False):
         both = np.concatenate([before, after])
         both = both[np.isfinite(both)]
@@ -177,7 +165,6 @@ def weights(
         ax.axis("off")
     more = f" (first {MAX_WEIGHT_PANELS} of {len(kernels)} layers)" if len(kernels) > MAX_WEIGHT_PANELS else ""
     fig.suptitle(f"{title}: weight histograms, first vs last epoch{more}")
-    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -229,17 +216,13 @@ def boundary(
     path: Path,
     title: str,
 ) -> Path:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.8, 5.6), dpi=100)
+    fig, ax = new_figure(figsize=(6.8, 5.6))
     im = _regions(ax, grid, probs, names)
     k = probs.shape[1]
     size = 60 if len(train[0]) < 50 else 14
     _points(ax, train[0], train[1], k, "o", "training rows", size)
     if test is not None:
         _points(ax, test[0], test[1], k, "^", "test rows", size * 1.6)
-    if im is not None:
-        bar = fig.colorbar(im, ax=ax)
-        bar.set_label(f"p({names[1] if len(names) > 1 else 1})")
     ax.set_xlabel(features[0])
     ax.set_ylabel(features[1])
     ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
@@ -247,8 +230,10 @@ def boundary(
     ax.set_title(
         f"{title}: decision regions (final model)\nclasses {classes}; circles train, triangles test", fontsize=10
     )
-    fig.tight_layout()
-    return _save(fig, path)
+    arrange(fig, right=COLORBAR_ROOM if im is not None else 0.0)
+    if im is not None:
+        colorbar_beside(fig, ax, im, f"p({names[1] if len(names) > 1 else 1})")
+    return save_png(fig, path)
 
 
 def boundary_epochs(
@@ -263,10 +248,9 @@ def boundary_epochs(
     """frames: (epoch, grid probabilities, training accuracy) in epoch order."""
     if not frames:
         return None
-    plt = pyplot()
     cols = min(3, len(frames))
     rows_n = math.ceil(len(frames) / cols)
-    fig, axes = plt.subplots(rows_n, cols, figsize=(4.3 * cols, 3.9 * rows_n + 0.5), dpi=100, squeeze=False)
+    fig, axes = new_figure(rows_n, cols, figsize=(4.3 * cols, 3.9 * rows_n + 0.5), squeeze=False)
     size = 45 if len(train[0]) < 50 else 8
     for ax, (epoch, probs, acc) in zip(axes.flat, frames, strict=False):
         _regions(ax, grid, probs, names)
@@ -281,7 +265,6 @@ def boundary_epochs(
     axes[-1][0].set_xlabel(features[0])
     colours = f"red: {names[1]}, blue: {names[0]}, black line: p = 0.5" if len(names) == 2 else ""
     fig.suptitle(f"{title}: the decision boundary forming (epochs on a log scale)\n{colours}")
-    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -289,20 +272,19 @@ def predictions(
     actual: np.ndarray, predicted: np.ndarray, sequence: bool, path: Path, title: str, target: str = "target"
 ) -> Path:
     """Regression on the test split: predicted against actual (a sequence: both over time)."""
-    plt = pyplot()
     a = np.asarray(actual, dtype="float64").reshape(len(actual), -1)[:, 0]
     p = np.asarray(predicted, dtype="float64").reshape(len(predicted), -1)[:, 0]
     ok = np.isfinite(a) & np.isfinite(p)
     r2 = 1 - float(np.sum((a[ok] - p[ok]) ** 2)) / max(float(np.sum((a[ok] - a[ok].mean()) ** 2)), 1e-12)
     if sequence:
-        fig, ax = plt.subplots(figsize=(10, 4.2), dpi=100)
+        fig, ax = new_figure(figsize=(10, 4.2))
         t = np.arange(len(a))
         ax.plot(t, a, lw=1.8, color="k", label="actual")
         ax.plot(t, p, lw=1.5, color="tab:orange", ls="--", label="predicted")
         ax.set_xlabel("test row (in time order)")
         ax.set_ylabel(target)
     else:
-        fig, ax = plt.subplots(figsize=(6, 5.6), dpi=100)
+        fig, ax = new_figure(figsize=(6, 5.6))
         ax.scatter(a, p, s=16, alpha=0.7, edgecolors="none", label="test rows")
         lo, hi = float(np.nanmin([a.min(), p.min()])), float(np.nanmax([a.max(), p.max()]))
         ax.plot([lo, hi], [lo, hi], color="k", lw=1, ls="--", label="perfect prediction")
@@ -312,5 +294,4 @@ def predictions(
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=9)
     ax.set_title(f"{title}: test predictions (R² {r2:.3f})")
-    fig.tight_layout()
     return _save(fig, path)
