@@ -11,7 +11,8 @@ again on internals.csv for runs whose run.json lacks them. The rules:
 2. **exploding gradients**: the total gradient norm (all layers) grew more than
    `EXPLODING_GROWTH` times above its lowest value so far, and then either the run
    diverged (a NaN/inf loss or gradient) or the growth held for `PERSIST` epochs.
-   The epoch is the first one above that line. Hint: lower the learning rate.
+   The epoch is the first one above that line. Hint: lower the learning rate, clip the
+   gradients (`optimizer.clipnorm`).
 3. **dying ReLU**: at the last epoch at least `DEAD_FRACTION` of a ReLU layer's units are
    dead (zero for every probe row). The epoch is the first from which the layer stayed at
    or above that fraction. Hint: leaky_relu, a lower learning rate.
@@ -163,7 +164,8 @@ def _exploding(rows: Sequence[Mapping[str, Any]], diverged: bool) -> Verdict | N
         f"exploding gradients from epoch {epoch}",
         f"the gradient norm grew {growth} above its lowest value"
         + (" before the loss diverged" if diverged else "")
-        + ": lower optimizer.learning_rate (try 10x smaller) or standardize the inputs",
+        + ": lower optimizer.learning_rate (try 10x smaller), clip the gradients (optimizer.clipnorm: 1.0) "
+        "or standardize the inputs",
         epoch,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from nnrun.spec.base import Registry, StrictModel
 from nnrun.spec.schedules import AnySchedule
@@ -20,9 +20,24 @@ Epsilon = Annotated[float, Field(gt=0)]
 class OptimizerSpec(StrictModel):
     keras_class: ClassVar[str]
     schedule: AnySchedule | None = Field(None, description="Optional learning-rate schedule.")
+    clipnorm: float | None = Field(
+        None,
+        gt=0,
+        description="Rescale each weight's gradient so its L2 norm is at most this (tames exploding gradients).",
+    )
+    clipvalue: float | None = Field(None, gt=0, description="Clip every gradient value into [-clipvalue, clipvalue].")
+
+    @model_validator(mode="after")
+    def _one_clip(self) -> OptimizerSpec:
+        # Keras takes one of them, not both
+        if self.clipnorm is not None and self.clipvalue is not None:
+            raise ValueError(
+                f"set clipnorm or clipvalue, not both. Received: clipnorm={self.clipnorm}, clipvalue={self.clipvalue}"
+            )
+        return self
 
     def keras_kwargs(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"name", "schedule", "learning_rate"})
+        return self.model_dump(exclude={"name", "schedule", "learning_rate"}, exclude_none=True)
 
 
 @OPTIMIZERS.register("sgd")

@@ -30,6 +30,17 @@ def test_sgd_momentum_and_nesterov_reach_keras() -> None:
     assert opt.momentum == 0.9 and opt.nesterov is True
 
 
+@pytest.mark.parametrize(("clip", "moved"), [("clipnorm", [0.6, 0.8]), ("clipvalue", [1.0, 1.0])])
+def test_gradient_clipping_reaches_keras_and_clips(clip: str, moved: list[float]) -> None:
+    """optimizer.clipnorm / clipvalue (the exploding-gradients verdict's hint): plain SGD, lr 1."""
+    opt = registry.optimizer(OPTIMIZERS["sgd"].model_validate({"name": "sgd", "learning_rate": 1.0, clip: 1.0}))
+    w = keras.Variable(np.zeros(2, dtype="float32"))
+    opt.apply([tf.constant([3.0, 4.0])], [w])  # a gradient of norm 5
+    np.testing.assert_allclose(-keras.ops.convert_to_numpy(w), moved, rtol=1e-6)
+    unclipped = registry.optimizer(OPTIMIZERS["sgd"].model_validate({"name": "sgd"}))
+    assert unclipped.clipnorm is None and unclipped.clipvalue is None
+
+
 def test_inverse_time_matches_formula() -> None:
     spec = OPTIMIZERS["sgd"].model_validate(
         {

@@ -58,6 +58,7 @@ def test_exploding_gradients_before_a_divergence(tmp_path: Path) -> None:
     assert [v.verdict for v in found] == [EXPLODING]
     assert found[0].epoch is not None and found[0].epoch < record["stopped_epoch"]
     assert "before the loss diverged" in found[0].hint and "10^" in found[0].hint
+    assert "optimizer.clipnorm: 1.0" in found[0].hint
 
 
 def rows(grads: list[list[float]], dead: list[float] | None = None) -> list[dict]:

@@ -102,6 +102,14 @@ CASES = [
         id="negative-learning-rate",
     ),
     pytest.param(
+        BASE.replace("learning_rate: 0.05}", "learning_rate: 0.05, clipnorm: 1.0, clipvalue: 0.5}"),
+        8,
+        "optimizer",
+        "set clipnorm or clipvalue, not both",
+        None,
+        id="two-kinds-of-clipping",
+    ),
+    pytest.param(
         BASE.replace("batch_size: full", "batch_size: half"),
         12,
         "training.batch_size",
