@@ -22,6 +22,7 @@ MAY_IMPORT_TENSORFLOW = {
     "nnrun.train.base",  # the trainer interface (type hints only)
     "nnrun.train.fit",
     "nnrun.train.graph",
+    "nnrun.train.warm",  # kept models and traced loops of a sweep worker (type hints only)
     "nnrun.experiment.lifecycle",  # seeds TensorFlow before building
     "nnrun.integrations.tensorboard",  # event files
     "nnrun.predict",  # loads model.keras

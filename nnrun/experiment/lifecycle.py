@@ -107,6 +107,7 @@ def execute(
         seed_everything(spec.seed)
         model = build_model(spec, data.input_shape, batches_per_epoch(spec, len(data.x_train)))
         trainer, why_not_graph = choose(spec, data)
+        model = trainer.reuse(model, spec, data)
 
         created = run_dir is None
         signals.keep = True  # from here a signal is recorded in the run: never an empty folder

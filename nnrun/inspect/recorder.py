@@ -74,7 +74,9 @@ class Recorder:
         self.start = [
             [tf.Variable(v.value, trainable=False) for v in layer.trainable_weights] for layer in self.weighted
         ]
-        self.probe = tf.constant(x_train[:PROBE_ROWS])
+        # a variable, not a constant of the trace: a sweep worker's next run of the same
+        # architecture reuses the traced loop with its own rows (`restart`)
+        self.probe = tf.Variable(x_train[:PROBE_ROWS], trainable=False)
         self.recorded_epochs = recorded_epochs(epochs, updates_per_epoch)
         #: Every epoch recorded: the graph trainer computes the statistics inside its loop.
         self.every_epoch = len(self.recorded_epochs) == epochs
@@ -105,6 +107,12 @@ class Recorder:
         from nnrun.train.base import batches_per_epoch
 
         return cls(model, data.x_train, spec.training.epochs, batches_per_epoch(spec, len(data.x_train)))
+
+    def restart(self, x_train: np.ndarray) -> None:
+        """Record a new training of the same model from scratch (the variables the graph reads
+        are set again by `epoch_begin`): a fresh `Inspection`, this training's probe rows."""
+        self.probe.assign(x_train[:PROBE_ROWS])
+        self.inspection = Inspection(layers=self.inspection.layers, kernels=self.inspection.kernels)
 
     # -- every update --------------------------------------------------------------------
 
@@ -180,7 +188,7 @@ class Recorder:
         watched = {id(layer): kind for layer, kind in self.watched}
         nan = tf.constant(float("nan"))
         dead, sat, mean, std = [], [], [], []
-        h = self.probe
+        h = self.probe.read_value()
         for layer in self.model.layers:
             h = layer(h, training=False)
             kind = watched.get(id(layer))

@@ -137,5 +137,10 @@ class Trainer(ABC):
         """Why this trainer cannot run the spec, or None if it can."""
         return None
 
+    def reuse(self, model: keras.Model, spec: Spec, data: Dataset) -> keras.Model:
+        """The model to train: `model` as built, or one kept from an earlier run of the same
+        architecture, set to `model`'s state (`nnrun.train.warm`, the graph trainer's)."""
+        return model
+
     @abstractmethod
     def train(self, model: keras.Model, spec: Spec, data: Dataset, hooks: Hooks) -> TrainResult: ...

@@ -144,10 +144,29 @@ class GraphTrainer(Trainer):
             )
         return None
 
+    def reuse(self, model: keras.Model, spec: Spec, data: Dataset) -> keras.Model:
+        from nnrun.train import warm
+
+        return warm.adopt(model, spec, data)
+
     def train(self, model: keras.Model, spec: Spec, data: Dataset, hooks: Hooks) -> TrainResult:
-        loop = _EpochLoop(model, spec, data)
-        with loop.recorder.watching() if loop.recorder else contextlib.nullcontext():
-            return self._train(loop, spec, hooks)
+        from nnrun.train import warm
+
+        loop = warm.loop_of(model)  # a sweep worker's loop for this architecture, traced by an earlier point
+        if loop is None:
+            loop = _EpochLoop(model, spec, data)
+            warm.keep_loop(model, loop)
+        else:
+            loop.restart(spec, data)
+        traces = loop.traces
+        try:
+            with loop.recorder.watching() if loop.recorder else contextlib.nullcontext():
+                result = self._train(loop, spec, hooks)
+        except BaseException:
+            warm.forget(model)  # stopped inside the graph: its state is not worth reusing
+            raise
+        result.details["traced"] = loop.traces - traces
+        return result
 
     def _train(self, loop: _EpochLoop, spec: Spec, hooks: Hooks) -> TrainResult:
         epochs = spec.training.epochs
@@ -198,16 +217,13 @@ class _EpochLoop:
         self.batches = batches_per_epoch(spec, n)
         # With one batch a permutation only reorders a sum: skip it.
         self.shuffle = spec.training.shuffle and self.batches > 1
-        self.seed = int(spec.seed)
-        self.x = tf.convert_to_tensor(data.x_train)
-        self.y = tf.convert_to_tensor(data.y_train)
-        self.x_val = tf.convert_to_tensor(data.x_val)
-        self.y_val = tf.convert_to_tensor(data.y_val)
+        self._inputs(spec, data)
         # Create the optimizer's, compiled metrics' and compiled loss's variables now, as fit
         # does before its loop: a traced function may not create variables as it runs.
         model._symbolic_build(data_batch=(data.x_train[:1], data.y_train[:1]))  # noqa: SLF001
         self.keys: list[str] = []
         self.calls = 0
+        self.traces = 0
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.es = spec.training.early_stopping
         self.best_weights: list[Any] = []
@@ -223,6 +239,31 @@ class _EpochLoop:
         self.recorder = Recorder.for_training(model, spec, data)
         self.step = tf.function(self._chunk, autograph=False)
         self.executor = executor_for(model)
+
+    def _inputs(self, spec: Spec, data: Dataset) -> None:
+        """What differs between runs that share the traced loop: arguments of every call."""
+        tf = self.tf
+        self.seed = tf.constant(int(spec.seed), tf.int64)
+        self.x = tf.convert_to_tensor(data.x_train)
+        self.y = tf.convert_to_tensor(data.y_train)
+        self.x_val = tf.convert_to_tensor(data.x_val)
+        self.y_val = tf.convert_to_tensor(data.y_val)
+
+    def restart(self, spec: Spec, data: Dataset) -> None:
+        """Ready for another run of the same architecture (`nnrun.train.warm`): the model's and
+        optimizer's variables are already reset; here the loop's own state and its inputs."""
+        self._inputs(spec, data)
+        self.calls = 0
+        self.epoch.assign(0)
+        if self.es is not None:
+            self.es_best.assign(0.0)
+            self.es_has_best.assign(False)
+            self.es_wait.assign(0)
+            self.es_best_epoch.assign(0)
+            for b, w in zip(self.best_weights, self.model.weights, strict=True):
+                b.assign(w.value)
+        if self.recorder is not None:
+            self.recorder.restart(data.x_train)
 
     # -- inside the graph ----------------------------------------------------------------
 
@@ -245,15 +286,15 @@ class _EpochLoop:
                 out[prefix + k] = self.tf.cast(v, self.tf.float32)
         return dict(sorted(out.items()))
 
-    def _train_epoch(self, epoch: Any) -> None:
+    def _train_epoch(self, epoch: Any, x: Any, y: Any, seed: Any) -> None:
         """All batches of one epoch, cut as fit cuts them (the last one may be partial)."""
         tf = self.tf
-        x, y, n, bs = self.x, self.y, self.n, self.bs
+        n, bs = self.n, self.bs
         if self.batches == 1 and not self.shuffle:
             self.model.train_step((x, y))
             return
         if self.shuffle:
-            keys = tf.random.stateless_uniform([n], seed=tf.stack([tf.constant(self.seed, tf.int64), epoch]))
+            keys = tf.random.stateless_uniform([n], seed=tf.stack([seed, epoch]))
             order = tf.argsort(keys, stable=True)
         else:
             order = tf.range(n)
@@ -304,7 +345,7 @@ class _EpochLoop:
 
         return tf.cond(improved, on_improvement, otherwise)
 
-    def _epoch(self) -> tuple[Any, Any]:
+    def _epoch(self, x: Any, y: Any, x_val: Any, y_val: Any, seed: Any) -> tuple[Any, Any]:
         """One epoch: the row of numbers and the stop code."""
         tf = self.tf
         model = self.model
@@ -314,10 +355,10 @@ class _EpochLoop:
         if self.recorder is not None:
             with tf.control_dependencies([self.recorder.epoch_begin()]):
                 epoch = tf.identity(epoch)
-        self._train_epoch(epoch)
+        self._train_epoch(epoch, x, y, seed)
         train = self._results("")
         model.reset_metrics()
-        model.test_step((self.x_val, self.y_val))
+        model.test_step((x_val, y_val))
         logs = {**train, **self._results("val_")}
         self.keys = list(logs)
         losses = tf.stack([v for k, v in logs.items() if k.endswith("loss")])
@@ -332,11 +373,12 @@ class _EpochLoop:
             row = tf.concat([row, self.recorder.stats()], 0)
         return row, code
 
-    def _chunk(self, epochs: Any) -> tuple[Any, Any, Any, Any]:
+    def _chunk(self, epochs: Any, x: Any, y: Any, x_val: Any, y_val: Any, seed: Any) -> tuple[Any, Any, Any, Any]:
         tf = self.tf
+        self.traces += 1  # Python runs here only while tracing
 
         def body(i: Any, rows: Any, code: Any) -> tuple[Any, Any, Any]:
-            row, code = self._epoch()
+            row, code = self._epoch(x, y, x_val, y_val, seed)
             return i + 1, rows.write(i, row), code
 
         count, rows, code = tf.while_loop(
@@ -357,7 +399,9 @@ class _EpochLoop:
         tf = self.tf
         first = int(self.epoch.numpy())
         with _call_options(self.executor), _one_trace_per_run():
-            values, count, code, stats = self.step(tf.constant(min(epochs, MAX_CHUNK), dtype=tf.int32))
+            values, count, code, stats = self.step(
+                tf.constant(min(epochs, MAX_CHUNK), dtype=tf.int32), self.x, self.y, self.x_val, self.y_val, self.seed
+            )
         self.calls += 1
         if self.calls == 1 and self.es is not None and self.es.monitor not in self.keys:
             warnings.warn(

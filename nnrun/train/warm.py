@@ -1,0 +1,150 @@
+"""Warm reuse: the runs of one architecture in a sweep worker share one model and one traced loop.
+
+Tracing the graph trainer's loop costs more than training a small model, and every traced
+loop stays in memory for the life of the process (Keras/TensorFlow keep it alive through a
+reference cycle in C++). So a sweep worker (`enable`, called by `nnrun.sweep.worker.setup`)
+keeps the model and loop of the last few architectures it trained, keyed by `architecture`:
+everything in the spec and the arrays' shapes that is baked into the traced loop. What may
+differ between two runs that share an entry is only what the loop reads as inputs or
+variables: the seed, the learning rate (a plain rate, not a schedule), the data's values,
+the number of epochs (unless `training.inspect`, whose recorded epochs depend on it), the
+run's name and the sweep section.
+
+A run that reuses an entry is the same run a fresh process makes: the run still seeds
+everything and builds its own model exactly as a fresh one (`adopt` gets it), so the initial
+weights and the seed generators' states come from the same random draws; its variables,
+and those of its freshly built optimizer (iterations, the learning rate, slots with their own
+initial values), are copied into the kept model, whose metrics are reset. The loop resets its
+own state (`_EpochLoop.restart`: epoch counter, early stopping, the recorder's accumulators)
+and takes the run's seed and arrays as arguments of every call. The fresh model is then
+dropped without ever being traced, so a worker's memory stays flat.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import keras
+
+    from nnrun.data import Dataset
+    from nnrun.spec import Spec
+
+#: Architectures a worker keeps (a grid that alternates a few architectures still reuses them).
+SIZE = 4
+
+
+@dataclass
+class _Entry:
+    model: keras.Model
+    loop: Any = None  # the graph trainer's loop, made by the first run
+
+
+class _Cache:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[str, _Entry] = OrderedDict()
+
+    def find(self, model: keras.Model) -> _Entry | None:
+        return next((e for e in self.entries.values() if e.model is model), None)
+
+    def drop(self, key: str) -> None:
+        del self.entries[key]
+        gc.collect()  # the dropped model's Python cycles; its traced loop stays (see module docstring)
+
+
+_cache: _Cache | None = None
+
+
+def enable(size: int = SIZE) -> None:
+    """Keep models and loops between runs in this process (a sweep worker)."""
+    global _cache
+    if _cache is None:
+        _cache = _Cache(size)
+
+
+def disable() -> None:
+    global _cache
+    _cache = None
+
+
+def enabled() -> bool:
+    return _cache is not None
+
+
+def architecture(spec: Spec, data: Dataset) -> str:
+    """What two runs must share to share a traced loop: the spec without what the loop takes
+    as inputs or variables, and the arrays' shapes and types."""
+    d = spec.model_dump(mode="json")
+    for key in ("name", "seed", "sweep", "data"):
+        d.pop(key, None)
+    if d["optimizer"].get("schedule") is None:  # a plain rate is an optimizer variable
+        d["optimizer"].pop("learning_rate", None)
+    training = d["training"]
+    training.pop("tensorboard", None)
+    if not training.get("inspect"):
+        training.pop("epochs", None)
+    d["arrays"] = [[list(a.shape), str(a.dtype)] for a in (data.x_train, data.y_train, data.x_val, data.y_val)]
+    d["input_shape"] = list(data.input_shape)
+    return json.dumps(d, sort_keys=True)
+
+
+def adopt(fresh: keras.Model, spec: Spec, data: Dataset) -> keras.Model:
+    """The model to train: `fresh` (just built and seeded), or a kept model of the same
+    architecture set to exactly `fresh`'s state. Without `enable`, always `fresh`."""
+    if _cache is None:
+        return fresh
+    key = architecture(spec, data)
+    entry = _cache.entries.get(key)
+    if entry is not None and entry.loop is not None and _take_state(entry.model, fresh):
+        _cache.entries.move_to_end(key)
+        return entry.model
+    if entry is not None:
+        _cache.drop(key)
+    _cache.entries[key] = _Entry(fresh)
+    while len(_cache.entries) > _cache.size:
+        _cache.drop(next(iter(_cache.entries)))
+    return fresh
+
+
+def _take_state(kept: keras.Model, fresh: keras.Model) -> bool:
+    """Copy every variable of `fresh` and of its (newly built) optimizer into `kept`."""
+    fresh.optimizer.build(fresh.trainable_variables)
+    pairs = [
+        *zip(kept.variables, fresh.variables, strict=False),
+        *zip(kept.optimizer.variables, fresh.optimizer.variables, strict=False),
+    ]
+    if len(kept.variables) != len(fresh.variables) or len(kept.optimizer.variables) != len(fresh.optimizer.variables):
+        return False
+    if any(tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype for a, b in pairs):
+        return False
+    for a, b in pairs:
+        a.assign(b.value)
+    kept.reset_metrics()
+    return True
+
+
+def loop_of(model: keras.Model) -> Any:
+    """The traced loop kept with `model`, or None (not kept, or not trained yet)."""
+    entry = _cache.find(model) if _cache is not None else None
+    return entry.loop if entry is not None else None
+
+
+def keep_loop(model: keras.Model, loop: Any) -> None:
+    """Keep the loop traced for a kept `model` (no-op for a model that is not kept)."""
+    entry = _cache.find(model) if _cache is not None else None
+    if entry is not None:
+        entry.loop = loop
+
+
+def forget(model: keras.Model) -> None:
+    """Stop keeping `model` (a run that failed inside its loop)."""
+    if _cache is None:
+        return
+    for key, entry in list(_cache.entries.items()):
+        if entry.model is model:
+            _cache.drop(key)
