@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 #: Architectures a worker keeps (a grid that alternates a few architectures still reuses them).
 SIZE = 4
+#: `NNRUN_SWEEP_WARM=0` turns kept models off: every point traces its own loop, as before.
+ENV = "NNRUN_SWEEP_WARM"
 
 
 @dataclass
@@ -61,9 +64,9 @@ _cache: _Cache | None = None
 
 
 def enable(size: int = SIZE) -> None:
-    """Keep models and loops between runs in this process (a sweep worker)."""
+    """Keep models and loops between runs in this process (a sweep worker), unless `ENV` is 0."""
     global _cache
-    if _cache is None:
+    if _cache is None and os.environ.get(ENV, "1").strip() != "0":
         _cache = _Cache(size)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from nnrun.experiment import prepare_experiment
+from nnrun.train import warm
 from nnrun.train.warm import architecture
 from tests.conftest import CONFIGS
 
@@ -53,3 +54,18 @@ def test_a_schedule_keeps_its_learning_rate_in_the_key() -> None:
     config = CONFIGS / "exponential_decay.yaml"
     assert _key(config=config) != _key("optimizer.learning_rate=0.1", config=config)
     assert _key(config=config) == _key("seed=7", config=config)
+
+
+def test_nnrun_sweep_warm_0_keeps_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(warm.ENV, "0")
+    warm.enable()
+    try:
+        assert not warm.enabled()
+    finally:
+        warm.disable()
+    monkeypatch.delenv(warm.ENV)
+    warm.enable()
+    try:
+        assert warm.enabled()
+    finally:
+        warm.disable()
