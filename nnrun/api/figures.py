@@ -41,8 +41,8 @@ def sweep_curves(sweep: Sweep, metric: str | None = None) -> Any:
     from nnrun.sweep.summary import curves_figure, groups_of
 
     record = sweep.sweep_record()
-    metric = metric or (record.data.get("selection") or {}).get("metric") or "val_loss"
-    fig = curves_figure(groups_of(record), str(record.data.get("name") or "sweep"), metric)
+    metric = metric or (record.json.selection or {}).get("metric") or "val_loss"
+    fig = curves_figure(groups_of(record), str(record.json.name or "sweep"), metric)
     if fig is None:
         raise NnrunError(f"{sweep.dir}: no point has a history to plot yet")
     return fig

@@ -167,7 +167,7 @@ def sweep(
     )
     job, backend = started.job, started.backend
     try:
-        status = runner.run(job, backend, job.record.data["command"], fail_fast, runner.Reporter())
+        status = runner.run(job, backend, job.record.json.command or [], fail_fast, runner.Reporter())
     finally:
         summary.write(job.record)  # summary.csv/md, the curves, the best point in sweep.json
     result = Sweep(job.dir)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,8 +13,11 @@ from nnrun.cli.options import OptionalConfigArg, OutOpt, QuietOpt, SetOpt
 from nnrun.errors import NnrunError
 from nnrun.runs.layout import FINISHED, Status
 
+if TYPE_CHECKING:
+    from nnrun.runs.records import SweepPoint
 
-def _headline(point: dict[str, Any], run: Any) -> str:
+
+def _headline(point: SweepPoint, run: Any) -> str:
     """`best val_loss 0.012, test accuracy 1.000, 500 epochs, 0.91 s`, from the point's run folder."""
     parts = []
     best = run.best_val_loss[1] if run is not None else None
@@ -25,10 +28,10 @@ def _headline(point: dict[str, Any], run: Any) -> str:
         if isinstance(test.get(key), int | float):
             parts.append(f"test {key} {test[key]:.4g}")
             break
-    if point.get("epochs_run") is not None:
-        parts.append(f"{point['epochs_run']} epochs")
-    if point.get("train_seconds") is not None:
-        parts.append(f"{point['train_seconds']:.2f} s")
+    if point.epochs_run is not None:
+        parts.append(f"{point.epochs_run} epochs")
+    if point.train_seconds is not None:
+        parts.append(f"{point.train_seconds:.2f} s")
     return ", ".join(parts)
 
 
@@ -51,9 +54,7 @@ class _Display:
             console=self.console,
             disable=not enabled,
         )
-        self.task = self.progress.add_task(
-            f"sweep {record.data.get('name')}", total=total, counts="starting the workers"
-        )
+        self.task = self.progress.add_task(f"sweep {record.json.name}", total=total, counts="starting the workers")
         self.done = 0
         self.failed = 0
         self.running: set[int] = set()
@@ -72,25 +73,25 @@ class _Display:
             text += f"  [red]failed {self.failed}[/red]"
         self.progress.update(self.task, completed=self.done, counts=text)
 
-    def started(self, point: dict[str, Any]) -> None:
-        self.running.add(point["index"])
+    def started(self, point: SweepPoint) -> None:
+        self.running.add(point.index)
         self._counts()
 
-    def finished(self, point: dict[str, Any]) -> None:
+    def finished(self, point: SweepPoint) -> None:
         from rich.markup import escape
 
         from nnrun.runs.reader import RunUnreadable, read_run
 
-        self.running.discard(point["index"])
-        status = point["status"]
-        where = f"point {point['index']} ({point['label']}, seed {point['seed']})"
-        run_dir = self.record.run_dir(point["index"]) if point.get("run_dir") else None
+        self.running.discard(point.index)
+        status = point.status
+        where = f"point {point.index} ({point.label}, seed {point.seed})"
+        run_dir = self.record.run_dir(point.index) if point.run_dir and point.index is not None else None
         if status == Status.FAILED:
             self.failed += 1
             self.done += 1
             folder_text = f"run folder: {run_dir}" if run_dir else "no run folder"
             self.progress.console.print(
-                f"[red]✗ {escape(where)} failed: {escape(str(point.get('error')))}[/red] ({escape(folder_text)})"
+                f"[red]✗ {escape(where)} failed: {escape(str(point.error))}[/red] ({escape(folder_text)})"
             )
         elif status in FINISHED:
             self.done += 1
@@ -183,7 +184,7 @@ def sweep(
     record = job.record
     if not quiet:
         err_console().print(
-            f"sweep [bold]{record.data['name']}[/bold]: {len(record.points)} points, {n} to run on "
+            f"sweep [bold]{record.json.name}[/bold]: {len(record.points)} points, {n} to run on "
             f"{backend} with {workers} worker{'s' if workers != 1 else ''} -> {job.dir}"
         )
     try:
@@ -215,7 +216,7 @@ def _finish(record: Any, quiet: bool) -> dict[str, int]:
     else:
         out.print(f"{len(result.rows)} points: see {record.dir / 'summary.md'}")
     out.print(
-        f"{record.data['status']}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
+        f"{record.json.status}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
         markup=False,
     )
     best = result.best

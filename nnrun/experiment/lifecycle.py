@@ -226,8 +226,8 @@ def _finish(
     lr_steps = artefacts.learning_rate_steps(model, result, run_dir)
     if signals.received is not None and status == Status.COMPLETED:
         status = Status.INTERRUPTED  # asked to stop while the finished model was being evaluated
-    record.data["diagnosis"] = artefacts.diagnosis(result.history, status, record.data)
-    record.data.update(inside.record(run_dir, result, status))
+    record.set(diagnosis=artefacts.diagnosis(result.history, status, record.data))
+    record.set(**inside.record(run_dir, result, status))
     record.finish(status)
     signals.close()  # from here a signal only skips the figures: they never change the status
     artefacts.draw_figures(

@@ -19,6 +19,7 @@ from typing import Any
 from nnrun.errors import NnrunError
 from nnrun.runs.files import atomic_write_json
 from nnrun.runs.layout import RunFolder, Status
+from nnrun.runs.records import RunJson
 
 MIN_FREE_BYTES = 50 * 1024 * 1024
 
@@ -88,11 +89,11 @@ def versions() -> dict[str, str]:
 
 
 class RunRecord:
-    """run.json, rewritten atomically on every change of state."""
+    """run.json, a `RunJson` rewritten atomically on every change of state."""
 
-    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+    def __init__(self, path: Path, json: RunJson) -> None:
         self.dir = path
-        self.data = data
+        self.json = json
         #: The exact start time when this process started the run (run.json keeps whole seconds).
         self.t0: _dt.datetime | None = None
 
@@ -103,50 +104,58 @@ class RunRecord:
         started = now()
         record = cls(
             path,
-            {
-                "id": path.name,
-                "name": name,
-                "status": Status.RUNNING,
-                "started": started.isoformat(timespec="seconds"),
-                "ended": None,
-                "duration_seconds": None,
-                "train_seconds": None,
-                "seed": seed,
-                "command": command,
-                "cwd": os.getcwd(),
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "versions": versions(),
+            RunJson.new(
+                id=path.name,
+                name=name,
+                status=Status.RUNNING,
+                started=started.isoformat(timespec="seconds"),
+                ended=None,
+                duration_seconds=None,
+                train_seconds=None,
+                seed=seed,
+                command=command,
+                cwd=os.getcwd(),
+                pid=os.getpid(),
+                host=socket.gethostname(),
+                versions=versions(),
                 **(extra or {}),
-            },
+            ),
         )
         record.t0 = started
         record.save()
         return record
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """run.json as it is written (a copy: change it with `update`, `set` or `finish`)."""
+        return self.json.to_data()
 
     def started_at(self) -> _dt.datetime | None:
         """When the run began, so `finish` can fill in the duration (also for a run read back)."""
         if self.t0 is not None:
             return self.t0
         try:
-            return _dt.datetime.fromisoformat(self.data["started"])
-        except (KeyError, TypeError, ValueError):
+            return _dt.datetime.fromisoformat(self.json.started or "")
+        except ValueError:
             return None
 
+    def set(self, **fields: Any) -> None:
+        """Change fields without writing the file yet."""
+        self.json.set(**fields)
+
     def update(self, **fields: Any) -> None:
-        self.data.update(fields)
+        self.json.set(**fields)
         self.save()
 
     def finish(self, status: str, **fields: Any) -> None:
         ended = now()
         t0 = self.started_at()
-        self.data.update(fields)
-        self.data["status"] = status
-        self.data["ended"] = ended.isoformat(timespec="seconds")
+        self.json.set(**fields)
+        self.json.set(status=status, ended=ended.isoformat(timespec="seconds"))
         if t0 is not None:
-            self.data["duration_seconds"] = round((ended - t0).total_seconds(), 3)
-        self.data["versions"] = versions()
+            self.json.set(duration_seconds=round((ended - t0).total_seconds(), 3))
+        self.json.set(versions=versions())
         self.save()
 
     def save(self) -> None:
-        atomic_write_json(RunFolder(self.dir).run_json, self.data)
+        atomic_write_json(RunFolder(self.dir).run_json, self.json.to_data())

@@ -44,21 +44,46 @@ OptStatus = Annotated[Status | None, Lenient]
 
 
 class Record(BaseModel):
-    """A JSON record of a run folder: unknown fields kept, wrong-typed known fields read as None."""
+    """A JSON record of a run folder: unknown fields kept, wrong-typed known fields read as None.
 
-    model_config = ConfigDict(extra="allow")
+    Writers build records too, through `set()`, which takes declared fields only: a misspelt
+    key or a value of the wrong type is a bug raised here instead of a file nobody can read.
+    """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Any:
         return cls.model_validate(data)
 
+    @classmethod
+    def new(cls, **fields: Any) -> Any:
+        """A record to write, from declared fields only (see `set`)."""
+        record = cls()
+        record.set(**fields)
+        return record
+
+    def set(self, **fields: Any) -> None:
+        """Give declared fields these values; an unknown name or a value the field refuses raises."""
+        unknown = [name for name in fields if name not in type(self).model_fields]
+        if unknown:
+            raise AttributeError(
+                f"{type(self).__name__} has no field {', '.join(map(repr, unknown))}: declare it in nnrun/runs/records.py"
+            )
+        for name, value in fields.items():
+            setattr(self, name, value)
+            if value is not None and getattr(self, name) is None:  # a lenient field dropped it
+                raise TypeError(f"{type(self).__name__}.{name} cannot hold {value!r}")
+
     def to_data(self) -> dict[str, Any]:
-        """The record as JSON-ready data (statuses as plain strings)."""
-        return self.model_dump(mode="json")
+        """The record as JSON-ready data (statuses as plain strings): the fields it was given
+        or read with (so a file is written back with the keys it had), unknown ones included."""
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class RunJson(Record):
-    """run.json: written at the start and rewritten atomically on every change of state."""
+    """run.json: written at the start and rewritten atomically on every change of state
+    (`nnrun.runs.folder.RunRecord`); fields in the order they are written."""
 
     id: OptStr = None
     name: OptStr = None
@@ -67,24 +92,35 @@ class RunJson(Record):
     ended: OptStr = None
     duration_seconds: OptFloat = None
     train_seconds: OptFloat = None
-    epochs_run: OptInt = None
-    best_epoch: OptInt = None  # the epoch early stopping judged best
-    kept_epoch: OptInt = None  # the epoch whose weights model.keras holds
     seed: OptInt = None
     command: OptList = None
     cwd: OptStr = None
     pid: OptInt = None
     host: OptStr = None
     versions: OptDict = None
-    diagnosis: OptDict = None
-    error: OptDict = None
-    sweep: OptDict = None
+    config_source: OptStr = None  # the config file the run was started from
+    trainer: OptStr = None  # "fit" or "graph"
+    graph_trainer_skipped: OptStr = None  # why the graph trainer could not take this run
+    params: OptInt = None  # trainable parameters of the model
+    sweep: OptDict = None  # id, index, point, seed_index of a sweep point
+    rerun_of: OptStr = None  # the run folder `nnrun rerun` repeated
+    epochs_run: OptInt = None
     stop_reason: OptStr = None
+    stopped_epoch: OptInt = None
+    best_epoch: OptInt = None  # the epoch early stopping judged best
+    batches_per_epoch: OptInt = None
+    total_updates: OptInt = None
+    graph_calls: OptInt = None  # the graph trainer's tf.function calls
+    graph_executor: OptStr = None  # the executor the graph trainer's loop ran on
+    traced: OptInt = None  # training loops the graph trainer traced for this run (0: a warm worker's kept loop)
+    kept_epoch: OptInt = None  # the epoch whose weights model.keras holds
     split: OptDict = None  # rows per split: train, validation, test, validation_is_test, same_rows, ...
     selected_on_test: Annotated[bool | None, Lenient] = None  # early stopping chose with the test split
-    params: OptInt = None  # trainable parameters of the model
     baseline: OptDict = None  # majority_rate and constant_loss per split (nnrun.train.evaluate.baseline)
+    hint: OptStr = None  # what to try after a diverged run
+    diagnosis: OptDict = None
     internals_verdicts: OptList = None  # nnrun.inspect.verdicts: [] when inspected and nothing found
+    error: OptDict = None  # type and message of what failed the run
 
 
 class MetricsJson(Record):
@@ -110,17 +146,41 @@ class SweepPoint(Record):
     error: OptStr = None
     epochs_run: OptInt = None
     train_seconds: OptFloat = None
+    worker_pid: OptInt = None
+    peak_rss_mib: OptFloat = None  # the worker's peak resident memory right after the point
+    rss_mib: OptFloat = None
+    attempts: OptList = None  # earlier tries' run_dir, status and error, when --resume re-ran it
+    started: OptStr = None
 
 
 class SweepJson(Record):
-    """sweep.json (see nnrun/sweep/record.py for the layout)."""
+    """sweep.json (see nnrun/sweep/record.py for the layout); fields in the order they are written."""
 
     id: OptStr = None
     name: OptStr = None
     status: OptStatus = None
+    created: OptStr = None
+    ended: OptStr = None
+    command: OptList = None
+    cwd: OptStr = None
+    pid: OptInt = None
+    host: OptStr = None
+    config_source: OptStr = None
+    base_dir: OptStr = None  # where relative data paths start
+    backend: OptStr = None
+    address: OptStr = None
+    workers: OptInt = None
+    threads_per_worker: OptInt = None
+    fail_fast: Annotated[bool | None, Lenient] = None
     grid: OptDict = None
+    seeds: OptInt = None
+    base_seed: OptInt = None
+    learning_rate_sweep: Annotated[bool | None, Lenient] = None
+    select: OptDict = None  # the selection asked for (sweep.select, --select)
     points: Annotated[list[SweepPoint] | None, Lenient] = None
     best: OptDict = None
+    resumed: OptList = None  # when, by which command and how many points each --resume ran
+    selection: OptDict = None  # the criterion the summary used (nnrun.sweep.select)
 
 
 class LrFindJson(Record):

@@ -32,27 +32,28 @@ from nnrun.errors import NnrunError
 from nnrun.runs import liveness
 from nnrun.runs.files import atomic_write_json
 from nnrun.runs.layout import RunFolder, Status, SweepFolder, read_json_object
-from nnrun.runs.records import RunJson, SweepJson
+from nnrun.runs.records import RunJson, SweepJson, SweepPoint
 
 
 class SweepRecord:
-    """sweep.json in memory; `save()` after every change."""
+    """sweep.json in memory, a `SweepJson` (fields declared in nnrun/runs/records.py); `save()`
+    after every change."""
 
-    def __init__(self, sweep_dir: Path, data: dict[str, Any]) -> None:
+    def __init__(self, sweep_dir: Path, json: SweepJson) -> None:
         self.dir = sweep_dir
-        self.data = data
+        self.json = json
 
     @property
-    def points(self) -> list[dict[str, Any]]:
-        return self.data["points"]
+    def points(self) -> list[SweepPoint]:
+        return self.json.points or []
 
-    def point(self, index: int) -> dict[str, Any]:
+    def point(self, index: int) -> SweepPoint:
         return self.points[index]
 
     def run_dir(self, index: int) -> Path | None:
         """The point's folder: always a direct child of the sweep folder named as the runner
         names it; None if there is none, or if sweep.json names anything else."""
-        rel = self.points[index].get("run_dir")
+        rel = self.points[index].run_dir
         if SweepFolder.point_index(rel) != index:
             return None
         return self.dir / rel
@@ -65,7 +66,7 @@ class SweepRecord:
         not a symlink), named `p<index>-<time>-<hex>`, and either empty or holding a run.json
         that says it is this point of this sweep.
         """
-        rel = self.points[index].get("run_dir")
+        rel = self.points[index].run_dir
         if rel is None:
             return None
         path = self.dir / str(rel)
@@ -80,23 +81,24 @@ class SweepRecord:
             return path
         run = read_json_object(RunFolder(path).run_json) or {}
         owner = RunJson.model_validate(run).sweep or {}
-        if owner.get("id") != self.data.get("id") or owner.get("index") != index:
+        if owner.get("id") != self.json.id or owner.get("index") != index:
             raise NnrunError(
                 f"{refuse}, whose {RunFolder.RUN} does not say it is that point of this sweep; nothing was removed"
             )
         return path
 
     def save(self) -> None:
-        atomic_write_json(self.dir / SweepFolder.SWEEP, self.data)
+        atomic_write_json(self.dir / SweepFolder.SWEEP, self.json.to_data())
 
     def mark(self, index: int, **fields: Any) -> None:
-        self.points[index].update(fields)
+        self.points[index].set(**fields)
         self.save()
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for p in self.points:
-            out[p["status"]] = out.get(p["status"], 0) + 1
+            key = str(p.status)
+            out[key] = out.get(key, 0) + 1
         return out
 
     @classmethod
@@ -116,14 +118,14 @@ class SweepRecord:
         for i, point in enumerate(typed.points):
             if point.index != i or point.status is None:
                 raise NnrunError(f"--resume: {path}: point {i} has no valid index or status; the record was edited")
-        return cls(sweep_dir, data)
+        return cls(sweep_dir, typed)
 
     def still_running(self) -> int | None:
         """The pid of a live process that is running this sweep right now, if any."""
-        pid = self.data.get("pid")
-        if self.data.get("status") != Status.RUNNING or self.data.get("host") != socket.gethostname():
+        pid = self.json.pid
+        if self.json.status != Status.RUNNING or self.json.host != socket.gethostname():
             return None
-        if not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
+        if pid is None or pid <= 0 or pid == os.getpid():
             return None
         if not liveness.pid_exists(pid):
             return None

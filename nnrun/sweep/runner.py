@@ -23,6 +23,7 @@ from nnrun.errors import NnrunError, SpecError
 from nnrun.runs import folder
 from nnrun.runs.files import atomic_write_yaml
 from nnrun.runs.layout import FINISHED, RunFolder, Status, SweepFolder, read_regular
+from nnrun.runs.records import RunJson, SweepJson, SweepPoint
 from nnrun.signals import SweepSignals
 from nnrun.spec.loader import Document
 from nnrun.sweep.backend import Backend
@@ -39,8 +40,8 @@ POLL_SECONDS = 0.2
 class Reporter:
     """What the runner tells the display; every callback is optional."""
 
-    started: Callable[[dict[str, Any]], None] = lambda point: None
-    finished: Callable[[dict[str, Any]], None] = lambda point: None
+    started: Callable[[SweepPoint], None] = lambda point: None
+    finished: Callable[[SweepPoint], None] = lambda point: None
     note: Callable[[str], None] = lambda text: None
 
 
@@ -83,23 +84,23 @@ def check_data(plan: Plan, base_dir: Path) -> None:
                 raise SpecError(problems, point.doc.source)
 
 
-def _point_entry(point: Point) -> dict[str, Any]:
-    return {
-        "index": point.index,
-        "values": point.values,
-        "label": point.label,
-        "seed": point.seed,
-        "seed_index": point.seed_index,
-        "status": Status.PENDING,
-        "run_dir": None,
-        "error": None,
-        "epochs_run": None,
-        "train_seconds": None,
-        "worker_pid": None,
-        "peak_rss_mib": None,
-        "rss_mib": None,
-        "attempts": [],
-    }
+def _point_entry(point: Point) -> SweepPoint:
+    return SweepPoint.new(
+        index=point.index,
+        values=point.values,
+        label=point.label,
+        seed=point.seed,
+        seed_index=point.seed_index,
+        status=Status.PENDING,
+        run_dir=None,
+        error=None,
+        epochs_run=None,
+        train_seconds=None,
+        worker_pid=None,
+        peak_rss_mib=None,
+        rss_mib=None,
+        attempts=[],
+    )
 
 
 def create(
@@ -128,46 +129,47 @@ def create(
         base_dir = config_path.resolve().parent
     sweep_dir = folder.create_run_dir(out_root, base_spec_name, prefix="sweep-")
     atomic_write_yaml(sweep_dir / SweepFolder.BASE, {k: v for k, v in doc.data.items() if k != "sweep"})
-    data = {
-        "id": sweep_dir.name,
-        "name": base_spec_name,
-        "status": Status.RUNNING,
-        "created": now(),
-        "ended": None,
-        "command": command,
-        "cwd": os.getcwd(),
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "config_source": str(config_path) if config_path is not None else None,
-        "base_dir": str(base_dir),
-        "backend": backend,
-        "address": address,
-        "workers": workers,
-        "threads_per_worker": threads,
-        "fail_fast": fail_fast,
-        "grid": plan.grid,
-        "seeds": plan.seeds,
-        "base_seed": plan.base_seed,
-        "learning_rate_sweep": plan.lr_sweep,
-        "select": plan.select,
-        "points": [_point_entry(p) for p in plan.points],
-        "best": None,
-        "resumed": [],
-    }
+    data = SweepJson.new(
+        id=sweep_dir.name,
+        name=base_spec_name,
+        status=Status.RUNNING,
+        created=now(),
+        ended=None,
+        command=command,
+        cwd=os.getcwd(),
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        config_source=str(config_path) if config_path is not None else None,
+        base_dir=str(base_dir),
+        backend=backend,
+        address=address,
+        workers=workers,
+        threads_per_worker=threads,
+        fail_fast=fail_fast,
+        grid=plan.grid,
+        seeds=plan.seeds,
+        base_seed=plan.base_seed,
+        learning_rate_sweep=plan.lr_sweep,
+        select=plan.select,
+        points=[_point_entry(p) for p in plan.points],
+        best=None,
+        resumed=[],
+    )
     record = SweepRecord(sweep_dir, data)
     record.save()
     return Sweep(record, plan, base_dir, [p.index for p in plan.points])
 
 
-def _run_status(run_dir: Path | None) -> tuple[str | None, dict[str, Any]]:
+def _run_status(run_dir: Path | None) -> tuple[Status | None, RunJson]:
     """A point folder's run.json status (None if there is no readable run.json) and the record."""
     if run_dir is None:
-        return None, {}
+        return None, RunJson()
     try:
         data = json.loads(read_regular(RunFolder(run_dir).run_json))
     except (OSError, ValueError):
-        return None, {}
-    return (data.get("status"), data) if isinstance(data, dict) else (None, {})
+        return None, RunJson()
+    run = RunJson.model_validate(data) if isinstance(data, dict) else RunJson()
+    return run.status, run
 
 
 def open_for_resume(sweep_dir: Path, command: list[str]) -> Sweep:
@@ -185,51 +187,45 @@ def open_for_resume(sweep_dir: Path, command: list[str]) -> Sweep:
     if pid is not None:
         raise NnrunError(f"--resume: this sweep is still running (pid {pid}); stop it first (Ctrl-C)")
     doc = load(sweep_dir / SweepFolder.BASE)
-    plan = expand_grid(doc, record.data["grid"], int(record.data.get("seeds", 1)))
+    plan = expand_grid(doc, record.json.grid or {}, record.json.seeds or 1)
     planned = [(p.values, p.seed) for p in plan.points]
-    recorded = [(p.get("values"), p.get("seed")) for p in record.points]
+    recorded = [(p.values, p.seed) for p in record.points]
     if planned != recorded:
         raise NnrunError(f"--resume: {sweep_dir}/{SweepFolder.BASE} and sweep.json do not describe the same points")
-    base_dir = Path(record.data.get("base_dir") or sweep_dir)
+    base_dir = Path(record.json.base_dir or sweep_dir)
     to_run = []
-    for point in record.points:
+    # SweepRecord.load checked that every point's index is its place in the list
+    for index in range(len(record.points)):
         # before anything is removed: every folder to remove must be one this sweep made
-        status, _ = _run_status(record.run_dir(point["index"]))
+        status, _ = _run_status(record.run_dir(index))
         if status not in FINISHED:
-            record.removable_run_dir(point["index"])
-    for point in record.points:
-        index = point["index"]
+            record.removable_run_dir(index)
+    for index, point in enumerate(record.points):
         run_dir = record.run_dir(index)
         status, run = _run_status(run_dir)
         if status in FINISHED:
-            if point["status"] != status:
-                point.update(
-                    status=status,
-                    error=None,
-                    epochs_run=run.get("epochs_run"),
-                    train_seconds=run.get("train_seconds"),
-                )
+            if point.status != status:
+                point.set(status=status, error=None, epochs_run=run.epochs_run, train_seconds=run.train_seconds)
             continue
         old = record.removable_run_dir(index)
         if old is not None:
-            point["attempts"].append(
-                {"run_dir": point["run_dir"], "status": _derived(status, point["status"]), "error": point.get("error")}
-            )
+            attempt = {"run_dir": point.run_dir, "status": _derived(status, point.status), "error": point.error}
+            point.set(attempts=[*(point.attempts or []), attempt])
             shutil.rmtree(old, ignore_errors=True)
-        point.update(status=Status.PENDING, run_dir=None, error=None, epochs_run=None, train_seconds=None)
+        point.set(status=Status.PENDING, run_dir=None, error=None, epochs_run=None, train_seconds=None)
         to_run.append(index)
-    record.data.update(
+    record.json.set(
         status=Status.RUNNING,
         pid=os.getpid(),
         host=socket.gethostname(),
         ended=None,
-        resumed=[*record.data.get("resumed", []), {"at": now(), "command": command, "points": len(to_run)}],
+        resumed=[*(record.json.resumed or []), {"at": now(), "command": command, "points": len(to_run)}],
     )
     record.save()
     return Sweep(record, plan, base_dir, to_run)
 
 
-def _derived(run_status: str | None, point_status: str) -> str:
+def _derived(run_status: str | None, point_status: str | None) -> str | None:
     if run_status == Status.RUNNING:
         return Status.CRASHED
     return run_status or point_status
@@ -247,12 +243,12 @@ def _task(sweep: Sweep, point: Point, run_dir: Path, command: list[str]) -> Task
         index=point.index,
         doc=point.doc,
         base=str(sweep.base_dir),
-        config_path=sweep.record.data.get("config_source"),
+        config_path=sweep.record.json.config_source,
         run_dir=str(run_dir),
         command=command,
         record_extra={
             "sweep": {
-                "id": sweep.record.data["id"],
+                "id": sweep.record.json.id,
                 "index": point.index,
                 "point": point.values,
                 "seed_index": point.seed_index,
@@ -261,7 +257,7 @@ def _task(sweep: Sweep, point: Point, run_dir: Path, command: list[str]) -> Task
     )
 
 
-def _settle(record: SweepRecord, index: int, result: dict[str, Any], save: bool = True) -> dict[str, Any]:
+def _settle(record: SweepRecord, index: int, result: dict[str, Any], save: bool = True) -> SweepPoint:
     """Record a finished point; make its run.json agree (a killed worker leaves it "running").
 
     `save=False` leaves writing sweep.json to the caller: settling thousands of points at a
@@ -275,7 +271,7 @@ def _settle(record: SweepRecord, index: int, result: dict[str, Any], save: bool 
         rr = folder.RunRecord(run_dir, run)
         fields: dict[str, Any] = {"error": {"type": "WorkerDied", "message": error}} if error else {}
         rr.finish(status if status != Status.COMPLETED else Status.FAILED, **fields)
-        run_status = rr.data["status"]
+        run_status = rr.json.status
     if run_status is not None:
         status = run_status  # the run folder is the truth (e.g. a point that ended before the cancel)
         if status in FINISHED:
@@ -284,17 +280,16 @@ def _settle(record: SweepRecord, index: int, result: dict[str, Any], save: bool 
         if run_dir.is_dir() and not any(run_dir.iterdir()):
             run_dir.rmdir()
         if not run_dir.exists():
-            record.points[index]["run_dir"] = None
-    fields = {
-        "status": status,
-        "error": error,
-        "epochs_run": result.get("epochs_run", run.get("epochs_run")),
-        "train_seconds": result.get("train_seconds", run.get("train_seconds")),
-        "worker_pid": result.get("pid"),
-        "peak_rss_mib": result.get("peak_rss_mib"),
-        "rss_mib": result.get("rss_mib"),
-    }
-    record.points[index].update(fields)
+            record.points[index].set(run_dir=None)
+    record.points[index].set(
+        status=status,
+        error=error,
+        epochs_run=result.get("epochs_run", run.epochs_run),
+        train_seconds=result.get("train_seconds", run.train_seconds),
+        worker_pid=result.get("pid"),
+        peak_rss_mib=result.get("peak_rss_mib"),
+        rss_mib=result.get("rss_mib"),
+    )
     if save:
         record.save()
     return record.points[index]
@@ -381,7 +376,7 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
                     point = _settle(record, event.index, event.result)
                     reporter.finished(point)
                     pace.finished(len(pending) + len(backend.busy()))
-                    if point["status"] == Status.FAILED and fail_fast and stop is None:
+                    if point.status == Status.FAILED and fail_fast and stop is None:
                         stop = Status.STOPPED
                         reporter.note(f"--fail-fast: stopping after the failure of point {event.index}")
         except BaseException:
@@ -394,10 +389,10 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
             unfinished = [*pending, *backend.busy()]
             backend.close()
             for index in unfinished:  # one sweep.json write below for all of them
-                if record.point(index)["status"] in (Status.PENDING, Status.RUNNING):
+                if record.point(index).status in (Status.PENDING, Status.RUNNING):
                     result = {"status": left} if index in never_started else {"status": Status.INTERRUPTED}
                     _settle(record, index, result, save=False)
             final = stop or Status.COMPLETED
-            record.data.update(status=final, ended=now())
+            record.json.set(status=final, ended=now())
             record.save()
     return final

@@ -106,13 +106,13 @@ def resume(
     """Reopen a sweep folder; the backend it was started with unless another is named."""
     from nnrun.sweep.record import SweepRecord
 
-    data = SweepRecord.load(sweep_dir).data
-    name = how.backend or data.get("backend") or "local"
-    address = how.address if how.address is not None else (data.get("address") if name == "ray" else None)
+    data = SweepRecord.load(sweep_dir).json
+    name = how.backend or data.backend or "local"
+    address = how.address if how.address is not None else (data.address if name == "ray" else None)
     check_backend(name, address)  # before resuming changes anything in the folder
     job = runner.open_for_resume(sweep_dir, command)
     count, threads = _workers(how.workers, len(job.to_run))
-    job.record.data.update(
+    job.record.json.set(
         backend=name, address=address, workers=count, threads_per_worker=threads, fail_fast=how.fail_fast
     )
     job.record.save()

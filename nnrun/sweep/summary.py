@@ -24,6 +24,7 @@ from nnrun.plots import pyplot
 from nnrun.runs.files import atomic_write_bytes, atomic_write_text, write_csv_rows
 from nnrun.runs.layout import Status, SweepFolder
 from nnrun.runs.reader import RunInfo, RunUnreadable, read_run
+from nnrun.runs.records import SweepPoint
 from nnrun.sweep import select
 from nnrun.sweep.expand import LR_KEY, format_value
 from nnrun.sweep.record import SweepRecord
@@ -39,7 +40,7 @@ class Group:
     number: int
     values: dict[str, Any]
     label: str
-    points: list[dict[str, Any]] = field(default_factory=list)
+    points: list[SweepPoint] = field(default_factory=list)
     runs: list[RunInfo] = field(default_factory=list)
     #: Each point's status as compare and show say it: its run's, else sweep.json's.
     statuses: list[str] = field(default_factory=list)
@@ -52,7 +53,7 @@ class Group:
     def all_completed(self) -> bool:
         return (
             bool(self.points)
-            and all(p["status"] == Status.COMPLETED for p in self.points)
+            and all(p.status == Status.COMPLETED for p in self.points)
             and (len(self.completed) == len(self.points))
         )
 
@@ -63,7 +64,7 @@ class Group:
         return self.completed or [r for r in self.runs if r.status == Status.INTERRUPTED and r.history()]
 
     def status(self) -> str:
-        counts = Counter(self.statuses or [p["status"] for p in self.points])
+        counts = Counter(self.statuses or [str(p.status) for p in self.points])
         if len(counts) == 1:
             (status,) = counts
             return status if len(self.points) == 1 else f"{len(self.points)}/{len(self.points)} {status}"
@@ -109,15 +110,15 @@ def _fmt(mean: float | None, std: float | None, seeds: int) -> str:
 
 def groups_of(record: SweepRecord) -> list[Group]:
     by_label: dict[str, Group] = {}
-    for point in record.points:
-        label = point.get("label") or ""
+    for index, point in enumerate(record.points):
+        label = point.label or ""
         group = by_label.get(label)
         if group is None:
-            group = by_label[label] = Group(len(by_label), dict(point.get("values") or {}), label)
+            group = by_label[label] = Group(len(by_label), dict(point.values or {}), label)
         group.points.append(point)
-        group.statuses.append(str(point["status"]))
-        run_dir = record.run_dir(point["index"])
-        if run_dir is None or point["status"] in (Status.PENDING, Status.SKIPPED):
+        group.statuses.append(str(point.status))
+        run_dir = record.run_dir(index)
+        if run_dir is None or point.status in (Status.PENDING, Status.SKIPPED):
             continue
         try:
             run = read_run(run_dir, sweep=record.dir)
@@ -151,11 +152,11 @@ def _fit(runs: list[RunInfo]) -> str:
 def build(record: SweepRecord) -> tuple[list[Group], list[str], list[dict[str, Any]], dict[str, Any] | None]:
     """Groups, varied keys, one row of numbers per group, and the best group."""
     groups = groups_of(record)
-    seeds = int(record.data.get("seeds", 1))
-    varied = list(record.data.get("grid") or {})
+    seeds = record.json.seeds or 1
+    varied = list(record.json.grid or {})
     metrics = _metric_names(groups)
-    crit = select.criterion(record.data.get("select"), [r for g in groups for r in g.completed])
-    record.data["selection"] = crit.as_dict()
+    crit = select.criterion(record.json.select, [r for g in groups for r in g.completed])
+    record.json.set(selection=crit.as_dict())
     rows = []
     for g in groups:
         done = g.shown
@@ -232,9 +233,9 @@ def _table(
     record: SweepRecord, varied: list[str], rows: list[dict[str, Any]], best: dict[str, Any] | None
 ) -> list[tuple[str, list[str]]]:
     """The summary table as (header, cells) columns, in the order summary.md shows them."""
-    seeds = int(record.data.get("seeds", 1))
+    seeds = record.json.seeds or 1
     metrics = [k for k in rows[0] if k.startswith("test_") and not k.endswith("_std")] if rows else []
-    crit = record.data.get("selection") or {}
+    crit = record.json.selection or {}
     ranked = f"kept_{crit.get('metric')}" if crit.get("metric") not in (None, "val_loss") else None
 
     def cells(name: str, spread: int = seeds) -> list[str]:
@@ -312,15 +313,15 @@ def terminal_table(summary: Summary, width: int) -> str:
 def _markdown(
     record: SweepRecord, table: list[tuple[str, list[str]]], rows: list[dict[str, Any]], best: dict[str, Any] | None
 ) -> str:
-    seeds = int(record.data.get("seeds", 1))
-    crit = record.data.get("selection") or {}
+    seeds = record.json.seeds or 1
+    crit = record.json.selection or {}
     head = [h for h, _ in table]
     lines = [
-        f"# Sweep {record.data.get('id')} ({record.data.get('name')})",
+        f"# Sweep {record.json.id} ({record.json.name})",
         "",
         f"{len(rows)} points x {seeds} seed{'s' if seeds != 1 else ''}"
         + (" (mean ± std over the completed seeds)" if seeds > 1 else "")
-        + f"; status: {record.data.get('status')}.",
+        + f"; status: {record.json.status}.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "|".join("---" for _ in head) + "|",
@@ -484,14 +485,14 @@ def write(record: SweepRecord) -> Summary:
     markdown = _markdown(record, table, rows, best)
     atomic_write_text(out.summary_md, markdown)
     files.append(out.summary_md)
-    title = str(record.data.get("name") or "sweep")
-    metric = (record.data.get("selection") or {}).get("metric") or "val_loss"
-    mode = (record.data.get("selection") or {}).get("mode") or "min"
+    title = str(record.json.name or "sweep")
+    metric = (record.json.selection or {}).get("metric") or "val_loss"
+    mode = (record.json.selection or {}).get("mode") or "min"
     if curves(groups, out.curves, title, metric, mode):
         files.append(out.curves)
-    if record.data.get("learning_rate_sweep") and lr_vs_metric(groups, rows, varied, out.lr_vs_metric, title):
+    if record.json.learning_rate_sweep and lr_vs_metric(groups, rows, varied, out.lr_vs_metric, title):
         files.append(out.lr_vs_metric)
-    record.data["best"] = best
+    record.json.set(best=best)
     record.save()
     columns = list(rows[0]) if rows else []
     return Summary(groups, varied, columns, rows, best, markdown, files, table)

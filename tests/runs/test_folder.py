@@ -58,3 +58,29 @@ def test_unwritable_root_is_refused_before_training(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(NnrunError, match="cannot create the output directory"):
         folder.ensure_writable(blocker / "runs")
+
+
+def test_run_json_writers_take_declared_fields_only(tmp_path: Path) -> None:
+    from nnrun.runs.records import SweepPoint
+
+    run = folder.create_run_dir(tmp_path, "r")
+    record = folder.RunRecord.start(run, "r", 3, ["nnrun"])
+    with pytest.raises(AttributeError, match="'epoch_run'"):
+        record.update(epoch_run=4)  # a misspelt key is refused, not written
+    with pytest.raises(TypeError, match="epochs_run"):
+        record.update(epochs_run="four")
+    with pytest.raises(AttributeError, match="'stauts'"):
+        SweepPoint.new(index=0, stauts="completed")
+    assert "epoch_run" not in json.loads((run / "run.json").read_text())
+
+
+def test_a_run_json_read_back_keeps_its_keys_and_unknown_fields_when_rewritten(tmp_path: Path) -> None:
+    from nnrun.runs.records import RunJson
+
+    run = folder.create_run_dir(tmp_path, "r")
+    old = {"id": run.name, "status": "running", "started": "2025-01-01T12:00:00+00:00", "from_the_future": [1]}
+    record = folder.RunRecord(run, RunJson.model_validate(old))
+    record.finish(Status.FAILED)
+    data = json.loads((run / "run.json").read_text())
+    assert data["from_the_future"] == [1] and data["status"] == "failed" and data["duration_seconds"] > 0
+    assert "pid" not in data  # fields it never had are not written as nulls
