@@ -232,20 +232,19 @@ def save(result: LrFindResult, out_dir: Path, spec: Any) -> None:
     """lr_find.csv, lr_find.json, lr_find.png and the resolved config.yaml."""
     from nnrun.runs.files import atomic_write_json, atomic_write_yaml, write_csv_rows
     from nnrun.runs.layout import RunFolder
+    from nnrun.runs.records import LrFindJson
 
     files = RunFolder(out_dir)
     write_csv_rows(files.lr_find_csv, result.rows())
-    atomic_write_json(
-        files.lr_find_json,
-        {
-            "suggestion": result.suggestion,
-            "why_no_suggestion": result.why_no_suggestion,
-            "min_loss_learning_rate": result.best_loss_rate,
-            "steps_run": result.steps_run,
-            "stop_reason": result.stop_reason,
-            **result.settings,
-        },
+    record = LrFindJson.new(
+        suggestion=result.suggestion,
+        why_no_suggestion=result.why_no_suggestion,
+        min_loss_learning_rate=result.best_loss_rate,
+        steps_run=result.steps_run,
+        stop_reason=result.stop_reason,
+        **result.settings,
     )
+    atomic_write_json(files.lr_find_json, record.to_data())
     atomic_write_yaml(files.config, spec.to_yaml_dict())
     png = files.lr_find_plot
     tmp = out_dir / ".lr_find.tmp.png"

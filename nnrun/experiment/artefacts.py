@@ -12,6 +12,7 @@ from typing import Any
 from nnrun.data import Dataset
 from nnrun.runs.files import atomic_write_json, write_csv_rows
 from nnrun.runs.layout import RunFolder
+from nnrun.runs.records import MetricsJson
 from nnrun.spec import Spec
 from nnrun.train.base import Row, TrainResult
 
@@ -86,7 +87,8 @@ def epoch_metrics(result: TrainResult, kept: int | None = None) -> dict[str, Any
 
 
 def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
-    atomic_write_json(RunFolder(run_dir).metrics, metrics)
+    """metrics.json, a `MetricsJson` (its fields declared in nnrun/runs/records.py)."""
+    atomic_write_json(RunFolder(run_dir).metrics, MetricsJson.new(**metrics).to_data())
 
 
 #: At most this many updates in lr_steps.csv (evenly spaced beyond it), so a long run stays small.

@@ -33,6 +33,10 @@ def _finite_or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     return handler(value)
 
 
+def _non_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
 #: A field that reads as None when its value has the wrong type.
 Lenient = WrapValidator(_or_none)
 OptStr = Annotated[str | None, Lenient]
@@ -72,7 +76,8 @@ class Record(BaseModel):
             )
         for name, value in fields.items():
             setattr(self, name, value)
-            if value is not None and getattr(self, name) is None:  # a lenient field dropped it
+            if value is not None and getattr(self, name) is None and not _non_finite(value):
+                # a lenient field dropped it (NaN and infinities are written as null, as ever)
                 raise TypeError(f"{type(self).__name__}.{name} cannot hold {value!r}")
 
     def to_data(self) -> dict[str, Any]:
@@ -129,6 +134,7 @@ class MetricsJson(Record):
     test: OptDict = None
     final: OptDict = None
     kept: OptDict = None  # the kept epoch's row
+    best: OptDict = None  # the row of the epoch early stopping judged best
     best_val_loss: OptDict = None
     confusion_matrix: OptList = None
 
@@ -191,6 +197,17 @@ class LrFindJson(Record):
     min_loss_learning_rate: OptFloat = None
     steps_run: OptInt = None
     stop_reason: OptStr = None
+    # the settings of the search
+    name: OptStr = None
+    seed: OptInt = None
+    optimizer: OptStr = None
+    loss: OptStr = None
+    batch_size: OptInt = None
+    start: OptFloat = None
+    end: OptFloat = None
+    steps: OptInt = None
+    smoothing: OptFloat = None
+    diverge_factor: OptFloat = None
 
 
 #: The record class of each JSON file, for code that reads any of them.

@@ -61,7 +61,7 @@ def test_unwritable_root_is_refused_before_training(tmp_path: Path) -> None:
 
 
 def test_run_json_writers_take_declared_fields_only(tmp_path: Path) -> None:
-    from nnrun.runs.records import SweepPoint
+    from nnrun.runs.records import LrFindJson, MetricsJson, SweepPoint
 
     run = folder.create_run_dir(tmp_path, "r")
     record = folder.RunRecord.start(run, "r", 3, ["nnrun"])
@@ -71,6 +71,9 @@ def test_run_json_writers_take_declared_fields_only(tmp_path: Path) -> None:
         record.update(epochs_run="four")
     with pytest.raises(AttributeError, match="'stauts'"):
         SweepPoint.new(index=0, stauts="completed")
+    with pytest.raises(AttributeError, match="'tests'"):
+        MetricsJson.new(tests={"accuracy": 1.0})
+    assert LrFindJson.new(suggestion=math.nan).to_data() == {"suggestion": None}  # NaN is written as null
     assert "epoch_run" not in json.loads((run / "run.json").read_text())
 
 
