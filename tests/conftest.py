@@ -88,19 +88,46 @@ def _seed() -> None:
 
 
 @pytest.fixture(scope="session")
-def keras_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A local HTTP server with small stand-ins of the Keras dataset files (tests/data/keras_files.py)."""
-    from tests.data.keras_files import serve, write_all
+def keras_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of small stand-ins of the Keras dataset files (tests/data/keras_files.py)."""
+    from tests.data.keras_files import write_all
 
-    with serve(write_all(tmp_path_factory.mktemp("keras-origin"))) as url:
+    return write_all(tmp_path_factory.mktemp("keras-origin"))
+
+
+@pytest.fixture(scope="session")
+def keras_server(keras_files: Path) -> Iterator[str]:
+    """A local HTTP server serving `keras_files`; its base URL."""
+    from tests.data.keras_files import serve
+
+    with serve(keras_files) as url:
         yield url
 
 
 @pytest.fixture
-def keras_mirror(keras_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """An empty Keras cache and nnrun's downloads pointed at `keras_server`; returns the environment
-    (already set in this process; pass it to `run_cli` for a child)."""
+def keras_mirror(
+    keras_server: str, keras_files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """An empty Keras cache and nnrun's downloads pointed at `keras_server`, in this process, where
+    the stand-ins' SHA-256 replace Keras's (a child process checks Keras's own hashes, which the
+    stand-ins do not match: give a child `keras_cache`). Returns the environment (already set)."""
+    from tests.data.keras_files import trust
+
     env = {"KERAS_HOME": str(tmp_path / "keras-home"), "NNRUN_DATASETS_MIRROR": keras_server}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    trust(keras_files, monkeypatch)
+    return env
+
+
+@pytest.fixture
+def keras_cache(keras_files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A Keras cache holding the stand-ins as `keras.datasets` leaves its downloads (nothing to
+    fetch; the mirror stays a closed port). Returns the environment (already set in this process;
+    pass it to `run_cli` for a child)."""
+    from tests.data.keras_files import fill_cache
+
+    env = {"KERAS_HOME": str(fill_cache(keras_files, tmp_path / "keras-home"))}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env

@@ -24,7 +24,7 @@ ALL = sorted(CONFIGS.glob("*.yaml"))
 @pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
 def test_config_trains_and_writes_run_folder(path: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if DATASETS[load_spec(path)[0].data.dataset].keras:
-        request.getfixturevalue("keras_mirror")  # small stand-ins from a local server, never the internet
+        request.getfixturevalue("keras_cache")  # small stand-ins in a Keras cache, never the internet
     prepared = prepare_experiment(path, ["training.epochs=2"])
     outcome = execute(prepared, tmp_path, command=["test"])
     run = outcome.run_dir

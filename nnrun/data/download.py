@@ -7,12 +7,15 @@ host this machine cannot reach, a server that never answers) the error names the
 and the folder to put it in.
 
 `NNRUN_DATASETS_MIRROR` (a base URL) fetches the same file names from a mirror instead, e.g. a
-classroom server; files from a mirror are not checked against Keras's hashes.
+classroom server. A download is checked against the SHA-256 Keras's loaders check (those files
+that have one: MNIST, CIFAR-10, IMDB), from a mirror as from the origin: a file that differs is
+removed and the error says so, names the file and what to do.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import socket
 import sys
@@ -50,6 +53,43 @@ class RemoteFile:
         """Where Keras keeps it (for an archive: the folder it is extracted into)."""
         return keras_home() / self.cache_subdir / self.fname
 
+    def download_target(self) -> Path:
+        """Where `get_file` saves the download (an archive: beside the folder it is extracted into)."""
+        return self.local().with_name(f"{self.fname}_archive") if self.extract else self.local()
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _corrupted(remote: RemoteFile, url: str, dataset: str) -> DataProblem | None:
+    """The error for a download whose hash is not Keras's (the file removed), else None."""
+    path = remote.download_target()
+    if remote.file_hash is None or not path.is_file():
+        return None
+    got = sha256(path)
+    if got == remote.file_hash:
+        return None
+    with contextlib.suppress(OSError):
+        path.unlink()
+    mirror = os.environ.get(MIRROR_ENV)
+    where = (
+        f"The mirror ({MIRROR_ENV}={mirror}) serves a different or damaged file: replace it there with "
+        f"Keras's file from {remote.origin}, or unset {MIRROR_ENV} to download from the origin"
+        if mirror
+        else "The download was damaged: try again, or download it on another machine and put it in "
+        f"{remote.local().parent}/"
+    )
+    return DataProblem(
+        ("data", "dataset"),
+        f"{dataset}: {url.rsplit('/', 1)[1]} from {url} is not the file Keras expects (SHA-256 {got[:16]}..., "
+        f"expected {remote.file_hash[:16]}...); it was removed and nothing was read. {where}",
+    )
+
 
 def keras_home() -> Path:
     """Keras's cache root, found as Keras finds it (`keras.src.backend.config`)."""
@@ -86,7 +126,7 @@ def fetch(remote: RemoteFile, dataset: str) -> Path:
                 got = get_file(
                     fname=remote.fname,
                     origin=url,
-                    file_hash=None if os.environ.get(MIRROR_ENV) else remote.file_hash,
+                    file_hash=remote.file_hash,  # get_file checks it before it extracts an archive
                     cache_subdir=remote.cache_subdir,
                     cache_dir=str(keras_home()),
                     extract=remote.extract,
@@ -94,6 +134,9 @@ def fetch(remote: RemoteFile, dataset: str) -> Path:
         finally:
             socket.setdefaulttimeout(previous)
     except Exception as exc:  # noqa: BLE001 - any failure to fetch is the same advice
+        corrupted = _corrupted(remote, url, dataset)  # get_file keeps a file whose hash is wrong
+        if corrupted is not None:
+            raise corrupted from None
         reason = " ".join(str(exc).split()) or type(exc).__name__
         reason = reason.split(" -- ", 1)[-1][:200]  # Keras's "URL fetch failure on URL: code -- reason"
         name = url.rsplit("/", 1)[1]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from nnrun.data.base import DataProblem, Raw
 from nnrun.data.download import RemoteFile, fetch
+from nnrun.data.safe_pickle import load_npz, load_pickle
 from nnrun.spec.data import DataSpec
 
 _GCS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -129,8 +129,9 @@ def load_fashion_mnist(spec: DataSpec, seed: int, base: Path) -> Raw:
 
 
 def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    with open(path, "rb") as f:
-        d = pickle.load(f, encoding="bytes")  # noqa: S301 - Keras's own format, read as Keras reads it
+    d = load_pickle(path, "cifar10")  # Keras's own format, read as Keras reads it but refusing code
+    if not isinstance(d, dict):
+        raise DataProblem(("data", "dataset"), f"cifar10: {path} is not a CIFAR-10 batch; delete it to download again")
     d = {k.decode("utf8") if isinstance(k, bytes) else k: v for k, v in d.items()}
     return np.asarray(d["data"], dtype="uint8").reshape(-1, 3, 32, 32), np.asarray(d["labels"])
 
@@ -155,9 +156,10 @@ def load_imdb(spec: DataSpec, seed: int, base: Path) -> Raw:
     """Reviews as word indices (Keras's `load_data` conventions: start 1, out-of-vocabulary 2,
     words from 3, the `num_words` most frequent kept), padded or cut to `sequence_length` at the
     front, as `keras.utils.pad_sequences` does by default."""
-    # Ragged sequences are object arrays in the npz (pickled), as Keras stores them.
-    with np.load(fetch(IMDB, "imdb"), allow_pickle=True) as f:
-        train, test = (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+    # Ragged sequences are object arrays in the npz (pickled, as Keras stores them): read without
+    # running code from the file, which may come from a mirror or a copy (nnrun.data.safe_pickle).
+    f = load_npz(fetch(IMDB, "imdb"), "imdb")
+    train, test = (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
     words = spec.num_words or 10_000
     length = spec.sequence_length or 200
 

@@ -8,17 +8,20 @@ Keras cache with `KERAS_HOME`: the download is Keras's own `get_file`, over real
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gzip
 import http.server
 import io
 import pickle
+import shutil
 import tarfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 
 def images(n: int, h: int, w: int, c: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,6 +95,30 @@ def write_all(folder: Path) -> Path:
     for write in (write_mnist, write_fashion_mnist, write_cifar10, write_imdb):
         write(folder)
     return folder
+
+
+def fill_cache(folder: Path, home: Path) -> Path:
+    """A Keras home whose cache holds the files of `folder` where `keras.datasets` keeps them."""
+    from nnrun.data import keras_datasets as kd
+
+    for remote in (kd.MNIST, *kd.FASHION, kd.IMDB):
+        remote_path = home / remote.cache_subdir / remote.fname
+        remote_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(folder / remote.fname, remote_path)
+    with tarfile.open(folder / "cifar-10-python.tar.gz") as tar:
+        tar.extractall(home / kd.CIFAR10.cache_subdir / kd.CIFAR10.fname, filter="data")
+    return home
+
+
+def trust(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In this process, check downloads against the stand-ins' SHA-256 instead of Keras's."""
+    from nnrun.data import keras_datasets as kd
+    from nnrun.data.download import sha256
+
+    for name in ("MNIST", "CIFAR10", "IMDB"):
+        remote = getattr(kd, name)
+        standin = sha256(folder / remote.origin.rsplit("/", 1)[1])
+        monkeypatch.setattr(kd, name, dataclasses.replace(remote, file_hash=standin))
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -4,6 +4,7 @@ for the guide's models; offline without the file, one clear message and exit cod
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import time
@@ -65,7 +66,7 @@ def test_downloaded_once_into_keras_cache_then_read_from_it(
 
 
 @pytest.mark.slow
-def test_n_samples_is_a_stratified_subset_and_imdb_options_apply(keras_mirror: dict[str, str], tmp_path: Path) -> None:
+def test_n_samples_is_a_stratified_subset_and_imdb_options_apply(keras_cache: dict[str, str], tmp_path: Path) -> None:
     data = prepare(loads_spec(_spec("mnist", ", n_samples: 100")), tmp_path)
     y = np.concatenate([data.y_train, data.y_val, data.y_test])
     assert len(y) == 100 and all(9 <= n <= 11 for n in np.bincount(y.astype(int)))  # the classes' shares
@@ -87,6 +88,59 @@ def test_offline_without_the_file_is_one_clear_message(tmp_path: Path) -> None:
     assert "Traceback" not in text
     assert "mnist.npz" in text and "http://127.0.0.1:9/mnist.npz" in text
     assert str(home / "datasets") in text
+
+
+@pytest.mark.slow  # a child process imports TensorFlow for the download
+def test_a_mirror_serving_another_file_is_refused_and_the_file_removed(keras_server: str, tmp_path: Path) -> None:
+    # The stand-in mnist.npz is not Keras's file: the child checks Keras's own SHA-256.
+    home = tmp_path / "home"
+    env = {"KERAS_HOME": str(home), "NNRUN_DATASETS_MIRROR": keras_server}
+    proc = run_cli("validate", str(CONFIGS / "mlp_mnist.yaml"), env=env, timeout=120)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 2, text
+    assert "Traceback" not in text
+    assert f"mnist.npz from {keras_server}mnist.npz is not the file Keras expects" in " ".join(text.split())
+    assert "replace it there with Keras's file" in " ".join(text.split())
+    assert not (home / "datasets" / "mnist.npz").exists()  # never left in the cache to be read later
+
+
+def test_a_damaged_download_is_found_by_its_hash(keras_files: Path, tmp_path: Path, monkeypatch) -> None:
+    from nnrun.data import keras_datasets as kd
+    from nnrun.data.base import DataProblem
+    from nnrun.data.download import _corrupted, sha256
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("NNRUN_DATASETS_MIRROR", "http://mirror.example/")
+    remote = dataclasses.replace(kd.IMDB, file_hash=sha256(keras_files / "imdb.npz"))
+    assert _corrupted(remote, "http://mirror.example/imdb.npz", "imdb") is None  # nothing downloaded
+    remote.local().parent.mkdir(parents=True)
+    damaged = bytearray((keras_files / "imdb.npz").read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    remote.local().write_bytes(bytes(damaged))
+    problem = _corrupted(remote, "http://mirror.example/imdb.npz", "imdb")
+    assert isinstance(problem, DataProblem) and problem.key == ("data", "dataset")
+    assert "imdb.npz from http://mirror.example/imdb.npz is not the file Keras expects" in problem.message
+    assert "replace it there" in problem.message and not remote.local().exists()
+    remote.local().write_bytes((keras_files / "imdb.npz").read_bytes())
+    assert _corrupted(remote, "http://mirror.example/imdb.npz", "imdb") is None  # the right file is kept
+
+
+def test_a_tampered_cached_file_runs_no_code(keras_cache: dict[str, str], tmp_path: Path) -> None:
+    import pickle
+
+    class Payload:
+        def __reduce__(self) -> tuple:
+            return (Path.touch, (tmp_path / "ran",))
+
+    imdb = Path(keras_cache["KERAS_HOME"]) / "datasets" / "imdb.npz"
+    np.savez(imdb, x_train=np.array([Payload()], dtype=object), y_train=[1], x_test=[[1]], y_test=[1])
+    with pytest.raises(ValueError, match=r"imdb\.npz is not a file Keras wrote \(it asks for pathlib"):
+        prepare(loads_spec(_spec("imdb")), tmp_path)
+    batch = Path(keras_cache["KERAS_HOME"]) / "datasets" / "cifar-10-batches-py-target" / "cifar-10-batches-py"
+    (batch / "data_batch_1").write_bytes(pickle.dumps({b"data": Payload()}))
+    with pytest.raises(ValueError, match="data_batch_1 is not a file Keras wrote"):
+        prepare(loads_spec(_spec("cifar10")), tmp_path)
+    assert not (tmp_path / "ran").exists()
 
 
 @pytest.mark.slow
@@ -122,7 +176,7 @@ def test_keras_datasets_need_no_file_to_validate_the_spec() -> None:
 
 
 @pytest.mark.slow
-def test_the_guides_cnn_trains_on_mnist_format_data(keras_mirror: dict[str, str], tmp_path: Path) -> None:
+def test_the_guides_cnn_trains_on_mnist_format_data(keras_cache: dict[str, str], tmp_path: Path) -> None:
     proc = run_cli(
         "train",
         str(CONFIGS / "cnn_mnist.yaml"),
@@ -132,7 +186,7 @@ def test_the_guides_cnn_trains_on_mnist_format_data(keras_mirror: dict[str, str]
         "training.batch_size=16",
         "--out",
         str(tmp_path / "runs"),
-        env=keras_mirror,
+        env=keras_cache,
     )
     assert proc.returncode == 0, proc.stderr
     (run,) = (p.parent for p in (tmp_path / "runs").rglob("run.json"))
