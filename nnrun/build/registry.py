@@ -10,54 +10,18 @@ import keras
 
 from nnrun.build import custom
 from nnrun.registry import Registry
-from nnrun.spec.activations import Activation
+from nnrun.spec.activations import ACTIVATIONS, Activation
 from nnrun.spec.initializers import Initializer
 from nnrun.spec.layers import LayerSpec
+from nnrun.spec.losses import ACCURACY, LOSSES, METRICS
 from nnrun.spec.optimizers import OptimizerSpec
 from nnrun.spec.regularizers import Regularizer
 
-#: Activation name (`nnrun.spec.activations.ACTIVATIONS`) -> the name Keras knows it by, or a
-#: function making a layer of its own (Keras has no name for it, or it takes an argument).
-ACTIVATIONS: Registry[str | Callable[[Activation], keras.layers.Layer]] = Registry(
-    "activation",
-    {
-        "linear": "linear",
-        "sigmoid": "sigmoid",
-        "tanh": "tanh",
-        "relu": "relu",
-        "softmax": "softmax",
-        "step": lambda spec: custom.Step(),
-        "leaky_relu": lambda spec: keras.layers.LeakyReLU(negative_slope=spec.alpha),
-    },
-)
-
-CUSTOM_LAYERS: dict[str, type[keras.layers.Layer]] = {"TransformerEncoder": custom.TransformerEncoder}
-
-#: Loss name (as a config spells it, `nnrun.spec.config.LOSSES`) -> Keras loss class.
-LOSSES: Registry[Callable[[], keras.losses.Loss]] = Registry(
-    "loss",
-    {
-        "mse": keras.losses.MeanSquaredError,
-        "mae": keras.losses.MeanAbsoluteError,
-        "binary_crossentropy": keras.losses.BinaryCrossentropy,
-        "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
-        "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
-    },
-)
-
-#: Metric name (`nnrun.spec.config.METRICS`) -> a Keras metric for a decision threshold.
-#: `accuracy` is the one metric whose Keras class depends on the loss's label encoding.
-METRICS: Registry[Callable[[float], keras.metrics.Metric]] = Registry(
-    "metric",
-    {
-        "accuracy": lambda threshold: keras.metrics.BinaryAccuracy(name="accuracy", threshold=threshold),
-        "mae": lambda threshold: keras.metrics.MeanAbsoluteError(name="mae"),
-        "mse": lambda threshold: keras.metrics.MeanSquaredError(name="mse"),
-        "auc": lambda threshold: keras.metrics.AUC(name="auc"),
-        "precision": lambda threshold: keras.metrics.Precision(name="precision", thresholds=threshold),
-        "recall": lambda threshold: keras.metrics.Recall(name="recall", thresholds=threshold),
-    },
-)
+#: The Keras layers nnrun defines itself, by the class name a spec entry gives.
+CUSTOM_LAYERS: dict[str, type[keras.layers.Layer]] = {
+    "TransformerEncoder": custom.TransformerEncoder,
+    "Step": custom.Step,
+}
 
 #: Schedule type (`nnrun.spec.schedules.SCHEDULES`) -> Keras schedule from the initial rate and the spec.
 SCHEDULES: Registry[Callable[[float, Any], Any]] = Registry(
@@ -91,10 +55,16 @@ def initializer(spec: Initializer) -> keras.initializers.Initializer:
     return cls(**spec.args)
 
 
+def keras_layer_class(name: str) -> type[keras.layers.Layer]:
+    return CUSTOM_LAYERS.get(name) or getattr(keras.layers, name)
+
+
 def activation_layer(spec: Activation) -> keras.layers.Layer | None:
     """A separate layer for activations Keras cannot name (step, leaky_relu with alpha)."""
     entry = ACTIVATIONS.get(spec.name)
-    return None if isinstance(entry, str) else entry(spec)
+    if entry.layer is None:
+        return None
+    return keras_layer_class(entry.layer)(**({entry.alpha_arg: spec.alpha} if entry.alpha_arg else {}))
 
 
 def layers(spec: LayerSpec) -> list[keras.layers.Layer]:
@@ -103,20 +73,15 @@ def layers(spec: LayerSpec) -> list[keras.layers.Layer]:
     act: Activation | None = getattr(spec, "activation", None)
     extra = None
     if act is not None:
-        entry = ACTIVATIONS.get(act.name)
-        if isinstance(entry, str):
-            kwargs["activation"] = entry
-        else:
-            kwargs["activation"] = "linear"
-            extra = entry(act)
+        extra = activation_layer(act)
+        kwargs["activation"] = ACTIVATIONS.get(act.name).keras_name or "linear"
     for key in ("kernel_initializer", "bias_initializer"):
         init = getattr(spec, key, None)
         if init is not None:
             kwargs[key] = initializer(init)
     if type(spec).weighted and hasattr(spec, "kernel_regularizer"):
         kwargs["kernel_regularizer"] = regularizer(spec.kernel_regularizer)  # type: ignore[attr-defined]
-    cls = CUSTOM_LAYERS.get(spec.keras_class) or getattr(keras.layers, spec.keras_class)
-    built = [cls(**kwargs)]
+    built = [keras_layer_class(spec.keras_class)(**kwargs)]
     return built + ([extra] if extra is not None else [])
 
 
@@ -137,19 +102,20 @@ def optimizer(spec: OptimizerSpec, steps_per_epoch: int = 1) -> keras.optimizers
 
 
 def loss(name: str, reduction: str = "mean") -> keras.losses.Loss:
-    """The loss; `reduction: sum` adds a batch's per-sample losses instead of averaging them."""
-    built = LOSSES.get(name)()
+    """The loss (`nnrun.spec.losses.LOSSES`); `reduction: sum` adds a batch's per-sample losses
+    instead of averaging them."""
+    built = getattr(keras.losses, LOSSES.get(name).keras_class)()
     if reduction == "sum":
         built.reduction = "sum"
     return built
 
 
 def metric(name: str, loss_name: str, threshold: float = 0.5) -> keras.metrics.Metric:
-    """Per-epoch metric objects, chosen to match the label encoding of the loss."""
-    if name == "accuracy":
-        if loss_name == "sparse_categorical_crossentropy":
-            return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-        if loss_name == "categorical_crossentropy":
-            return keras.metrics.CategoricalAccuracy(name="accuracy")
-        return keras.metrics.BinaryAccuracy(name="accuracy", threshold=threshold)
-    return METRICS.get(name)(threshold)
+    """A per-epoch metric (`nnrun.spec.losses.METRICS`); accuracy is the one whose Keras class
+    depends on the loss's label encoding."""
+    entry = METRICS.get(name)
+    labels = LOSSES.get(loss_name).labels
+    if name == "accuracy" and labels in ACCURACY:  # one-hot rows or class numbers: no threshold
+        return getattr(keras.metrics, ACCURACY[labels])(name=name)
+    kwargs: dict[str, Any] = {entry.threshold_arg: threshold} if entry.threshold_arg else {}
+    return getattr(keras.metrics, entry.keras_class)(name=name, **kwargs)

@@ -12,17 +12,17 @@ from nnrun.data.base import DataProblem, Dataset, Raw
 from nnrun.data.preprocess import InputProblem, Preprocessor, Target, text_levels
 from nnrun.data.sources import SOURCES
 from nnrun.spec.config import Spec
-
-ONE_HOT_LOSSES = frozenset({"categorical_crossentropy", "mse", "mae"})
+from nnrun.spec.losses import LOSSES
 
 
 def encode_labels(y: np.ndarray, task: str, n_classes: int | None, loss: str) -> np.ndarray:
-    """Integer classes -> the array the loss expects (one-hot or not, automatically)."""
+    """Integer classes -> the array the loss expects (`LossEntry.labels`: one-hot or not)."""
     if task == "regression":
         return y.reshape(len(y), -1).astype("float32")
-    if task == "binary" and loss != "categorical_crossentropy" and loss != "sparse_categorical_crossentropy":
+    labels = LOSSES.get(loss).labels
+    if task == "binary" and labels == "auto":
         return y.reshape(-1, 1).astype("float32")
-    if loss == "sparse_categorical_crossentropy":
+    if labels == "indices":
         return y.astype("int32")
     return np.eye(n_classes or int(y.max()) + 1, dtype="float32")[y]
 

@@ -1,21 +1,49 @@
-"""Activation functions by name. `leaky_relu` takes `alpha`; the rest take nothing."""
+"""Activation functions by name. `leaky_relu` takes `alpha`; the rest take nothing.
+
+Adding one is an `ACTIVATIONS` entry naming how Keras computes it (and its NumPy curve for
+`nnrun plot activations`, and a test); the builder (`nnrun.build.registry`) needs no code.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field, model_serializer, model_validator
 
+from nnrun.registry import Registry
 from nnrun.spec.base import StrictModel
 
-ActivationName = Literal["linear", "step", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"]
-ACTIVATIONS: tuple[str, ...] = ActivationName.__args__  # type: ignore[attr-defined]
+
+@dataclass(frozen=True)
+class ActivationEntry:
+    """How Keras computes an activation: a name a layer's `activation=` takes, or else a layer of
+    its own (a class in `keras.layers` or `nnrun.build.registry.CUSTOM_LAYERS`) that gets `alpha` as `alpha_arg`."""
+
+    keras_name: str | None = None
+    layer: str | None = None
+    alpha_arg: str | None = None
+
+
+ACTIVATIONS: Registry[ActivationEntry] = Registry(
+    "activation",
+    {
+        "linear": ActivationEntry("linear"),
+        "step": ActivationEntry(layer="Step"),  # Keras has no name for it
+        "sigmoid": ActivationEntry("sigmoid"),
+        "tanh": ActivationEntry("tanh"),
+        "relu": ActivationEntry("relu"),
+        "leaky_relu": ActivationEntry(layer="LeakyReLU", alpha_arg="negative_slope"),
+        "softmax": ActivationEntry("softmax"),
+    },
+)
+ActivationName = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
 
 
 class Activation(StrictModel):
     """`relu` or `{name: leaky_relu, alpha: 0.1}`."""
 
-    name: ActivationName = Field(description="Activation function name.")
+    name: ActivationName = Field(description="Activation function name.")  # type: ignore[valid-type]
     alpha: float = Field(0.01, ge=0, description="Negative slope, leaky_relu only.")
 
     @model_validator(mode="before")

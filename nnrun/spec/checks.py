@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from nnrun.spec.config import CLASSIFICATION_LOSSES, Spec
+from nnrun.spec.config import Spec
 from nnrun.spec.data import DATASETS, Task
 from nnrun.spec.layers import AUGMENTATION, Reshape
+from nnrun.spec.losses import CLASSIFICATION_LOSSES
 
 Key = tuple[str | int, ...]
 

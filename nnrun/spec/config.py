@@ -9,30 +9,11 @@ from pydantic import Field, PositiveInt, field_validator, model_validator
 from nnrun.spec.base import StrictModel
 from nnrun.spec.data import DATASETS, DataSpec
 from nnrun.spec.layers import AnyLayer
+from nnrun.spec.losses import CLASSIFICATION_LOSSES, LOSS_ALIASES, LossName, MetricName
 from nnrun.spec.optimizers import SGD, AnyOptimizer
 from nnrun.spec.training import Evaluation, Training
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
-
-LossName = Literal[
-    "mse",
-    "mae",
-    "binary_crossentropy",
-    "categorical_crossentropy",
-    "sparse_categorical_crossentropy",
-]
-LOSSES: tuple[str, ...] = LossName.__args__  # type: ignore[attr-defined]
-LOSS_ALIASES = {
-    "mean_squared_error": "mse",
-    "mean_absolute_error": "mae",
-    "bce": "binary_crossentropy",
-    "cce": "categorical_crossentropy",
-}
-MetricName = Literal["accuracy", "mae", "mse", "auc", "precision", "recall"]
-METRICS: tuple[str, ...] = MetricName.__args__  # type: ignore[attr-defined]
-CLASSIFICATION_LOSSES = frozenset(
-    {"binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy"}
-)
 
 
 class ModelSpec(StrictModel):
@@ -76,13 +57,13 @@ class Spec(StrictModel):
     data: DataSpec
     model: ModelSpec
     optimizer: AnyOptimizer = Field(default_factory=lambda: SGD(name="sgd"))  # type: ignore[valid-type]
-    loss: LossName = Field(description="Loss function: a name, or {name: mse, reduction: sum}.")
+    loss: LossName = Field(description="Loss function: a name, or {name: mse, reduction: sum}.")  # type: ignore[valid-type]
     loss_reduction: Literal["mean", "sum"] = Field(
         "mean",
         description="How a batch's per-sample losses combine: their mean (Keras's default) or their sum "
         "(the study guide's from-scratch XOR). Written as loss: {name: ..., reduction: sum}.",
     )
-    metrics: list[MetricName] | None = Field(
+    metrics: list[MetricName] | None = Field(  # type: ignore[valid-type]
         None, description="Metrics tracked per epoch; default accuracy for classification."
     )
     training: Training = Field(default_factory=Training)

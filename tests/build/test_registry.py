@@ -167,20 +167,69 @@ loss: mse
 def test_build_registries_cover_exactly_the_spec_names() -> None:
     """The spec (no TensorFlow) lists what a config may name; the build side maps each to Keras."""
     from nnrun.build import registry as build
-    from nnrun.spec.activations import ACTIVATIONS
-    from nnrun.spec.config import LOSSES, METRICS
     from nnrun.spec.schedules import SCHEDULES
 
-    assert sorted(build.ACTIVATIONS) == sorted(ACTIVATIONS)
-    assert sorted(build.LOSSES) == sorted(LOSSES)
-    assert sorted(build.METRICS) == sorted(METRICS)
     assert sorted(build.SCHEDULES) == sorted(SCHEDULES)
 
 
+def test_every_registered_activation_builds() -> None:
+    """An activation is one entry in nnrun/spec/activations.py: a Keras name, or a layer of its own."""
+    from nnrun.build.registry import activation_layer, layers
+    from nnrun.spec.activations import ACTIVATIONS, Activation
+    from nnrun.spec.layers import Dense
+
+    for name, entry in ACTIVATIONS.items():
+        spec = Activation(name=name, alpha=0.2) if entry.alpha_arg else Activation(name=name)
+        built = layers(Dense(type="dense", units=3, activation=spec))
+        extra = activation_layer(spec)
+        assert (extra is None) == (entry.layer is None) == (len(built) == 1)
+        if entry.layer is not None:
+            assert type(built[1]).__name__ == entry.layer
+    leaky = activation_layer(Activation(name="leaky_relu", alpha=0.2))
+    assert leaky is not None and np.isclose(leaky.negative_slope, 0.2)
+
+
+@pytest.mark.parametrize(
+    "loss_name", ["mse", "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy"]
+)
+def test_every_registered_loss_and_metric_builds(loss_name: str) -> None:
+    """A loss or a metric is one entry in nnrun/spec/losses.py naming its Keras class: each builds,
+    under its own name, and accuracy follows the loss's label encoding."""
+    import keras
+
+    from nnrun.build.registry import loss, metric
+    from nnrun.spec.losses import LOSSES, METRICS
+
+    for name, entry in LOSSES.items():
+        assert type(loss(name)).__name__ == entry.keras_class
+    built = {name: metric(name, loss_name, 0.3) for name in METRICS}
+    assert all(m.name == name for name, m in built.items())
+    accuracy = {"categorical_crossentropy": keras.metrics.CategoricalAccuracy}.get(
+        loss_name,
+        keras.metrics.SparseCategoricalAccuracy if loss_name.startswith("sparse") else keras.metrics.BinaryAccuracy,
+    )
+    assert type(built["accuracy"]) is accuracy
+    assert np.ravel(built["precision"].thresholds).tolist() == [0.3]
+
+
+def test_the_spec_names_come_from_the_registry() -> None:
+    from nnrun.spec.config import Spec
+    from nnrun.spec.losses import LOSSES, METRICS
+
+    def spec(**more: object) -> Spec:
+        model = {"layers": [{"type": "dense", "units": 1, "activation": "sigmoid"}]}
+        return Spec.model_validate({"data": {"dataset": "xor"}, "model": model, **more})
+
+    for name, entry in LOSSES.items():
+        assert spec(loss=name).loss == name
+        assert all(spec(loss=alias).loss == name for alias in entry.aliases)
+    assert spec(loss="mse", metrics=list(METRICS)).metrics == list(METRICS)
+
+
 def test_get_names_the_valid_entries_and_the_nearest() -> None:
-    from nnrun.build.registry import LOSSES
     from nnrun.errors import NnrunError
     from nnrun.spec.layers import LAYERS
+    from nnrun.spec.losses import LOSSES
 
     with pytest.raises(NnrunError, match=r"unknown loss 'binary_crosentropy' \(did you mean 'binary_crossentropy'\?\)"):
         LOSSES.get("binary_crosentropy")
