@@ -13,6 +13,7 @@ import contextlib
 import importlib.util
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -163,6 +164,17 @@ def xor_yaml(name: str = "xor", *, units: int = 4, learning_rate: float = 0.05, 
         **more,
     }
     return yaml.safe_dump(doc, sort_keys=False)
+
+
+#: What TensorFlow, absl and oneDNN write to file descriptor 2 while loading: no nnrun command
+#: (nor a script calling the Python API) lets it through unless `--verbose` is given.
+TF_LOG = re.compile(r"absl|oneDNN|InitializeLog|^[IWE]\d{4} |cuda|TF_ENABLE_ONEDNN_OPTS|tensorflow/", re.MULTILINE)
+
+
+def assert_quiet(text: str) -> None:
+    """`text` (a child's stdout + stderr) holds no TensorFlow log line."""
+    found = TF_LOG.search(text)
+    assert found is None, f"a TensorFlow log line: {text[max(0, found.start() - 200) : found.end() + 200]!r}"
 
 
 def child_env(env: dict[str, str] | None = None) -> dict[str, str]:

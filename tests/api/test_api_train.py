@@ -15,7 +15,7 @@ import pytest
 import nnrun
 from nnrun.runs.layout import RunFolder
 from nnrun.runs.match import compare_runs
-from tests.conftest import CONFIGS, ROOT, child_env, missing_run_files, run_cli, terminal_signals
+from tests.conftest import CONFIGS, ROOT, assert_quiet, child_env, missing_run_files, run_cli, terminal_signals
 
 pytestmark = pytest.mark.slow
 
@@ -35,8 +35,10 @@ def test_python_runs_are_the_clis_runs(trained, tmp_path: Path) -> None:
     first, second, _ = trained
     assert first.status == second.status == "completed"
     assert not missing_run_files(first.dir) and not missing_run_files(second.dir)
-    proc = run_cli("train", str(XOR), "--set", "optimizer.learning_rate=0.1", "--out", str(tmp_path), "-q")
+    proc = run_cli("train", str(XOR), "--set", "optimizer.learning_rate=0.1", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
+    assert "run folder" in proc.stdout
+    assert_quiet(proc.stderr + proc.stdout)  # no TensorFlow log line (tests/cli/test_quiet.py)
     (cli_dir,) = (tmp_path / "xor").iterdir()
     match = compare_runs(cli_dir, second.dir)
     assert match.identical, match.lines()
@@ -44,6 +46,7 @@ def test_python_runs_are_the_clis_runs(trained, tmp_path: Path) -> None:
     proc = run_cli("rerun", str(first.dir), "--out", str(tmp_path / "rerun"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "identical" in proc.stdout
+    assert_quiet(proc.stderr + proc.stdout)
 
 
 def test_a_run_object_shows_its_folder(trained) -> None:
@@ -133,5 +136,6 @@ def test_ctrl_c_leaves_an_interrupted_run_and_returns(tmp_path: Path) -> None:
     lines = stdout.split()
     assert lines[:2] == ["INTERRUPTED", "interrupted"] and int(lines[2]) > 0
     assert "AGAIN completed" in stdout
+    assert_quiet(stderr + stdout)  # a script calling nnrun.train prints no TensorFlow log line either
     statuses = sorted(nnrun.load(d).status for d in (out / "xor").iterdir())
     assert statuses == ["completed", "interrupted"]
