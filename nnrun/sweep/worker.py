@@ -18,6 +18,7 @@ recycled worker.
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import signal
@@ -31,6 +32,7 @@ from nnrun.runs.layout import Status
 from nnrun.spec.loader import Document
 
 _READY = False
+_FROZEN = False
 
 
 @dataclass
@@ -131,12 +133,23 @@ def run_point(task: Task) -> dict[str, Any]:
     finally:
         if run_dir.is_dir() and not any(run_dir.iterdir()):
             run_dir.rmdir()  # stopped before the run began: leave no empty folder
-        # Kept models (nnrun.train.warm) leave little garbage: Python's own collector takes it,
-        # instead of a full collection (about 0.3 s) after every point.
-        release_session(collect=not warm.enabled())
+        release_session()
+        if warm.enabled():
+            _freeze()
     result["peak_rss_mib"] = peak_rss_mib()
     result["rss_mib"] = rss_mib()
     return result
+
+
+def _freeze() -> None:
+    """After a warm worker's first point, what it has imported and kept (TensorFlow, Keras,
+    matplotlib, the first kept model) stays for the life of the process: `gc.freeze` takes
+    those objects out of the collector's sight, so the full collection after each later point
+    looks only at what that point made (milliseconds instead of 0.3-0.9 s) and memory stays flat."""
+    global _FROZEN
+    if not _FROZEN:
+        gc.freeze()
+        _FROZEN = True
 
 
 def rss_mib() -> float:
