@@ -7,7 +7,8 @@
    because each worker imports TensorFlow once and both cores train.
 2. 50 points in one worker (`--workers 1`): the worker's peak resident memory after 5 and
    after 50 points, as the worker itself reports it (getrusage) in sweep.json. Flat means the
-   Keras session is cleared between points (issue 8).
+   points share one traced training loop and the worker collects each point's garbage
+   (issues 8 and 16, `nnrun.train.warm`).
 
 CPU seconds are those of the processes and every child they waited for (getrusage), so
 "cores busy" = CPU seconds / wall seconds.

@@ -113,8 +113,9 @@ def _not_a_retrace_warning(record: logging.LogRecord) -> bool:
 
 @contextlib.contextmanager
 def _one_trace_per_run() -> Iterator[None]:
-    """Each run traces its loop once, by design; in a process that trains many models (a
-    sweep, the tests) TensorFlow would call that excessive retracing. Drop that warning only."""
+    """Each model traces its loop once, by design (a sweep worker's points of one architecture
+    share one model: `nnrun.train.warm`); in a process that trains many models (the tests, a
+    sweep over architectures) TensorFlow would call that excessive retracing. Drop that warning only."""
     log = logging.getLogger("tensorflow")
     log.addFilter(_not_a_retrace_warning)
     try:
