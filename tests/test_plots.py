@@ -6,6 +6,7 @@ import math
 import os
 import signal
 import struct
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -73,9 +74,11 @@ def test_a_signal_while_the_figures_are_drawn_leaves_the_run_completed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`timeout` used to turn a completed 500-class run into `interrupted` while its confusion
-    matrix was drawn. The figures come after the run is closed; a signal only skips them."""
+    matrix was drawn. Once the run's results are written, a signal only skips the pictures
+    not drawn yet (they are drawn in a thread meanwhile; the status is written after them)."""
     from nnrun.experiment import execute, prepare_experiment
     from nnrun.runs.reader import read_run
+    from nnrun.signals import RunSignals
 
     rng = np.random.default_rng(0)
     rows = ["a,b,c,label"] + [
@@ -83,12 +86,25 @@ def test_a_signal_while_the_figures_are_drawn_leaves_the_run_completed(
     ]
     (tmp_path / "many.csv").write_text("\n".join(rows) + "\n")
     (tmp_path / "many.yaml").write_text(MANY_CLASSES)
-    real = plots.curves
+    closed, handled = threading.Event(), threading.Event()
+    real_close, real_handle, real_curves = RunSignals.close, RunSignals._handle, plots.curves
+
+    def close(self):  # noqa: ANN001, ANN202
+        real_close(self)
+        closed.set()
+
+    def handle(self, signum, frame):  # noqa: ANN001, ANN202
+        real_handle(self, signum, frame)
+        handled.set()
 
     def curves_then_sigterm(*args, **kwargs):  # the moment `timeout` fired in the report
+        assert closed.wait(60)
         os.kill(os.getpid(), signal.SIGTERM)
-        return real(*args, **kwargs)
+        assert handled.wait(60)  # the main thread, waiting for the pictures, took the signal
+        return real_curves(*args, **kwargs)
 
+    monkeypatch.setattr(RunSignals, "close", close)
+    monkeypatch.setattr(RunSignals, "_handle", handle)
     monkeypatch.setattr(plots, "curves", curves_then_sigterm)
     outcome = execute(prepare_experiment(tmp_path / "many.yaml"), tmp_path / "runs")
 
@@ -96,4 +112,5 @@ def test_a_signal_while_the_figures_are_drawn_leaves_the_run_completed(
     assert read_run(outcome.run_dir).status == "completed"
     assert (outcome.run_dir / "model.keras").is_file()
     assert (outcome.run_dir / "metrics.json").is_file()
+    assert (outcome.run_dir / "loss.png").is_file()  # being drawn when the signal came: finished
     assert not (outcome.run_dir / "confusion_matrix.png").exists()  # skipped after the signal

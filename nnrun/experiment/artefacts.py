@@ -124,32 +124,29 @@ def learning_rate_steps(model: Any, result: TrainResult, run_dir: Path) -> tuple
     return (steps + 1) / per_epoch, lrs
 
 
-def draw_figures(
-    history: Sequence[Row],
-    metrics: dict[str, Any],
-    run_dir: Path,
-    title: str,
-    kept_epoch: int | None,
-    stopped: Callable[[], bool],
-    lr_steps: tuple[Any, Any] | None = None,
-) -> None:
-    """The run's PNGs, drawn once its status is final: a figure never changes a run's status.
+def curve_figures(
+    history: Sequence[Row], run_dir: Path, title: str, kept_epoch: int | None, lr_steps: tuple[Any, Any] | None = None
+) -> list[Callable[[], Any]]:
+    """The run's curves (loss.png, one per metric, learning_rate.png): what to draw once the
+    history is known (`nnrun.experiment.pictures` draws them; see `nnrun.plots` for their bounds).
+    `report` draws curves from history.csv when a run has none."""
+    from nnrun import plots
 
-    Each figure is bounded in size and time (see `nnrun.plots`). A stop signal skips the
-    figures not yet drawn; a figure that fails is left out (`report` draws curves from
-    history.csv when a run has none).
-    """
+    return [lambda: plots.curves(history, run_dir, title, kept_epoch=kept_epoch, lr_steps=lr_steps)]
+
+
+def test_figures(metrics: dict[str, Any], run_dir: Path, title: str) -> list[Callable[[], Any]]:
+    """The pictures of the test evaluation: the confusion matrix of a classifier."""
     from nnrun import plots
 
     test = metrics.get("test", {})
-    figures = [lambda: plots.curves(history, run_dir, title, kept_epoch=kept_epoch, lr_steps=lr_steps)]
-    if "confusion_matrix" in test:
-        figures.append(
-            lambda: plots.confusion_matrix(
-                test["confusion_matrix"], test["class_names"], RunFolder(run_dir).confusion_plot, title
-            )
+    if "confusion_matrix" not in test:
+        return []
+    return [
+        lambda: plots.confusion_matrix(
+            test["confusion_matrix"], test["class_names"], RunFolder(run_dir).confusion_plot, title
         )
-    plots.draw_each(figures, stopped)
+    ]
 
 
 def diagnosis(history: list[Row], status: str, record: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nnrun.experiment import artefacts
+from nnrun.experiment.pictures import Pictures
 from nnrun.experiment.prepare import Prepared
 from nnrun.inspect import artefacts as inside
 from nnrun.runs import folder
@@ -134,6 +135,7 @@ def execute(
                 shutil.rmtree(run_dir, ignore_errors=True)
             raise
         hooks: RunHooks | None = None
+        pictures = Pictures(lambda: signals.late is not None)
         t0 = time.perf_counter()
         try:
             atomic_write_yaml(files.config, spec.to_yaml_dict())
@@ -152,9 +154,10 @@ def execute(
                 result = TrainResult(history=[], stop_reason="interrupted", stopped_epoch=0)
             train_seconds = time.perf_counter() - t0
             hooks.close()
-            return _finish(model, spec, prepared, run_dir, record, result, train_seconds, signals)
+            return _finish(model, spec, prepared, run_dir, record, result, train_seconds, signals, pictures)
         except KeyboardInterrupt:
             signals.aborting = True
+            _quietly(pictures.abort)
             epochs = len(hooks.rows) if hooks is not None else 0
             if hooks is not None:
                 _quietly(hooks.close)
@@ -168,6 +171,7 @@ def execute(
             return Outcome(run_dir, Status.INTERRUPTED, record.data, signal=signals.received or signal.SIGINT)
         except BaseException as exc:
             signals.aborting = True
+            _quietly(pictures.abort)
             if hooks is not None:
                 _quietly(hooks.close)
             error = {"type": type(exc).__name__, "message": str(exc).splitlines()[0][:500] if str(exc) else ""}
@@ -191,6 +195,7 @@ def _finish(
     result: TrainResult,
     train_seconds: float,
     signals: RunSignals,
+    pictures: Pictures,
 ) -> Outcome:
     status = {
         "diverged": Status.DIVERGED,
@@ -217,21 +222,24 @@ def _finish(
             "(try 10x smaller) or standardize the inputs"
         )
     record.update(**facts)
+    # The pictures are drawn in a thread from here on, while the model is saved and evaluated;
+    # their data is computed here (only this thread calls the model).
+    lr_steps = artefacts.learning_rate_steps(model, result, run_dir)
+    pictures.add(artefacts.curve_figures(result.history, run_dir, spec.name, kept, lr_steps))
+    verdicts = inside.record(run_dir, result, status)
+    pictures.add(inside.figures(model, spec, prepared.data, run_dir, result, verdicts, status))
     artefacts.save_model(model, run_dir)
     metrics: dict[str, Any] = {}
     if status != Status.DIVERGED:
         metrics["test"] = artefacts.evaluate_test(model, spec, prepared.data, run_dir)
+        pictures.add(artefacts.test_figures(metrics, run_dir, spec.name))
     metrics.update(artefacts.epoch_metrics(result, kept))
     artefacts.write_metrics(run_dir, metrics)
-    lr_steps = artefacts.learning_rate_steps(model, result, run_dir)
     if signals.received is not None and status == Status.COMPLETED:
         status = Status.INTERRUPTED  # asked to stop while the finished model was being evaluated
     record.set(diagnosis=artefacts.diagnosis(result.history, status, record.data))
-    record.set(**inside.record(run_dir, result, status))
+    record.set(**verdicts)
+    signals.close()  # from here a signal only skips the pictures not drawn yet: never the status
+    pictures.finish()  # the run reports its final status once its pictures are written
     record.finish(status)
-    signals.close()  # from here a signal only skips the figures: they never change the status
-    artefacts.draw_figures(
-        result.history, metrics, run_dir, spec.name, kept, lambda: signals.late is not None, lr_steps
-    )
-    inside.draw(model, spec, prepared.data, run_dir, result, record.data, lambda: signals.late is not None)
     return Outcome(run_dir, status, record.data, metrics, signal=signals.received)

@@ -1,7 +1,8 @@
 """After training: internals.csv and the verdicts (`record`, before the run's status is
-final), then the pictures of the network's insides (`draw`, after it, like the other
-figures: a picture never changes a run's status). TensorFlow is loaded: the decision
-regions are the model's predictions on a grid, once per weight snapshot.
+final), then the pictures of the network's insides (`figures`: what each shows is computed
+here, in the run's thread, where the model may be called; drawing them is left to
+`nnrun.experiment.pictures`, and a picture never changes a run's status). TensorFlow is
+loaded: the decision regions are the model's predictions on a grid, once per weight snapshot.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from nnrun.data import Dataset
 from nnrun.inspect import internals, plots
 from nnrun.inspect.internals import Inspection
 from nnrun.inspect.verdicts import VERDICTS_FIELD, Verdict, judge
-from nnrun.plots import draw_each
-from nnrun.runs.layout import RunFolder
+from nnrun.runs.layout import RunFolder, Status
 from nnrun.spec import Spec
 from nnrun.train.base import TrainResult
 
@@ -40,46 +40,53 @@ def record(run_dir: Path, result: TrainResult, status: str) -> dict[str, Any]:
     return {VERDICTS_FIELD: [v.as_dict() for v in judge(inspection.rows, result.history, status)]}
 
 
-def draw(
+def figures(
     model: Any,
     spec: Spec,
     data: Dataset,
     run_dir: Path,
     result: TrainResult,
-    record: dict[str, Any],
-    stopped: Callable[[], bool],
-) -> None:
-    """The pictures that apply to this run. A stop signal skips those not yet drawn; one that
-    fails is left out (a picture is never worth a run)."""
+    verdicts: dict[str, Any],
+    status: str,
+) -> list[Callable[[], Any]]:
+    """The pictures that apply to this run, each a call that only draws: the model's part
+    (weights, predictions on the boundary grid) is computed now. What cannot be computed is
+    left out (a picture is never worth a run). `verdicts`: what `record` returned."""
     inspection: Inspection | None = result.inspection
     folder = RunFolder(run_dir)
-    figures: list[Callable[[], Any]] = []
+    out: list[Callable[[], Any]] = []
     if inspection is not None:
-        notes = [v.label for v in map(Verdict.from_dict, record.get(VERDICTS_FIELD) or []) if v is not None]
-        figures += [
+        notes = [v.label for v in map(Verdict.from_dict, verdicts.get(VERDICTS_FIELD) or []) if v is not None]
+        out += [
             lambda: plots.gradients(inspection.rows, folder.dir / RunFolder.GRADIENTS_PLOT, spec.name, notes),
             lambda: plots.activations(inspection.rows, folder.dir / RunFolder.ACTIVATIONS_PLOT, spec.name, notes),
-            lambda: _weights(model, inspection, run_dir, spec.name),
         ]
-    if record.get("status") != "diverged":
+        out += _quietly(lambda: _weights(model, inspection, run_dir, spec.name))
+    if status != Status.DIVERGED:
         if has_boundary(data):
-            figures.append(lambda: _boundary(model, spec, data, inspection, run_dir))
+            out += _quietly(lambda: _boundary(model, spec, data, inspection, run_dir))
         elif data.task == "regression":
-            figures.append(lambda: _predictions(model, spec, data, run_dir))
-    draw_each(figures, stopped)
+            out += _quietly(lambda: _predictions(model, spec, data, run_dir))
+    return out
 
 
-def _predictions(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> None:
-    predicted = model.predict(data.x_test, batch_size=max(len(data.x_test), 1), verbose=0)
+def _quietly(compute: Callable[[], list[Callable[[], Any]]]) -> list[Callable[[], Any]]:
+    try:
+        return compute()
+    except Exception:  # noqa: BLE001 - a picture is never worth a run
+        return []
+
+
+def _predictions(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> list[Callable[[], Any]]:
+    predicted = np.asarray(model(data.x_test, training=False))  # called directly: predict() traces a function
     target = data.preprocessor.target.column if data.preprocessor.target is not None else None
-    plots.predictions(
-        data.y_test, predicted, is_sequence(data), run_dir / RunFolder.PREDICTIONS_PLOT, spec.name, target or "target"
-    )
+    path = run_dir / RunFolder.PREDICTIONS_PLOT
+    return [lambda: plots.predictions(data.y_test, predicted, is_sequence(data), path, spec.name, target or "target")]
 
 
-def _weights(model: Any, inspection: Inspection, run_dir: Path, title: str) -> None:
+def _weights(model: Any, inspection: Inspection, run_dir: Path, title: str) -> list[Callable[[], Any]]:
     if not inspection.snapshots:
-        return
+        return []
     first = min(inspection.snapshots)
     last = max(e for e in (int(r["epoch"]) for r in inspection.rows)) if inspection.rows else first
     before, after = inspection.snapshots[first], [np.asarray(w) for w in model.get_weights()]
@@ -91,7 +98,7 @@ def _weights(model: Any, inspection: Inspection, run_dir: Path, title: str) -> N
         for layer, idx in inspection.kernels.items()
         if idx
     }
-    plots.weights(kernels, first, last, run_dir / RunFolder.WEIGHTS_PLOT, title)
+    return [lambda: plots.weights(kernels, first, last, run_dir / RunFolder.WEIGHTS_PLOT, title)]
 
 
 def _probabilities(model: Any, x: np.ndarray) -> np.ndarray:
@@ -101,7 +108,9 @@ def _probabilities(model: Any, x: np.ndarray) -> np.ndarray:
     return probabilities(np.asarray(model(x, training=False)))
 
 
-def _boundary(model: Any, spec: Spec, data: Dataset, inspection: Inspection | None, run_dir: Path) -> None:
+def _boundary(
+    model: Any, spec: Spec, data: Dataset, inspection: Inspection | None, run_dir: Path
+) -> list[Callable[[], Any]]:
     from nnrun.train.evaluate import predicted_classes, true_classes
 
     y_train = true_classes(data, data.y_train)
@@ -112,26 +121,22 @@ def _boundary(model: Any, spec: Spec, data: Dataset, inspection: Inspection | No
     features = [f"{n} (standardized)" if spec.data.standardize else n for n in data.feature_names[:2]]
     train = (data.x_train, y_train)
     test = None if same else (data.x_test, y_test)
-    plots.boundary(
-        grid,
-        _probabilities(model, grid.points),
-        train,
-        test,
-        names,
-        features,
-        run_dir / RunFolder.BOUNDARY_PLOT,
-        spec.name,
-    )
+    final = _probabilities(model, grid.points)
+    out: list[Callable[[], Any]] = [
+        lambda: plots.boundary(grid, final, train, test, names, features, run_dir / RunFolder.BOUNDARY_PLOT, spec.name)
+    ]
     if inspection is None or not inspection.snapshots:
-        return
-    final = model.get_weights()
+        return out
+    weights = model.get_weights()
     frames = []
     try:
-        for epoch, weights in sorted(inspection.snapshots.items()):
-            model.set_weights(weights)
+        for epoch, snapshot in sorted(inspection.snapshots.items()):
+            model.set_weights(snapshot)
             probs = _probabilities(model, grid.points)
             guess = predicted_classes(_probabilities(model, data.x_train), data.task, spec.evaluation.threshold)
             frames.append((epoch, probs, float(np.mean(guess == y_train))))
     finally:
-        model.set_weights(final)
-    plots.boundary_epochs(grid, frames, train, names, features, run_dir / RunFolder.BOUNDARY_EPOCHS_PLOT, spec.name)
+        model.set_weights(weights)
+    path = run_dir / RunFolder.BOUNDARY_EPOCHS_PLOT
+    out.append(lambda: plots.boundary_epochs(grid, frames, train, names, features, path, spec.name))
+    return out

@@ -1,0 +1,130 @@
+"""A run's pictures: drawn in a background thread while the run closes, whole PNGs only,
+and the run's status is written once they are."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from nnrun.experiment.pictures import Pictures
+from tests.conftest import xor_yaml
+from tests.reliability.procs import assert_every_file_parses, finish, is_tmp, run_dirs, spawn, wait_until
+
+#: The PNGs a two-feature classifier with its insides recorded leaves.
+XOR_PICTURES = {
+    "loss.png",
+    "accuracy.png",
+    "confusion_matrix.png",
+    "gradients.png",
+    "activations.png",
+    "weights.png",
+    "boundary.png",
+    "boundary_epochs.png",
+}
+
+
+def assert_whole_pngs(run_dir: Path) -> set[str]:
+    """Every PNG in the folder decodes completely; no temporary file is left. Returns their names."""
+    names = set()
+    for path in run_dir.iterdir():
+        assert not is_tmp(path.name), f"temporary file left: {path}"
+        if path.suffix == ".png":
+            with Image.open(path) as image:
+                image.load()  # decodes every row: a truncated file raises
+                assert image.width > 100 and image.height > 100
+            names.add(path.name)
+    return names
+
+
+def test_pictures_are_drawn_in_order_and_a_failing_one_is_left_out() -> None:
+    drawn: list[str] = []
+    pictures = Pictures(lambda: False)
+    pictures.add([lambda: drawn.append("a"), lambda: 1 / 0])
+    pictures.add([lambda: drawn.append("b")])
+    pictures.finish()
+    assert drawn == ["a", "b"]
+    assert pictures.drawn == 2
+
+
+def test_a_stop_skips_the_pictures_not_drawn_yet() -> None:
+    drawn: list[str] = []
+    stop = threading.Event()
+    pictures = Pictures(stop.is_set)
+    started = threading.Event()
+
+    def slow() -> None:
+        started.set()
+        time.sleep(0.2)
+        drawn.append("slow")
+
+    pictures.add([slow, lambda: drawn.append("next")])
+    started.wait(5)
+    stop.set()
+    pictures.finish()
+    assert drawn == ["slow"]  # the picture being drawn is finished (its file whole), the next skipped
+
+
+def test_abort_waits_for_the_picture_being_drawn() -> None:
+    drawn: list[str] = []
+    started = threading.Event()
+
+    def slow() -> None:
+        started.set()
+        time.sleep(0.2)
+        drawn.append("slow")
+
+    pictures = Pictures(lambda: False)
+    pictures.add([slow, lambda: drawn.append("next")])
+    started.wait(5)
+    pictures.abort()
+    assert drawn == ["slow"]
+
+
+@pytest.mark.slow
+def test_a_run_leaves_every_picture_whole_before_its_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When run.json says completed, every picture is already a whole PNG."""
+    from nnrun.experiment import execute, prepare_experiment
+    from nnrun.runs import folder
+
+    seen: dict[str, set[str]] = {}
+    real = folder.RunRecord.finish
+
+    def finish_and_look(self, status, **facts):  # noqa: ANN001, ANN003, ANN202
+        seen["at_finish"] = {p.name for p in self.dir.glob("*.png")}
+        return real(self, status, **facts)
+
+    monkeypatch.setattr(folder.RunRecord, "finish", finish_and_look)
+    (tmp_path / "xor.yaml").write_text(xor_yaml("xor", epochs=30, metrics=["accuracy"]))
+    outcome = execute(prepare_experiment(tmp_path / "xor.yaml"), tmp_path / "runs")
+
+    assert outcome.status == "completed"
+    assert assert_whole_pngs(outcome.run_dir) == XOR_PICTURES
+    assert seen["at_finish"] == XOR_PICTURES
+
+
+@pytest.mark.slow
+def test_a_signal_while_the_pictures_are_drawn_leaves_whole_pngs_and_a_final_status(tmp_path: Path) -> None:
+    """SIGTERM as soon as the first picture appears: whichever way the race goes, the run ends
+    with a final status that matches the exit code, and every PNG there is whole."""
+    (tmp_path / "xor.yaml").write_text(xor_yaml("xor", epochs=30, metrics=["accuracy"]))
+    out = tmp_path / "runs"
+    proc = spawn("train", str(tmp_path / "xor.yaml"), "--out", str(out))
+    run_dir = wait_until(
+        lambda: next((d for d in run_dirs(out) if any(d.glob("*.png")) or any(d.glob(".*.png.*.tmp"))), None),
+        proc,
+        "the first picture",
+    )
+    proc.send_signal(signal.SIGTERM)
+    code, _, stderr = finish(proc)
+
+    assert "Traceback" not in stderr
+    status = assert_every_file_parses(run_dir)["run.json"]["status"]
+    assert (status, code) in {("completed", 0), ("interrupted", 128 + signal.SIGTERM)}, (status, code, stderr)
+    names = assert_whole_pngs(run_dir)
+    assert names <= XOR_PICTURES
+    assert (run_dir / "model.keras").is_file() and (run_dir / "metrics.json").is_file()
