@@ -285,7 +285,7 @@ def test_whole_mapping_values_pair_settings_and_are_named_readably() -> None:
 def test_cli_tied_grid_trains_two_points_named_readably(tmp_path: Path) -> None:
     proc = run_cli(
         "sweep", str(XOR), "--grid", "optimizer=[{name: sgd, learning_rate: 0.1}, {name: adam, learning_rate: 0.01}]",
-        "--grid", "model.layers.0.units,training.batch_size=2,4", "--set", "training.epochs=2", "-w", "2",
+        "--grid", "model.layers.0.units,training.batch_size=2,4", "--set", "training.epochs=2", "-w", "1",
         "--out", str(tmp_path),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
