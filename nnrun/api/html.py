@@ -102,11 +102,7 @@ def sweep_html(sweep: Sweep) -> str:
     from nnrun.runs.layout import SweepFolder
 
     rows, best = sweep._built()
-    record = sweep.record
-    counts: dict[str, int] = {}
-    for point in record.get("points") or []:
-        counts[str(point.get("status"))] = counts.get(str(point.get("status")), 0) + 1
-    count_text = ", ".join(f"{n} {escape(s)}" for s, n in sorted(counts.items()))
+    count_text = ", ".join(f"{n} {escape(s)}" for s, n in sweep.status_counts().items())
     if best is not None:
         spread = f" ± {best['std']:.2g}" if best.get("std") is not None else ""
         chosen = (

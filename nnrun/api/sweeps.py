@@ -92,11 +92,15 @@ class Sweep(FolderObject):
 
         return sweep_curves(self, metric)
 
-    def __repr__(self) -> str:
+    def status_counts(self) -> dict[str, int]:
+        """How many points sweep.json gives each status, in the order of the statuses' names."""
         counts: dict[str, int] = {}
         for point in self.record.get("points") or []:
             counts[str(point.get("status"))] = counts.get(str(point.get("status")), 0) + 1
-        text = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        return dict(sorted(counts.items()))
+
+    def __repr__(self) -> str:
+        text = ", ".join(f"{n} {s}" for s, n in self.status_counts().items())
         return f"Sweep({str(self.dir)!r}: {self.status}, {text})"
 
     def _repr_html_(self) -> str:

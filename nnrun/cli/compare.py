@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nnrun.cli.common import console, err_console
-from nnrun.cli.options import FilterOpt, LastOpt, PathsArg, ReverseOpt, SortOpt, StatusOpt
+from nnrun.cli.options import FilterOpt, LastOpt, OutputOpt, PathsArg, ReverseOpt, SortOpt, StatusOpt
 from nnrun.errors import NnrunError
 
 #: Up to this many runs the terminal gets a rich table fitted to its width; beyond, plain
@@ -75,9 +75,7 @@ def compare(
             show_default=False,
         ),
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file instead of the terminal.")
-    ] = None,
+    output: OutputOpt = None,
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Also draw the runs' validation curves into this PNG.")
     ] = None,

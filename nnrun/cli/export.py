@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from nnrun.cli.common import console, err_console
-from nnrun.cli.completion import complete_run_dir
+from nnrun.cli.options import PathsArg
 
 
 class Target(str, Enum):
@@ -27,14 +27,7 @@ def export(
             show_default=False,
         ),
     ],
-    paths: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            help="Run folders, or folders that hold them (default: runs).",
-            show_default=False,
-            autocompletion=complete_run_dir,
-        ),
-    ] = None,
+    paths: PathsArg = None,
     experiment: Annotated[str, typer.Option("--experiment", help="MLflow experiment (created if missing).")] = "nnrun",
 ) -> None:
     """Log each run folder as an MLflow run: config as params, history as per-epoch metrics,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from nnrun.cli.common import console
+from nnrun.cli.options import output_option
 from nnrun.errors import NnrunError
 
 if TYPE_CHECKING:
@@ -59,10 +60,7 @@ def init(
             autocompletion=_complete_template,
         ),
     ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="File to write; default TEMPLATE.yaml here. '-' prints it."),
-    ] = None,
+    output: Annotated[Path | None, output_option("File to write; default TEMPLATE.yaml here. '-' prints it.")] = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing files.")] = False,
     list_: Annotated[bool, typer.Option("--list", "-l", help="List the templates, one line each.")] = False,
 ) -> None:

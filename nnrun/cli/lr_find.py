@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nnrun.cli.common import console, err_console
-from nnrun.cli.options import ConfigArg, QuietOpt, SetOpt
+from nnrun.cli.options import ConfigArg, QuietOpt, SetOpt, out_option
 
 
 def lr_find(
@@ -17,9 +17,7 @@ def lr_find(
     start: Annotated[float, typer.Option("--start", help="First learning rate.")] = 1e-7,
     end: Annotated[float, typer.Option("--end", help="Last learning rate.")] = 10.0,
     steps: Annotated[int, typer.Option("--steps", help="Mini-batches (one rate each), spaced on a log scale.")] = 250,
-    out: Annotated[
-        Path, typer.Option("--out", help="Root folder: results go to <out>/<name>/lr-find-<time>-<hex>/.")
-    ] = Path("runs"),
+    out: Annotated[Path, out_option("Root folder: results go to <out>/<name>/lr-find-<time>-<hex>/.")] = Path("runs"),
     quiet: QuietOpt = False,
 ) -> None:
     """Raise the learning rate exponentially over mini-batches and suggest one (steepest loss descent).

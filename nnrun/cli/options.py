@@ -7,17 +7,35 @@ A command names its parameters with these (`config: ConfigArg`, `set_: SetOpt = 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from nnrun.cli.completion import complete_config, complete_run_dir
 
+# --- the declarations, once; a command whose help says more passes its own text ----------------
+
+
+def config_argument(help: str = "The experiment's YAML file.") -> Any:  # noqa: A002 - Typer's name
+    return typer.Argument(help=help, show_default=False, autocompletion=complete_config)
+
+
+def run_dir_argument(help: str = "A run folder.") -> Any:  # noqa: A002
+    return typer.Argument(help=help, show_default=False, autocompletion=complete_run_dir)
+
+
+def output_option(help: str) -> Any:  # noqa: A002
+    """`--output` / `-o`: a file the command writes (checked first and written by `nnrun.output`)."""
+    return typer.Option("--output", "-o", help=help)
+
+
+def out_option(help: str = "Root folder for run folders: <out>/<name>/<run>/.") -> Any:  # noqa: A002
+    """`--out`: the root folder new run folders go under."""
+    return typer.Option("--out", help=help)
+
+
 #: One experiment's YAML file.
-ConfigArg = Annotated[
-    Path,
-    typer.Argument(help="The experiment's YAML file.", show_default=False, autocompletion=complete_config),
-]
+ConfigArg = Annotated[Path, config_argument()]
 #: Several config files (validate).
 ConfigsArg = Annotated[
     list[Path],
@@ -33,7 +51,10 @@ TrainConfigsArg = Annotated[
     ),
 ]
 FailFastOpt = Annotated[
-    bool, typer.Option("--fail-fast", help="With several configs: stop at the first one that fails.")
+    bool,
+    typer.Option(
+        "--fail-fast", help="Stop at the first failure (the first config that fails; a sweep's first failed point)."
+    ),
 ]
 #: A config that may be omitted (sweep --resume).
 OptionalConfigArg = Annotated[
@@ -41,12 +62,16 @@ OptionalConfigArg = Annotated[
     typer.Argument(help="The experiment's YAML file (omit with --resume).", autocompletion=complete_config),
 ]
 #: One run folder.
-RunDirArg = Annotated[Path, typer.Argument(help="A run folder.", show_default=False, autocompletion=complete_run_dir)]
+RunDirArg = Annotated[Path, run_dir_argument()]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a dotted key of the config: --set training.epochs=5 (repeatable)."),
 ]
-OutOpt = Annotated[Path, typer.Option("--out", help="Root folder for run folders: <out>/<name>/<run>/.")]
+OutOpt = Annotated[Path, out_option()]
+#: `--output` for a command that otherwise prints to the terminal.
+OutputOpt = Annotated[Path | None, output_option("Write to this file instead of the terminal.")]
+#: `--output` for a picture.
+ImageOpt = Annotated[Path, output_option("Image file (.png, .pdf or .svg).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display; only the result.")]
 
 # --- choosing runs (compare, report, show) ---------------------------------------------------

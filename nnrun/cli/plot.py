@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from nnrun.cli.options import ImageOpt, config_argument
+
 app = typer.Typer(
     help="Figures that need no run folder, e.g. the activation functions.",
     no_args_is_help=True,
@@ -96,56 +98,55 @@ def activations_figure(alpha: float = 0.01, limit: float = 5.0) -> Any:
     return fig
 
 
-@app.command("activations")
-def activations(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Image file (.png, .pdf or .svg).")] = Path(
-        "activations.png"
-    ),
-    alpha: Annotated[float, typer.Option("--alpha", help="leaky_relu's negative slope.")] = 0.01,
-) -> None:
-    """One figure of every activation function and its derivative."""
-
-    from nnrun.cli.common import console
+def _image(output: Path) -> Path:
+    """`--output` checked before any work: a picture's name, in a folder that can be written."""
     from nnrun.errors import NnrunError
-    from nnrun.output import check_output, write_output
+    from nnrun.output import check_output
 
-    fmt = output.suffix.lower().lstrip(".")
-    if fmt not in ("png", "pdf", "svg"):
+    if output.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise NnrunError(f"expected a .png, .pdf or .svg file. Received: {output}")
-    output = check_output(output, "--output")
-    if not alpha >= 0:
-        raise NnrunError(f"expected alpha >= 0. Received: alpha={alpha}")
-    fig = activations_figure(alpha)
-    try:
-        write_output(output, lambda tmp: fig.savefig(tmp, format=fmt))
-    finally:
-        from nnrun.plots import pyplot
+    return check_output(output, "--output")
 
+
+def _write(fig: Any, output: Path) -> None:
+    """Save the figure to `output` atomically, close it, and say where it went."""
+    from nnrun.cli.common import console
+    from nnrun.output import write_output
+    from nnrun.plots import pyplot
+
+    try:
+        write_output(output, lambda tmp: fig.savefig(tmp, format=output.suffix.lower().lstrip(".")))
+    finally:
         pyplot().close(fig)
     console().print(f"wrote {output}")
 
 
+@app.command("activations")
+def activations(
+    output: ImageOpt = Path("activations.png"),
+    alpha: Annotated[float, typer.Option("--alpha", help="leaky_relu's negative slope.")] = 0.01,
+) -> None:
+    """One figure of every activation function and its derivative."""
+    from nnrun.errors import NnrunError
+
+    output = _image(output)
+    if not alpha >= 0:
+        raise NnrunError(f"expected alpha >= 0. Received: alpha={alpha}")
+    _write(activations_figure(alpha), output)
+
+
 @app.command("augmentation")
 def augmentation(
-    config: Annotated[Path, typer.Argument(help="A config with augmentation layers (random_flip, ...).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Image file (.png, .pdf or .svg).")] = Path(
-        "augmentation.png"
-    ),
+    config: Annotated[Path, config_argument("A config with augmentation layers (random_flip, ...).")],
+    output: ImageOpt = Path("augmentation.png"),
     samples: Annotated[int, typer.Option("--samples", help="How many training images to show.", min=1, max=32)] = 8,
 ) -> None:
     """The same training images before and after the config's augmentation layers."""
-    import os
-
-    from nnrun.cli.common import console
     from nnrun.errors import NnrunError
     from nnrun.experiment import prepare_experiment
     from nnrun.inspect import augmentation as aug
 
-    fmt = output.suffix.lower().lstrip(".")
-    if fmt not in ("png", "pdf", "svg"):
-        raise NnrunError(f"expected a .png, .pdf or .svg file. Received: {output}")
-    if not output.parent.is_dir():
-        raise NnrunError(f"cannot write {output}: no such directory {output.parent}")
+    output = _image(output)
     prepared = prepare_experiment(config)
     why = aug.problem(prepared.spec, prepared.data)
     if why is not None:
@@ -153,14 +154,4 @@ def augmentation(
     from nnrun.tf_import import import_tensorflow
 
     import_tensorflow()
-    fig = aug.figure(prepared.spec, prepared.data, samples)
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
-        fig.savefig(tmp, format=fmt)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
-        from nnrun.plots import pyplot
-
-        pyplot().close(fig)
-    console().print(f"wrote {output}")
+    _write(aug.figure(prepared.spec, prepared.data, samples), output)

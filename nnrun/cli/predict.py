@@ -8,14 +8,11 @@ from typing import Annotated
 import typer
 
 from nnrun.cli.common import console, err_console
-from nnrun.cli.completion import complete_run_dir
+from nnrun.cli.options import output_option, run_dir_argument
 
 
 def predict(
-    run_dir: Annotated[
-        Path,
-        typer.Argument(help="A run folder (holds model.keras).", show_default=False, autocompletion=complete_run_dir),
-    ],
+    run_dir: Annotated[Path, run_dir_argument("A run folder (holds model.keras).")],
     input_csv: Annotated[
         Path,
         typer.Argument(
@@ -25,8 +22,7 @@ def predict(
         ),
     ],
     output: Annotated[
-        str | None,
-        typer.Option("--output", "-o", help="Output CSV; '-' for stdout. Default: <INPUT>.predictions.csv."),
+        str | None, output_option("Output CSV; '-' for stdout. Default: <INPUT>.predictions.csv.")
     ] = None,
     threshold: Annotated[
         float | None,

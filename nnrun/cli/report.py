@@ -9,13 +9,13 @@ import typer
 
 from nnrun.cli.common import console, err_console
 from nnrun.cli.compare import gather
-from nnrun.cli.options import FilterOpt, LastOpt, PathsArg, ReverseOpt, SortOpt, StatusOpt
+from nnrun.cli.options import FilterOpt, LastOpt, PathsArg, ReverseOpt, SortOpt, StatusOpt, output_option
 from nnrun.errors import NnrunError
 
 
 def report(
     paths: PathsArg = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path("report.html"),
+    output: Annotated[Path, output_option("The HTML file to write.")] = Path("report.html"),
     title: Annotated[str, typer.Option("--title", help="The page's title.")] = "nnrun report",
     filter_: FilterOpt = None,
     status: StatusOpt = None,

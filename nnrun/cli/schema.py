@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Annotated
 
-import typer
+from nnrun.cli.options import OutputOpt
 
 
 def schema(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")] = None,
+    output: OutputOpt = None,
 ) -> None:
     """Print the JSON Schema of nnrun configs (point your editor's YAML plugin at it)."""
     from nnrun.spec.config import Spec

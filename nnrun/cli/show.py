@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from nnrun.cli.common import console
-from nnrun.cli.completion import complete_run_dir
+from nnrun.cli.options import RunDirArg
 
 
 def _metrics_line(values: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
@@ -35,7 +34,7 @@ def _is_matrix(matrix: Any, names: Any) -> bool:
 
 
 def show(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder.", show_default=False, autocompletion=complete_run_dir)],
+    run_dir: RunDirArg,
     all_: Annotated[bool, typer.Option("--all", help="Show the whole resolved config, defaults included.")] = False,
 ) -> None:
     """One run at a glance: status, config changes from the defaults, metrics, diagnosis, files."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from nnrun.cli.common import console, err_console
-from nnrun.cli.options import OptionalConfigArg, OutOpt, QuietOpt, SetOpt
+from nnrun.cli.options import FailFastOpt, OptionalConfigArg, OutOpt, QuietOpt, SetOpt
 from nnrun.errors import NnrunError
 from nnrun.runs.layout import FINISHED, Status
 
@@ -149,7 +149,7 @@ def sweep(
     address: Annotated[
         str | None, typer.Option("--address", help="Ray cluster address (with --backend ray); default: a local Ray.")
     ] = None,
-    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failed point.")] = False,
+    fail_fast: FailFastOpt = False,
     select_: Annotated[
         str | None,
         typer.Option(

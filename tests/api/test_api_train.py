@@ -97,7 +97,8 @@ def test_a_sweep_from_python(trained, tmp_path: Path) -> None:
     fig = sweep.plot()
     assert len(fig.axes[0].lines) == 2
     html = sweep._repr_html_()
-    assert "best: point" in html and "<table" in html
+    assert "best: point" in html and "<table" in html and "2 completed" in html
+    assert sweep.status_counts() == {"completed": 2} and "completed, 2 completed)" in repr(sweep)
     assert len(nnrun.runs(sweep.dir)) == 2
     assert nnrun.load(sweep.dir) == sweep
 
