@@ -121,6 +121,8 @@ def _message(err: dict[str, Any], data: Any, path: Key) -> tuple[str, str | None
     ctx = err.get("ctx") or {}
     received = err.get("input")
     name = path[-1] if path else "value"
+    if isinstance(name, int) and len(path) > 1:  # an item of a list: metrics[0]='acuracy', not 0='acuracy'
+        name = f"{path[-2]}[{name}]"
     if kind == "missing":
         return "required key is missing", None
     if kind == "extra_forbidden":

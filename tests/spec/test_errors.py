@@ -70,6 +70,14 @@ CASES = [
         id="misspelt-loss",
     ),
     pytest.param(
+        BASE.replace("loss: binary_crossentropy", "loss: binary_crossentropy\nmetrics: [auc, acuracy]"),
+        10,
+        "metrics[1]",
+        "expected one of accuracy, mae, mse, auc, precision, recall. Received: metrics[1]='acuracy'",
+        "accuracy",
+        id="misspelt-metric",
+    ),
+    pytest.param(
         BASE.replace("  epochs: 5", "  epoch: 5"),
         11,
         "training.epoch",
