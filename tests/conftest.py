@@ -82,6 +82,28 @@ def made(tmp_path_factory: pytest.TempPathFactory):
     return make_runs(tmp_path_factory.mktemp("made"))
 
 
+@pytest.fixture
+def nnrun(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """Run `nnrun ARGS` through the CLI's `main` in this process: (exit code, stdout, stderr).
+
+    For tests about what a command does, not about its process (signals, exit, imports, a fresh
+    interpreter): TensorFlow, once loaded in this test process, is not loaded again."""
+    from nnrun.cli.app import main
+
+    def run(*args: object) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["nnrun", *(str(a) for a in args)])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     random.seed(0)

@@ -12,7 +12,7 @@ import pytest
 
 from nnrun.data import DataProblem, prepare
 from nnrun.spec import loads_spec
-from tests.conftest import CONFIGS, run_cli
+from tests.conftest import CONFIGS
 from tests.data.picture_files import write_shapes
 
 MODEL = "model: {layers: [{type: flatten}, {type: dense, units: 3, activation: softmax}]}\nloss: sparse_categorical_crossentropy\n"
@@ -92,28 +92,32 @@ def _rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+# Trained and predicted through the CLI's `main` in the test's process (the `nnrun` fixture):
+# what is checked is the data, not the process.
+
+
 @pytest.mark.slow
-def test_an_image_folder_config_trains_and_predicts_new_pictures(tmp_path: Path) -> None:
-    train = run_cli("train", str(CONFIGS / "images_shapes.yaml"), "--out", str(tmp_path / "runs"), "-q")
-    assert train.returncode == 0, train.stderr
+def test_an_image_folder_config_trains_and_predicts_new_pictures(tmp_path: Path, nnrun) -> None:
+    code, _, err = nnrun("train", CONFIGS / "images_shapes.yaml", "--out", tmp_path / "runs", "-q")
+    assert code == 0, err
     (run,) = (p.parent for p in (tmp_path / "runs").rglob("run.json"))
     write_shapes(tmp_path / "new", per_class=4, size=24, seed=7)
-    folder = run_cli("predict", str(run), str(tmp_path / "new"), "-o", "-")
-    assert folder.returncode == 0, folder.stderr
-    rows = _rows(folder.stdout)
+    code, out, err = nnrun("predict", run, tmp_path / "new", "-o", "-")
+    assert code == 0, err
+    rows = _rows(out)
     assert [r["file"] for r in rows[:2]] == ["circle/circle_0.png", "circle/circle_1.png"]
     assert {"p_circle", "p_square", "p_triangle"} <= set(rows[0])
-    assert "accuracy" in folder.stderr  # class sub-folders give the truth
+    assert "accuracy" in err  # class sub-folders give the truth
     assert np.mean([r["predicted"] == r["file"].split("/")[0] for r in rows]) > 0.5  # chance is 1/3
-    one = run_cli("predict", str(run), str(tmp_path / "new" / "square" / "square_1.png"), "-o", "-")
-    assert one.returncode == 0, one.stderr
-    assert len(_rows(one.stdout)) == 1 and _rows(one.stdout)[0]["file"] == "square_1.png"
-    bad = run_cli("predict", str(run), str(tmp_path / "nothing.png"), "-o", "-")
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    code, out, err = nnrun("predict", run, tmp_path / "new" / "square" / "square_1.png", "-o", "-")
+    assert code == 0, err
+    assert len(_rows(out)) == 1 and _rows(out)[0]["file"] == "square_1.png"
+    code, _, err = nnrun("predict", run, tmp_path / "nothing.png", "-o", "-")
+    assert code == 2 and "Traceback" not in err
 
 
 @pytest.mark.slow
-def test_an_npz_config_trains_and_predicts_an_npz(tmp_path: Path) -> None:
+def test_an_npz_config_trains_and_predicts_an_npz(tmp_path: Path, nnrun) -> None:
     rng = np.random.default_rng(3)
     x = rng.normal(size=(200, 5)).astype("float32")
     y = (x[:, 0] + x[:, 1] > 0).astype(int)
@@ -125,8 +129,8 @@ def test_an_npz_config_trains_and_predicts_an_npz(tmp_path: Path) -> None:
         "model: {layers: [{type: dense, units: 1, activation: sigmoid}]}\n"
         "optimizer: {name: adam, learning_rate: 0.05}\nloss: binary_crossentropy\ntraining: {epochs: 20}\n"
     )
-    assert run_cli("train", str(config), "--out", str(tmp_path / "runs"), "-q").returncode == 0
+    assert nnrun("train", config, "--out", tmp_path / "runs", "-q")[0] == 0
     (run,) = (p.parent for p in (tmp_path / "runs").rglob("run.json"))
-    out = run_cli("predict", str(run), str(tmp_path / "new.npz"), "-o", "-")
-    assert out.returncode == 0, out.stderr
-    assert len(_rows(out.stdout)) == 20 and "accuracy" in out.stderr
+    code, out, err = nnrun("predict", run, tmp_path / "new.npz", "-o", "-")
+    assert code == 0, err
+    assert len(_rows(out)) == 20 and "accuracy" in err
