@@ -99,22 +99,15 @@ def test_validate_reports_all_three_split_sizes() -> None:
 
 
 @pytest.mark.slow
-def test_a_run_records_its_splits_and_predictions_keep_the_original_row(tmp_path: Path) -> None:
+def test_a_run_records_its_splits_and_predictions_keep_the_original_row(tmp_path: Path, nnrun) -> None:
+    """Through the CLI's main in this process (the `nnrun` fixture): train, show and compare."""
     from sklearn.model_selection import train_test_split
 
-    from tests.conftest import CONFIGS, run_cli
+    from tests.conftest import CONFIGS
 
-    proc = run_cli(
-        "train",
-        str(CONFIGS / "breast_cancer.yaml"),
-        "--set",
-        "training.epochs=3",
-        "--out",
-        str(tmp_path),
-        "-q",
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr.count("warning: early stopping chose with the test split") == 1
+    code, _, err = nnrun("train", CONFIGS / "breast_cancer.yaml", "--set", "training.epochs=3", "--out", tmp_path, "-q")
+    assert code == 0, err
+    assert err.count("warning: early stopping chose with the test split") == 1
     (run_dir,) = (tmp_path / "breast-cancer-mlp").iterdir()
     record = json.loads((run_dir / "run.json").read_text())
     assert record["split"]["train"] == 455 and record["split"]["test"] == 114
@@ -122,7 +115,7 @@ def test_a_run_records_its_splits_and_predictions_keep_the_original_row(tmp_path
     _, test_rows = train_test_split(np.arange(569), test_size=0.2, random_state=42)
     rows = [int(r["row"]) for r in csv.DictReader((run_dir / "predictions.csv").open())]
     assert sorted(rows) == sorted(test_rows.tolist())
-    show = run_cli("show", str(run_dir))
-    assert "early stopping chose with the test split" in show.stdout
-    compare = run_cli("compare", str(tmp_path), "--format", "csv")
-    assert "selected_on_test" in compare.stdout.splitlines()[0]
+    _, shown, _ = nnrun("show", run_dir)
+    assert "early stopping chose with the test split" in shown
+    _, compared, _ = nnrun("compare", tmp_path, "--format", "csv")
+    assert "selected_on_test" in compared.splitlines()[0]

@@ -14,7 +14,7 @@ import pytest
 from nnrun.data import DataProblem, prepare
 from nnrun.data.text import TextVectorizer
 from nnrun.spec import loads_spec
-from tests.conftest import CONFIGS, run_cli
+from tests.conftest import CONFIGS
 from tests.data.text_files import write_reviews
 
 TEXTS = [
@@ -86,19 +86,20 @@ def test_text_problems(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_text_config_trains_and_predicts_new_reviews(tmp_path: Path) -> None:
-    train = run_cli("train", str(CONFIGS / "text_reviews.yaml"), "--out", str(tmp_path / "runs"), "-q")
-    assert train.returncode == 0, train.stderr
+def test_the_text_config_trains_and_predicts_new_reviews(tmp_path: Path, nnrun) -> None:
+    """Through the CLI's main in this process (the `nnrun` fixture): train, then predict."""
+    code, _, err = nnrun("train", CONFIGS / "text_reviews.yaml", "--out", tmp_path / "runs", "-q")
+    assert code == 0, err
     (run,) = (p.parent for p in (tmp_path / "runs").rglob("run.json"))
     saved = json.loads((run / "vocabulary.json").read_text())
     assert saved["column"] == "review" and saved["vocabulary"][:2] == ["", "[UNK]"]
     new = tmp_path / "new.csv"
     new.write_text('review\n"A wonderful film, I loved the music!"\nSo boring and dull. A mess.\n')
-    out = run_cli("predict", str(run), str(new), "-o", "-")
-    assert out.returncode == 0, out.stderr
-    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    code, out, err = nnrun("predict", run, new, "-o", "-")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["predicted"] for r in rows] == ["positive", "negative"]
     assert rows[0]["review"] == "A wonderful film, I loved the music!"
     (tmp_path / "bad.csv").write_text("text\nhello\n")
-    bad = run_cli("predict", str(run), str(tmp_path / "bad.csv"), "-o", "-")
-    assert bad.returncode == 2 and "lacks the text column 'review'" in bad.stderr
+    code, _, err = nnrun("predict", run, tmp_path / "bad.csv", "-o", "-")
+    assert code == 2 and "lacks the text column 'review'" in err
