@@ -45,11 +45,9 @@ def show(
     from nnrun.compare.formats import show as show_value
     from nnrun.compare.show import config_changes, files, human_bytes
     from nnrun.errors import NnrunError
-    from nnrun.runs.layout import RunFolder, is_regular_file
+    from nnrun.runs.layout import is_regular_file
     from nnrun.runs.reader import RunUnreadable, flatten, read_run
 
-    if run_dir.name == RunFolder.RUN:
-        run_dir = run_dir.parent
     try:
         run = read_run(run_dir)
     except RunUnreadable as exc:

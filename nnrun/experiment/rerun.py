@@ -51,15 +51,13 @@ def default_root(original: RunInfo) -> Path:
 def prepare_rerun(run_dir: Path, out: Path | None = None) -> Rerun:
     """The run folder (or its run.json) read back and its config.yaml prepared; `out` is the new
     run's root, by default the original's."""
-    if run_dir.name == RunFolder.RUN:
-        run_dir = run_dir.parent
     try:
         original = read_run(run_dir)
     except RunUnreadable as exc:
         raise NnrunError(f"{run_dir}: {exc}") from None
-    config = RunFolder(run_dir).config
+    config = RunFolder(original.dir).config
     if not config.is_file():
-        raise NnrunError(f"{run_dir}: {RunFolder.CONFIG} is missing; there is nothing to re-run")
+        raise NnrunError(f"{original.dir}: {RunFolder.CONFIG} is missing; there is nothing to re-run")
     spec, doc = load_spec(config)
     prepared = prepare_loaded(spec, doc, data_base(original), config)
     root = out.expanduser().resolve() if out is not None else default_root(original)

@@ -343,8 +343,11 @@ def load_yaml(text: str) -> Any:
 
 
 def read_run(path: str | Path, sweep: Path | None = None) -> RunInfo:
-    """Read one run folder; raises `RunUnreadable` (an NnrunError) with a one-line reason."""
+    """Read one run folder (or the folder of a run.json path, as a user may name it); raises
+    `RunUnreadable` (an NnrunError) with a one-line reason."""
     run_dir = Path(path)
+    if run_dir.name == RunFolder.RUN and run_dir.is_file():
+        run_dir = run_dir.parent
     if not run_dir.is_dir():
         raise RunUnreadable(f"{run_dir} is not a folder" if run_dir.exists() else f"{run_dir} does not exist")
     if RunFolder.is_lr_find(run_dir):
