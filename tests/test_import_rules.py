@@ -23,6 +23,7 @@ MAY_IMPORT_TENSORFLOW = {
     "nnrun.train.fit",
     "nnrun.train.graph",
     "nnrun.train.warm",  # kept models and traced loops of a sweep worker (type hints only)
+    "nnrun.train.stream",  # the tf.data pipeline over streamed rows
     "nnrun.experiment.lifecycle",  # seeds TensorFlow before building
     "nnrun.integrations.tensorboard",  # event files
     "nnrun.predict",  # loads model.keras

@@ -99,6 +99,11 @@ class Dataset:
     test_inputs: pd.DataFrame | None = None
 
     @property
+    def streamed(self) -> bool:
+        """The inputs stay in their files and are read batch by batch (`nnrun.data.stream.Rows`)."""
+        return not isinstance(self.x_train, np.ndarray)
+
+    @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(int(d) for d in self.x_train.shape[1:])
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from nnrun.data.base import DataProblem, Raw
 from nnrun.errors import NnrunError
-from nnrun.spec.data import DataSpec
+from nnrun.spec.data import DataSpec, Task
 
 #: The picture files a folder of images may hold (what Keras's image utilities accept).
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif"})
@@ -57,51 +57,65 @@ def _numeric(x: np.ndarray, name: str, path: Path) -> np.ndarray:
     return x
 
 
-def load_npz(spec: DataSpec, base: Path) -> Raw:
+def npz_path(spec: DataSpec, base: Path) -> Path:
+    return _path(spec, base, folder=False)
+
+
+def check_npz_layout(names: list[str], shapes: dict[str, tuple[int, ...]], path: Path) -> bool:
+    """The arrays an npz must hold, one row per sample; True when it has its own test split."""
+    missing = [k for k in ("x", "y") if k not in names]
+    if missing:
+        raise DataProblem(("data", "path"), f"{path.name} lacks {' and '.join(missing)}; it holds {sorted(names)}")
+    has_test = "x_test" in names or "y_test" in names
+    if has_test and not ("x_test" in names and "y_test" in names):
+        raise DataProblem(("data", "path"), f"{path.name} has only one of x_test and y_test; give both or neither")
+    for suffix in ("", "_test") if has_test else ("",):
+        x, y = shapes["x" + suffix], shapes["y" + suffix]
+        if len(x) < 2 or not y or x[0] != y[0] or len(y) > 2:
+            raise DataProblem(
+                ("data", "path"),
+                f"{path.name}: x{suffix} {list(x)} and y{suffix} {list(y)} must have one row per sample",
+            )
+    if has_test and shapes["x"][1:] != shapes["x_test"][1:]:
+        raise DataProblem(
+            ("data", "path"), f"{path.name}: x is {list(shapes['x'])} but x_test is {list(shapes['x_test'])}"
+        )
+    return has_test
+
+
+def npz_target(
+    ys: list[np.ndarray], spec: DataSpec, path: Path
+) -> tuple[Task, np.ndarray, list[str] | None, list[str]]:
+    """y (and y_test) -> the task, the target (class codes or numbers), class names, notes."""
     import pandas as pd
 
     from nnrun.data.csv import infer_task
 
-    path = _path(spec, base, folder=False)
+    y_all = np.concatenate([np.ravel(y) if y.ndim == 2 and y.shape[1] == 1 else y for y in ys])
+    target = pd.Series(y_all, name="y")
+    task, notes = infer_task(target, spec.model_copy(update={"target": "y"}))
+    if task == "regression":
+        return task, _numeric(y_all, "y", path).reshape(len(y_all), -1).squeeze(-1), None, notes
+    classes = sorted(target.astype(str).unique(), key=_natural)
+    codes = pd.Categorical(target.astype(str), categories=classes).codes.astype("int64")
+    return task, codes, classes, notes
+
+
+def load_npz(spec: DataSpec, base: Path) -> Raw:
+    path = npz_path(spec, base)
     try:
         arrays = read_npz(path)
     except NnrunError as exc:
         raise DataProblem(("data", "path"), str(exc)) from None
-    missing = [k for k in ("x", "y") if k not in arrays]
-    if missing:
-        raise DataProblem(("data", "path"), f"{path.name} lacks {' and '.join(missing)}; it holds {sorted(arrays)}")
-    has_test = "x_test" in arrays or "y_test" in arrays
-    if has_test and not ("x_test" in arrays and "y_test" in arrays):
-        raise DataProblem(("data", "path"), f"{path.name} has only one of x_test and y_test; give both or neither")
-    xs, ys = [arrays["x"]], [arrays["y"]]
-    if has_test:
-        xs.append(arrays["x_test"])
-        ys.append(arrays["y_test"])
-    for x, y, suffix in zip(xs, ys, ("", "_test"), strict=False):
-        if x.ndim < 2 or len(x) != len(y) or y.ndim > 2:
-            raise DataProblem(
-                ("data", "path"),
-                f"{path.name}: x{suffix} {list(x.shape)} and y{suffix} {list(y.shape)} must have one row per sample",
-            )
-    if has_test and xs[0].shape[1:] != xs[1].shape[1:]:
-        raise DataProblem(("data", "path"), f"{path.name}: x is {list(xs[0].shape)} but x_test is {list(xs[1].shape)}")
-    x = _numeric(np.concatenate(xs), "x", path)
-    y_all = np.concatenate([np.ravel(y) if y.ndim == 2 and y.shape[1] == 1 else y for y in ys])
-    n_train = len(ys[0])
+    has_test = check_npz_layout(list(arrays), {k: a.shape for k, a in arrays.items()}, path)
+    suffixes = ("", "_test") if has_test else ("",)
+    x = _numeric(np.concatenate([arrays["x" + s] for s in suffixes]), "x", path)
+    ys = [arrays["y" + s] for s in suffixes]
+    task, y, classes, notes = npz_target(ys, spec, path)
     names = [f"x{i}" for i in range(int(np.prod(x.shape[1:])))]
-    target = pd.Series(y_all, name="y")
-    task, notes = infer_task(target, spec.model_copy(update={"target": "y"}))
-    common: dict = {"target": "y", "source": path.name, "notes": notes}
-    if task == "regression":
-        raw = Raw.from_array(
-            x, _numeric(y_all, "y", path).reshape(len(y_all), -1).squeeze(-1), "regression", names, **common
-        )
-    else:
-        classes = sorted(target.astype(str).unique(), key=_natural)
-        codes = pd.Categorical(target.astype(str), categories=classes).codes.astype("int64")
-        raw = Raw.from_array(x, codes, task, names, classes, **common)
+    raw = Raw.from_array(x, y, task, names, classes, target="y", source=path.name, notes=notes)
     if has_test:
-        raw.test_rows = np.arange(n_train, len(y_all))
+        raw.test_rows = np.arange(len(ys[0]), len(y))
     return raw
 
 
@@ -138,9 +152,8 @@ def read_images(paths: list[Path], size: tuple[int, int], color_mode: str) -> np
     return out
 
 
-def load_images(spec: DataSpec, base: Path) -> Raw:
-    from nnrun.data.keras_datasets import pixel_names
-
+def image_listing(spec: DataSpec, base: Path) -> tuple[Path, list[str], list[Path], np.ndarray]:
+    """An image folder's class names, its pictures' paths and their class codes."""
     folder = _path(spec, base, folder=True)
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(classes) < 2:
@@ -160,6 +173,21 @@ def load_images(spec: DataSpec, base: Path) -> Raw:
         labels += [k] * len(files)
     if len(paths) > MAX_IMAGES:
         raise DataProblem(("data", "path"), f"{folder} holds {len(paths)} pictures; nnrun takes at most {MAX_IMAGES}")
+    return folder, classes, paths, np.asarray(labels, dtype="int64")
+
+
+def images_note(n: int, classes: list[str], spec: DataSpec) -> str:
+    h, w = spec.image_size or (64, 64)
+    return (
+        f"images: {n} pictures in {len(classes)} classes ({', '.join(classes[:10])}), resized to "
+        f"{h}x{w} {spec.color_mode}, pixels scaled to [0, 1]"
+    )
+
+
+def load_images(spec: DataSpec, base: Path) -> Raw:
+    from nnrun.data.keras_datasets import pixel_names
+
+    folder, classes, paths, labels = image_listing(spec, base)
     h, w = spec.image_size or (64, 64)
     try:
         x = read_images(paths, (h, w), spec.color_mode)
@@ -167,11 +195,6 @@ def load_images(spec: DataSpec, base: Path) -> Raw:
         raise DataProblem(("data", "path"), str(exc)) from None
     c = x.shape[3]
     task = "binary" if len(classes) == 2 else "multiclass"
-    raw = Raw.from_array(
-        x, np.asarray(labels, dtype="int64"), task, pixel_names(h, w, c), classes, target="class", source=folder.name
-    )
-    raw.notes.append(
-        f"images: {len(paths)} pictures in {len(classes)} classes ({', '.join(classes[:10])}), resized to "
-        f"{h}x{w} {spec.color_mode}, pixels scaled to [0, 1]"
-    )
+    raw = Raw.from_array(x, labels, task, pixel_names(h, w, c), classes, target="class", source=folder.name)
+    raw.notes.append(images_note(len(paths), classes, spec))
     return raw

@@ -5,6 +5,7 @@ Dataset so the run folder can save it for `predict`."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,6 +14,9 @@ from nnrun.data.preprocess import InputProblem, Preprocessor, Target, text_level
 from nnrun.data.sources import SOURCES
 from nnrun.spec.config import Spec
 from nnrun.spec.losses import LOSSES
+
+if TYPE_CHECKING:
+    from nnrun.data.stream import Streamed
 
 
 def encode_labels(y: np.ndarray, task: str, n_classes: int | None, loss: str) -> np.ndarray:
@@ -86,8 +90,22 @@ def split(raw: Raw, spec: Spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return train_idx, val_idx, test_idx
 
 
+def _labels(raw: Raw | Streamed, n_classes: int | None, loss: str) -> tuple[np.ndarray, Target]:
+    """The targets encoded for the loss, and what predict needs to decode them."""
+    y = encode_labels(raw.y, raw.task, n_classes, loss)
+    one_hot = y.ndim == 2 and raw.task == "multiclass" or (raw.task == "binary" and y.ndim == 2 and y.shape[1] == 2)
+    encoding = "one_hot" if one_hot else "index"
+    return y, Target(task=raw.task, class_names=raw.class_names, column=raw.target, label_encoding=encoding)
+
+
 def prepare(spec: Spec, base: Path, raw: Raw | None = None) -> Dataset:
-    """Load, split, encode and scale the data a spec names."""
+    """Load, split, encode and scale the data a spec names (or stream it: `nnrun.data.stream`)."""
+    if raw is None:
+        from nnrun.data.stream import plan
+
+        streamed = plan(spec.data, base)
+        if streamed is not None:
+            return prepare_streamed(streamed, spec)
     raw = raw if raw is not None else load_raw(spec, base)
     train_idx, val_idx, test_idx = split(raw, spec)
     same = too_small(raw)
@@ -106,14 +124,7 @@ def prepare(spec: Spec, base: Path, raw: Raw | None = None) -> Dataset:
             "(the test figures say how well the net fits them, not how it does on new rows)"
         )
     n_classes = len(raw.class_names) if raw.class_names else None
-    y = encode_labels(raw.y, raw.task, n_classes, spec.loss)
-    one_hot = y.ndim == 2 and raw.task == "multiclass" or (raw.task == "binary" and y.ndim == 2 and y.shape[1] == 2)
-    target = Target(
-        task=raw.task,
-        class_names=raw.class_names,
-        column=raw.target,
-        label_encoding="one_hot" if one_hot else "index",
-    )
+    y, target = _labels(raw, n_classes, spec.loss)
     try:
         # Categories come from every row, so a value seen only in the test split is known;
         # the scaler learns from the training rows only.
@@ -144,4 +155,40 @@ def prepare(spec: Spec, base: Path, raw: Raw | None = None) -> Dataset:
         same_rows=same,
         test_inputs=shown.iloc[test_idx].reset_index(drop=True) if shown is not None else None,
         text=vectorizer,
+    )
+
+
+def prepare_streamed(s: Streamed, spec: Spec) -> Dataset:
+    """`prepare` for data that stays in its files: the same split, labels and Preprocessor; the
+    inputs are `Rows` that read and transform batches as training asks for them."""
+    from nnrun.data.stream import Rows, fitting_chunks
+
+    train_idx, val_idx, test_idx = split(s, spec)  # type: ignore[arg-type]
+    n_classes = len(s.class_names) if s.class_names else None
+    y, target = _labels(s, n_classes, spec.loss)
+    standardize = bool(spec.data.standardize)
+    pre = Preprocessor(standardize=standardize, input_shape=s.input_shape, target=target)
+    try:
+        pre.fit_numeric(s.feature_names, fitting_chunks(s, train_idx, standardize), s.source)
+    except InputProblem as exc:
+        raise DataProblem(("data", "path"), str(exc)) from None
+    x = {
+        name: Rows(s.reader, idx, pre, s.source)
+        for name, idx in (("train", train_idx), ("val", val_idx), ("test", test_idx))
+    }
+    return Dataset(
+        x["train"],  # type: ignore[arg-type]
+        y[train_idx],
+        x["val"],  # type: ignore[arg-type]
+        y[val_idx],
+        x["test"],  # type: ignore[arg-type]
+        y[test_idx],
+        task=s.task,
+        n_classes=n_classes,
+        class_names=s.class_names,
+        feature_names=pre.feature_names,
+        preprocessor=pre,
+        notes=list(s.notes),
+        test_rows=test_idx,
+        same_rows=too_small(s),  # type: ignore[arg-type]
     )

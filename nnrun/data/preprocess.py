@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -214,6 +214,20 @@ class Preprocessor:
             self.scaler_ = StandardScaler().fit(self._encode(frame, source))
         return self
 
+    def fit_numeric(self, columns: list[str], chunks: Iterable[np.ndarray], source: str = "the data") -> Preprocessor:
+        """`fit` for numeric training rows that arrive in pieces (a streamed file), in `columns`'
+        order: the scaler learns by `StandardScaler.partial_fit`, which gives the mean and scale
+        `fit` gives on all the rows at once (up to rounding)."""
+        from sklearn.preprocessing import StandardScaler
+
+        self._set_columns(list(columns), list(columns), {}, source)
+        scaler = StandardScaler() if self.standardize else None
+        for chunk in chunks:
+            if scaler is not None:
+                scaler.partial_fit(self._numbers(chunk, source))
+        self.scaler_ = scaler
+        return self
+
     def _set_columns(self, columns: list[str], numeric: list[str], levels: dict[str, list[str]], source: str) -> None:
         _refuse_clashes(numeric, levels, source)
         self.columns_, self.numeric_, self.levels_ = columns, numeric, levels
@@ -235,6 +249,29 @@ class Preprocessor:
             x = self.scaler_.transform(x)
         assert self.input_shape is not None
         return np.asarray(x, dtype="float32").reshape((len(x), *self.input_shape))
+
+    def transform_numeric(self, x: np.ndarray, source: str = "the input") -> np.ndarray:
+        """`transform` for rows that are numbers in the input columns' order already (a streamed
+        file's), without building a frame: the same checks, the same float64 arithmetic."""
+        flat = self._numbers(x, source)
+        if self.scaler_ is not None:
+            flat -= self.scaler_.mean_
+            flat /= self.scaler_.scale_
+        assert self.input_shape is not None
+        return flat.astype("float32").reshape((len(flat), *self.input_shape))
+
+    def _numbers(self, x: np.ndarray, source: str) -> np.ndarray:
+        if self.encoder_ is None:
+            raise RuntimeError("this Preprocessor is not fitted yet; call fit() or load()")
+        if self.levels_:
+            raise ValueError("rows with text columns go through transform(), which encodes them")
+        flat = np.asarray(x, dtype="float64").reshape(len(x), -1)
+        if flat.shape[1] != len(self.columns_):
+            raise InputProblem(f"{source}: rows of {flat.shape[1]} values; the model takes {len(self.columns_)}")
+        if not np.isfinite(flat).all():
+            row = int(np.argwhere(~np.isfinite(flat))[0][0])
+            raise InputProblem(f"{source}: row {row} has a missing or infinite value; replace or drop such rows first")
+        return flat
 
     def fit_transform(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
         return self.fit(frame, source).transform(frame, source)

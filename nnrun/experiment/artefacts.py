@@ -47,17 +47,18 @@ def summary_text(model: Any) -> str:
 
 def evaluate_test(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> dict[str, Any]:
     """Test-split metrics (with the loss); writes predictions.csv."""
-    import numpy as np
 
     from nnrun.train.evaluate import evaluate, with_inputs
 
     # The model is called directly, in one batch, not through predict() and evaluate(): those
     # trace two graph functions for every new model, which takes longer than the evaluation
     # itself and was most of what a warm second run in a notebook waited for besides training.
-    outputs = np.asarray(model(data.x_test, training=False))
+    from nnrun.train.stream import outputs as model_outputs
+
+    outputs = model_outputs(model, data.x_test)  # streamed rows: batch by batch
     test, rows = evaluate(outputs, data, spec.evaluation.threshold)
     # the compiled loss with the regularization penalties: what evaluate() reports for one batch
-    loss = model.compute_loss(x=data.x_test, y=data.y_test, y_pred=outputs, training=False)
+    loss = model.compute_loss(x=None, y=data.y_test, y_pred=outputs, training=False)
     test = {"loss": float(loss), **test}
     write_csv_rows(RunFolder(run_dir).predictions, with_inputs(rows, data.test_inputs))
     return test

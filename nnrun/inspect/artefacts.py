@@ -78,7 +78,9 @@ def _quietly(compute: Callable[[], list[Callable[[], Any]]]) -> list[Callable[[]
 
 
 def _predictions(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> list[Callable[[], Any]]:
-    predicted = np.asarray(model(data.x_test, training=False))  # called directly: predict() traces a function
+    from nnrun.train.stream import outputs
+
+    predicted = outputs(model, data.x_test)  # called directly (predict() traces a function); streamed: in batches
     target = data.preprocessor.target.column if data.preprocessor.target is not None else None
     path = run_dir / RunFolder.PREDICTIONS_PLOT
     return [lambda: plots.predictions(data.y_test, predicted, is_sequence(data), path, spec.name, target or "target")]

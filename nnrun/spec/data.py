@@ -77,6 +77,8 @@ DATASETS: dict[str, DatasetInfo] = {
         "IMDB movie reviews (Keras) as word indices, 50 000 reviews, positive or negative", "binary", None, 2
     ),
 }
+#: The datasets that can be read from their files batch by batch (`data.stream`).
+STREAMABLE = ("npz", "images")
 DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
 
 
@@ -151,6 +153,24 @@ class DataSpec(StrictModel):
         None, ge=4, le=100_000, description="imdb only: keep the most frequent words (default 10000)."
     )
 
+    stream: Literal["auto"] | bool = Field(
+        "auto",
+        description=(
+            "npz and images: read the rows from the files batch by batch through tf.data instead of loading "
+            "them whole. 'auto' streams image folders always, and an npz whose arrays would take more than "
+            "memory_share of the memory available."
+        ),
+    )
+    memory_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description=(
+            "npz with stream: auto: the share of available memory (the smaller of free RAM and the "
+            "process's address-space limit) the loaded arrays may take before the file is streamed."
+        ),
+    )
+
     def absolute_path(self, base: Path) -> None:
         """Make a relative `path` (relative to the config file in `base`) absolute, in place."""
         if self.path is not None and not os.path.isabs(self.path):
@@ -193,6 +213,10 @@ class DataSpec(StrictModel):
             raise ValueError(
                 f"{', '.join(wrong)} only appl{'ies' if len(wrong) == 1 else 'y'} to dataset "
                 f"{owners.get(first, 'images')}. Received: dataset={self.dataset}"
+            )
+        if self.stream is True and self.dataset not in STREAMABLE:
+            raise ValueError(
+                f"stream: true only applies to dataset {', '.join(STREAMABLE)}. Received: dataset={self.dataset}"
             )
         if self.dataset == "images" and self.image_size is None:
             self.image_size = [64, 64]

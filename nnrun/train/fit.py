@@ -84,18 +84,26 @@ class FitTrainer(Trainer):
             )
             callbacks.append(stopper)
         start_rows = len(hooks.rows)
+        if data.streamed:  # tf.data pipelines that read the files batch by batch
+            from nnrun.data.stream import EVAL_BATCH
+            from nnrun.train.stream import pipeline
+
+            inputs: dict[str, Any] = {
+                "x": pipeline(data.x_train, data.y_train, bs, spec.seed if spec.training.shuffle else None),  # type: ignore[arg-type]
+                "validation_data": pipeline(data.x_val, data.y_val, EVAL_BATCH),  # type: ignore[arg-type]
+                "shuffle": False,  # the pipeline shuffles
+            }
+        else:
+            inputs = {
+                "x": data.x_train,
+                "y": data.y_train,
+                "batch_size": bs,
+                "validation_data": (data.x_val, data.y_val),
+                "validation_batch_size": max(len(data.x_val), 1),
+                "shuffle": spec.training.shuffle,
+            }
         with recorder.watching() if recorder else contextlib.nullcontext():
-            model.fit(
-                data.x_train,
-                data.y_train,
-                batch_size=bs,
-                epochs=spec.training.epochs,
-                validation_data=(data.x_val, data.y_val),
-                validation_batch_size=max(len(data.x_val), 1),
-                shuffle=spec.training.shuffle,
-                callbacks=callbacks,
-                verbose=0,
-            )
+            model.fit(**inputs, epochs=spec.training.epochs, callbacks=callbacks, verbose=0)
         history = hooks.rows[start_rows:]
         epochs_run = len(history)
         result = TrainResult(

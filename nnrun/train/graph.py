@@ -137,6 +137,10 @@ class GraphTrainer(Trainer):
 
     @classmethod
     def unsupported(cls, spec: Spec, data: Dataset) -> str | None:
+        if data.streamed:
+            from nnrun.train.stream import STREAMED
+
+            return STREAMED
         size = _data_bytes(data)
         if size > MAX_DATA_BYTES:
             return (

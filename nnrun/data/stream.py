@@ -1,0 +1,308 @@
+"""Data beyond memory: npz files and image folders read batch by batch (`data.stream`).
+
+`data.stream: auto` streams an image folder always, and an npz whose loaded arrays would take
+more than `data.memory_share` of the memory available (`available_memory`: free RAM, or what
+is left under the process's address-space limit, whichever is smaller); `true` and `false`
+decide outright. A streamed dataset is split exactly as a loaded one (the same `split` on the
+row numbers and targets, which are small and always loaded), its `Preprocessor` is fitted on
+the training rows in pieces (`Preprocessor.fit_numeric`: `StandardScaler.partial_fit`) and
+applies to every batch as it is read. The splits' inputs are `Rows`: they look like the
+arrays (length, shape, slicing) but hold only row numbers; `nnrun.train.stream.pipeline`
+makes them the `tf.data` pipeline `fit` trains on (this module never imports TensorFlow). Peak memory is bounded by `BUFFER_BYTES` of shuffled rows plus
+the in-flight batches, whatever the size of the file.
+
+Which sources stream: uncompressed npz files (`np.savez`) and image folders. A compressed npz
+(`np.savez_compressed`) can only be read from its start, a CSV is parsed whole by pandas, and
+the Keras datasets are fixed and small: these are loaded whole, and `stream: true` on a
+compressed npz says so.
+"""
+
+from __future__ import annotations
+
+import math
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from nnrun.data.base import DataProblem
+from nnrun.spec.data import DataSpec, Task
+
+if TYPE_CHECKING:
+    from nnrun.data.preprocess import Preprocessor
+
+#: Rows shuffled together in a streamed epoch (their float32 size): the memory streaming takes.
+BUFFER_BYTES = 32 << 20
+#: Rows read and transformed in one call (their float32 size; the transform holds a few copies).
+TRANSFORM_BYTES = 8 << 20
+#: Loading an npz whole takes about this many times its float32 size beyond what streaming
+#: takes (the file's arrays, float32, the frame, the float64 encoding, the split copies):
+#: measured 2.9 on 20 000 pictures of 64x64 (328 MB as float32; peak resident 1 826 MB loaded
+#: whole against 876 MB streamed, same MLP).
+LOAD_COPIES = 3
+#: What TensorFlow and a model add to a process's address space, for `available_memory` under a
+#: limit before TensorFlow is imported (`nnrun train` of a small streamed npz peaks at 2.9 GB).
+TENSORFLOW_ADDRESS_SPACE = 3 << 30
+#: Batches of validation and test rows, for fit's validation and the test predictions.
+EVAL_BATCH = 1024
+
+
+class RowReader(Protocol):
+    n: int
+    row_shape: tuple[int, ...]
+    row_bytes: int
+    block_rows: int
+    dtype: np.dtype
+
+    def read(self, rows: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass
+class Streamed:
+    """What `split` and `prepare` need of a source that stays in its files (`Raw`'s role)."""
+
+    reader: RowReader
+    y: np.ndarray
+    task: Task
+    class_names: list[str] | None
+    feature_names: list[str]
+    input_shape: tuple[int, ...] | None
+    target: str
+    source: str
+    notes: list[str] = field(default_factory=list)
+    test_rows: np.ndarray | None = None
+    no_split: bool = False
+    #: Check every value is finite while fitting (float data; integers always are).
+    check_finite: bool = True
+
+
+def available_memory() -> int:
+    """Bytes this process may still take: free RAM, or the room left under its address-space
+    limit (RLIMIT_AS) if that is smaller, counting what TensorFlow will take if not yet imported."""
+    import resource
+    import sys
+
+    import psutil
+
+    free = int(psutil.virtual_memory().available)
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return free
+    used = int(psutil.Process().memory_info().vms)
+    if "tensorflow" not in sys.modules:
+        used += TENSORFLOW_ADDRESS_SPACE
+    return max(0, min(free, soft - used))
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**20:,.0f} MiB"
+
+
+def plan(spec: DataSpec, base: Path) -> Streamed | None:
+    """The streamed source a spec asks for, or None to load the data whole."""
+    if spec.stream is False or spec.dataset not in ("npz", "images"):
+        return None
+    if spec.dataset == "images":
+        return _images(spec, base)
+    return _npz(spec, base)
+
+
+def _npz(spec: DataSpec, base: Path) -> Streamed | None:
+    from nnrun.data.files import check_npz_layout, npz_path, npz_target
+    from nnrun.data.rows import NpyMember, NpzRows, npz_members
+
+    path = npz_path(spec, base)
+    try:
+        members = npz_members(path)
+        with np.load(path, allow_pickle=False) as f:
+            shapes = {k: tuple(int(d) for d in f[k].shape) for k in f.files if k.startswith("y")}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise DataProblem(("data", "path"), f"cannot read {path} as a NumPy .npz file: {exc}") from None
+    shapes.update({k: m.shape for k, m in members.items() if m is not None and k.startswith("x")})
+    for k, m in members.items():
+        if m is None and k.startswith("x"):
+            if spec.stream is True:
+                raise DataProblem(
+                    ("data", "stream"),
+                    f"{path.name}: its array {k!r} is compressed (np.savez_compressed), so it can only be read "
+                    "from its start; save it with np.savez to stream it",
+                    "stream: auto (loads it whole)",
+                )
+            return None
+    has_test = check_npz_layout(list(members), shapes, path)
+    suffixes = ("", "_test") if has_test else ("",)
+    xs: list[NpyMember] = [members["x" + s] for s in suffixes]  # type: ignore[misc]
+    if any(not (np.issubdtype(m.dtype, np.number) or m.dtype == bool) for m in xs):
+        return None  # loading it whole names the problem
+    reader = NpzRows(path, xs)
+    features = int(np.prod(reader.row_shape))
+    loaded = reader.n * features * 4 * LOAD_COPIES
+    room = available_memory()
+    if spec.stream == "auto" and loaded <= spec.memory_share * room:
+        return None
+    with np.load(path, allow_pickle=False) as f:
+        ys = [np.asarray(f["y" + s]) for s in suffixes]
+    task, y, classes, notes = npz_target(ys, spec, path)
+    why = (
+        "data.stream: true"
+        if spec.stream is True
+        else f"loaded whole it would take about {_mib(loaded)}, more than memory_share {spec.memory_share:g} "
+        f"of the {_mib(room)} available"
+    )
+    notes.append(f"streamed: {reader.n} rows read from {path.name} batch by batch ({why})")
+    shape = reader.row_shape if len(reader.row_shape) > 1 else None
+    return Streamed(
+        reader,
+        y,
+        task,
+        classes,
+        [f"x{i}" for i in range(features)],
+        shape,
+        "y",
+        path.name,
+        notes,
+        test_rows=np.arange(len(ys[0]), len(y)) if has_test else None,
+        check_finite=any(np.issubdtype(m.dtype, np.floating) for m in xs),
+    )
+
+
+def _images(spec: DataSpec, base: Path) -> Streamed:
+    from PIL import Image, UnidentifiedImageError
+
+    from nnrun.data.files import image_listing, images_note
+    from nnrun.data.keras_datasets import pixel_names
+    from nnrun.data.rows import ImageRows
+
+    folder, classes, paths, labels = image_listing(spec, base)
+    for p in paths:  # the header only: a file that is not a picture is named now, not mid-training
+        try:
+            with Image.open(p):
+                pass
+        except (OSError, UnidentifiedImageError) as exc:
+            raise DataProblem(("data", "path"), f"cannot read {p} as a picture: {exc}") from None
+    h, w = spec.image_size or (64, 64)
+    reader = ImageRows(paths, (h, w), spec.color_mode)
+    why = "data.stream: true" if spec.stream is True else "image folders always stream; data.stream: false loads them"
+    notes = [images_note(len(paths), classes, spec), f"streamed: the pictures are read batch by batch ({why})"]
+    task: Task = "binary" if len(classes) == 2 else "multiclass"
+    return Streamed(
+        reader,
+        labels,
+        task,
+        classes,
+        pixel_names(h, w, reader.row_shape[2]),
+        reader.row_shape,
+        "class",
+        folder.name,
+        notes,
+        check_finite=False,
+    )
+
+
+def _chunks(rows: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def fitting_chunks(s: Streamed, train_rows: np.ndarray, standardize: bool) -> Iterator[np.ndarray]:
+    """The training rows in pieces for `Preprocessor.fit_numeric`, after checking every row of
+    the file is finite (float data: one pass over the file); nothing to read otherwise."""
+    step = max(1, TRANSFORM_BYTES // (4 * max(1, int(np.prod(s.reader.row_shape)))))
+    if s.check_finite:
+        every = np.arange(s.reader.n)
+        for rows in _chunks(every, step):
+            x = s.reader.read(rows)
+            bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+            if bad.any():
+                raise DataProblem(
+                    ("data", "path"),
+                    f"{s.source}: row {int(rows[np.argmax(bad)])} of x has missing or infinite values",
+                )
+            if standardize:
+                yield x[np.isin(rows, train_rows, assume_unique=True)]
+    elif standardize:
+        for rows in _chunks(train_rows, step):
+            yield s.reader.read(rows)
+
+
+class Rows:
+    """One split of a streamed dataset: looks like the split's float32 array (`len`, `shape`,
+    slicing, `np.asarray`) but holds row numbers; reading transforms with the run's Preprocessor."""
+
+    dtype = np.dtype("float32")
+
+    def __init__(self, reader: RowReader, rows: np.ndarray, pre: Preprocessor, source: str) -> None:
+        self.reader = reader
+        self.rows = np.asarray(rows, dtype="int64")
+        self.pre = pre
+        self.source = source
+        assert pre.input_shape is not None
+        self.shape = (len(self.rows), *pre.input_shape)
+        self.ndim = len(self.shape)
+        self.row_values = math.prod(pre.input_shape)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.rows) * self.row_values * 4
+
+    def __repr__(self) -> str:
+        return f"Rows({len(self.rows)} of {self.source}, shape {list(self.shape)}, streamed)"
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        positions = np.arange(len(self.rows))[key]
+        if np.ndim(positions) == 0:
+            return self.take(np.asarray([positions]))[0]
+        return self.take(np.asarray(positions))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        x = self.take(np.arange(len(self.rows)))
+        return x if dtype is None else x.astype(dtype)
+
+    def take(self, positions: np.ndarray) -> np.ndarray:
+        """The rows at these positions of the split, in this order, transformed."""
+        out = np.empty((len(positions), *self.shape[1:]), dtype="float32")
+        step = max(1, TRANSFORM_BYTES // (4 * self.row_values))
+        for start in range(0, len(positions), step):
+            part = positions[start : start + step]
+            file_rows = self.rows[part]
+            order = np.argsort(file_rows, kind="stable")
+            raw = self.reader.read(file_rows[order])
+            out[start + order] = self.pre.transform_numeric(raw, self.source)
+        return out
+
+    def batches(
+        self, batch_size: int, seed: int | None = None, epoch: int = 0
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(positions, inputs) batch by batch: in order, or shuffled (`seed`): blocks of
+        neighbouring rows in a random order, the rows of up to `BUFFER_BYTES` shuffled together.
+        Every batch has `batch_size` rows but the last, as when the arrays are in memory."""
+        n = len(self.rows)
+        buffer_rows = max(batch_size, BUFFER_BYTES // (4 * self.row_values))
+        if seed is None:
+            pieces: Iterator[np.ndarray] = _chunks(np.arange(n), buffer_rows)
+        else:
+            rng = np.random.default_rng([seed, epoch])
+            block = self.reader.block_rows
+            order = rng.permutation(math.ceil(n / block))
+            per = max(1, buffer_rows // block)
+            pieces = (
+                rng.permutation(np.concatenate([np.arange(b * block, min((b + 1) * block, n)) for b in group]))
+                for group in _chunks(order, per)
+            )
+        carry_p = np.empty(0, dtype="int64")
+        carry_x = np.empty((0, *self.shape[1:]), dtype="float32")
+        for piece in pieces:
+            p = np.concatenate([carry_p, piece])
+            x = np.concatenate([carry_x, self.take(piece)]) if len(carry_p) else self.take(piece)
+            full = len(p) // batch_size * batch_size
+            for start in range(0, full, batch_size):
+                yield p[start : start + batch_size], x[start : start + batch_size]
+            carry_p, carry_x = p[full:], x[full:]
+        if len(carry_p):
+            yield carry_p, carry_x
