@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from nnrun.errors import NnrunError
+from nnrun.runs.records import written
 from nnrun.spec.data import Task
 
 if TYPE_CHECKING:
@@ -329,7 +330,8 @@ class Preprocessor:
         if self.scaler_ is not None:
             scaler = ScalerState(mean=self.scaler_.mean_.tolist(), scale=self.scaler_.scale_.tolist())
         assert self.input_shape is not None
-        return PreprocessingRecord(
+        return written(
+            PreprocessingRecord,
             task=target.task,
             feature_names=self.feature_names_,
             class_names=target.class_names,

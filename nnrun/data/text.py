@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from nnrun.errors import NnrunError
+from nnrun.runs.records import written
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,7 +94,9 @@ class TextVectorizer:
         return pd.DataFrame(self.transform(texts).astype("float32"), columns=self.names)
 
     def record(self) -> VocabularyRecord:
-        return VocabularyRecord(column=self.column, vocabulary=self.vocabulary_, sequence_length=self.sequence_length)
+        return written(
+            VocabularyRecord, column=self.column, vocabulary=self.vocabulary_, sequence_length=self.sequence_length
+        )
 
     def save(self, path: Path) -> None:
         from nnrun.runs.files import atomic_write_text

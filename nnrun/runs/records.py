@@ -13,7 +13,7 @@ Never imports TensorFlow.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
@@ -208,6 +208,19 @@ class LrFindJson(Record):
     steps: OptInt = None
     smoothing: OptFloat = None
     diverge_factor: OptFloat = None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def written(model: type[M], **fields: Any) -> M:
+    """`model(**fields)` for the writer of a record that drops unknown keys when it reads them
+    (preprocessing.json, vocabulary.json): a field the model does not declare, a misspelt key,
+    is refused here instead of being silently left out of the file."""
+    unknown = sorted(set(fields) - set(model.model_fields))
+    if unknown:
+        raise AttributeError(f"{model.__name__} has no field {', '.join(map(repr, unknown))}")
+    return model(**fields)
 
 
 #: The record class of each JSON file, for code that reads any of them.

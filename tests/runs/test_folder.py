@@ -87,3 +87,14 @@ def test_a_run_json_read_back_keeps_its_keys_and_unknown_fields_when_rewritten(t
     data = json.loads((run / "run.json").read_text())
     assert data["from_the_future"] == [1] and data["status"] == "failed" and data["duration_seconds"] > 0
     assert "pid" not in data  # fields it never had are not written as nulls
+
+
+def test_preprocessing_and_vocabulary_writers_refuse_undeclared_fields() -> None:
+    from nnrun.data.preprocess import PreprocessingRecord
+    from nnrun.data.text import VocabularyRecord
+    from nnrun.runs.records import written
+
+    with pytest.raises(AttributeError, match="'csv_colums'"):
+        written(PreprocessingRecord, task="binary", feature_names=["a"], input_shape=[1], csv_colums=["a"])
+    record = written(VocabularyRecord, column="text", vocabulary=["", "[UNK]"], sequence_length=4)
+    assert record.sequence_length == 4
