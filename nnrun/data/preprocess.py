@@ -420,12 +420,27 @@ def _named(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns=str)
 
 
+class _NumericColumns:
+    """The encoder of rows whose columns are all numeric: those columns, in order, as float64
+    (exactly what a ColumnTransformer passing them through returns, without importing
+    sklearn.compose and running its checks again for every call: the rows are checked
+    in `_encode`)."""
+
+    def __init__(self, numeric: list[str]) -> None:
+        self.numeric = list(numeric)
+
+    def transform(self, rows: pd.DataFrame) -> np.ndarray:
+        return rows[self.numeric].to_numpy(dtype="float64")
+
+
 def _column_transformer(columns: list[str], numeric: list[str], levels: dict[str, list[str]]) -> Any:
     """The encoder for these columns, fitted.
 
     With the categories given explicitly its state is fully determined by the column lists,
     so fitting it on a one-row template is exact, in `fit` and in `load` alike.
     """
+    if not levels:
+        return _NumericColumns(numeric)
     import pandas as pd
     from sklearn.compose import ColumnTransformer
     from sklearn.preprocessing import OneHotEncoder
