@@ -3,13 +3,11 @@ names its Keras class and arguments, so a new optimizer or layer needs no code h
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import keras
 
 from nnrun.build import custom
-from nnrun.registry import Registry
 from nnrun.spec.activations import ACTIVATIONS, Activation
 from nnrun.spec.initializers import Initializer
 from nnrun.spec.layers import LayerSpec
@@ -23,20 +21,11 @@ CUSTOM_LAYERS: dict[str, type[keras.layers.Layer]] = {
     "Step": custom.Step,
 }
 
-#: Schedule type (`nnrun.spec.schedules.SCHEDULES`) -> Keras schedule from the initial rate and the spec.
-SCHEDULES: Registry[Callable[[float, Any], Any]] = Registry(
-    "schedule",
-    {
-        "inverse_time": lambda lr, s: keras.optimizers.schedules.InverseTimeDecay(
-            lr, s.decay_steps, s.decay_rate, staircase=s.staircase
-        ),
-        "exponential": lambda lr, s: keras.optimizers.schedules.ExponentialDecay(
-            lr, s.decay_steps, s.decay_rate, staircase=s.staircase
-        ),
-        "step": lambda lr, s: custom.StepDecay(lr, s.boundaries, s.factor),
-        "cyclical": lambda lr, s: custom.Cyclical(lr, s.max_learning_rate, s.step_size),
-    },
-)
+#: The learning-rate schedules nnrun defines itself, by the class name a schedule spec gives.
+CUSTOM_SCHEDULES: dict[str, type[keras.optimizers.schedules.LearningRateSchedule]] = {
+    "StepDecay": custom.StepDecay,
+    "Cyclical": custom.Cyclical,
+}
 
 
 def regularizer(spec: Regularizer | None) -> keras.regularizers.Regularizer | None:
@@ -92,7 +81,8 @@ def schedule(spec: OptimizerSpec, steps_per_epoch: int = 1) -> Any:
     s = spec.schedule
     if s is None:
         return lr
-    built = SCHEDULES.get(s.type)(lr, s)
+    cls = CUSTOM_SCHEDULES.get(s.keras_class) or getattr(keras.optimizers.schedules, s.keras_class)
+    built = cls(lr, **s.keras_kwargs())
     return custom.EpochUnits(built, steps_per_epoch) if s.unit == "epoch" else built
 
 

@@ -1,11 +1,15 @@
 """Learning-rate schedules. `unit: epoch` (the default) counts finished epochs, so
 `decay_steps: 1` decays once per epoch, as the study guide's alpha_0 / (1 + lambda * t);
 `unit: step` counts optimizer updates (batches), as Keras does. The optimizer's
-`learning_rate` is the start."""
+`learning_rate` is the start.
+
+Adding a schedule is a class here (its fields are its Keras class's arguments after the
+initial rate, `keras_class` names that class in `keras.optimizers.schedules` or
+`nnrun.build.registry.CUSTOM_SCHEDULES`) and a test; the builder needs no code."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, PositiveInt, model_validator
 
@@ -18,8 +22,17 @@ Unit = Annotated[
 ]
 
 
+class ScheduleSpec(StrictModel):
+    """A schedule: the Keras class it builds, called with the initial rate and `keras_kwargs()`."""
+
+    keras_class: ClassVar[str]
+
+    def keras_kwargs(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"type", "unit"})
+
+
 @SCHEDULES.register("inverse_time")
-class InverseTime(StrictModel):
+class InverseTime(ScheduleSpec):
     """lr_t = lr_0 / (1 + decay_rate * t / decay_steps)."""
 
     type: Literal["inverse_time"]
@@ -27,10 +40,11 @@ class InverseTime(StrictModel):
     decay_steps: PositiveInt = 1
     staircase: bool = False
     unit: Unit = "epoch"
+    keras_class: ClassVar[str] = "InverseTimeDecay"
 
 
 @SCHEDULES.register("exponential")
-class Exponential(StrictModel):
+class Exponential(ScheduleSpec):
     """lr_t = lr_0 * decay_rate ** (t / decay_steps)."""
 
     type: Literal["exponential"]
@@ -38,16 +52,18 @@ class Exponential(StrictModel):
     decay_steps: PositiveInt = 100
     staircase: bool = False
     unit: Unit = "epoch"
+    keras_class: ClassVar[str] = "ExponentialDecay"
 
 
 @SCHEDULES.register("step")
-class Step(StrictModel):
+class Step(ScheduleSpec):
     """Piecewise constant: lr_0, then lr_0 * factor after each boundary step."""
 
     type: Literal["step"]
     boundaries: list[PositiveInt] = Field(min_length=1)
     factor: float = Field(0.1, gt=0)
     unit: Unit = "epoch"
+    keras_class: ClassVar[str] = "StepDecay"
 
     @model_validator(mode="after")
     def _increasing(self) -> Step:
@@ -57,7 +73,7 @@ class Step(StrictModel):
 
 
 @SCHEDULES.register("cyclical")
-class Cyclical(StrictModel):
+class Cyclical(ScheduleSpec):
     """Triangular cyclical learning rate between lr_0 and `max_learning_rate`.
 
     One cycle is 2 * step_size steps (Smith, 2017).
@@ -67,6 +83,7 @@ class Cyclical(StrictModel):
     max_learning_rate: float = Field(gt=0)
     step_size: PositiveInt = 20
     unit: Unit = "epoch"
+    keras_class: ClassVar[str] = "Cyclical"
 
 
 AnySchedule = SCHEDULES.union()
