@@ -276,30 +276,32 @@ class Rows:
             out[start + order] = self.pre.transform_numeric(raw, self.source)
         return out
 
+    def pieces(self, seed: int | None = None, epoch: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(positions, inputs) of up to `BUFFER_BYTES` of rows at a time: in order, or shuffled
+        (`seed`): blocks of neighbouring rows in a random order, the rows of each piece shuffled."""
+        n = len(self.rows)
+        buffer_rows = max(1, BUFFER_BYTES // (4 * self.row_values))
+        if seed is None:
+            for positions in _chunks(np.arange(n), buffer_rows):
+                yield positions, self.take(positions)
+            return
+        rng = np.random.default_rng([seed, epoch])
+        block = self.reader.block_rows
+        order = rng.permutation(math.ceil(n / block))
+        for group in _chunks(order, max(1, buffer_rows // block)):
+            positions = rng.permutation(np.concatenate([np.arange(b * block, min((b + 1) * block, n)) for b in group]))
+            yield positions, self.take(positions)
+
     def batches(
         self, batch_size: int, seed: int | None = None, epoch: int = 0
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(positions, inputs) batch by batch: in order, or shuffled (`seed`): blocks of
-        neighbouring rows in a random order, the rows of up to `BUFFER_BYTES` shuffled together.
-        Every batch has `batch_size` rows but the last, as when the arrays are in memory."""
-        n = len(self.rows)
-        buffer_rows = max(batch_size, BUFFER_BYTES // (4 * self.row_values))
-        if seed is None:
-            pieces: Iterator[np.ndarray] = _chunks(np.arange(n), buffer_rows)
-        else:
-            rng = np.random.default_rng([seed, epoch])
-            block = self.reader.block_rows
-            order = rng.permutation(math.ceil(n / block))
-            per = max(1, buffer_rows // block)
-            pieces = (
-                rng.permutation(np.concatenate([np.arange(b * block, min((b + 1) * block, n)) for b in group]))
-                for group in _chunks(order, per)
-            )
+        """The `pieces` cut into batches of `batch_size` rows (the last may be smaller, as when
+        the arrays are in memory); what `tf.data`'s `rebatch` makes of them in the pipeline."""
         carry_p = np.empty(0, dtype="int64")
         carry_x = np.empty((0, *self.shape[1:]), dtype="float32")
-        for piece in pieces:
+        for piece, x in self.pieces(seed, epoch):
             p = np.concatenate([carry_p, piece])
-            x = np.concatenate([carry_x, self.take(piece)]) if len(carry_p) else self.take(piece)
+            x = np.concatenate([carry_x, x]) if len(carry_p) else x
             full = len(p) // batch_size * batch_size
             for start in range(0, full, batch_size):
                 yield p[start : start + batch_size], x[start : start + batch_size]
