@@ -282,13 +282,14 @@ def test_whole_mapping_values_pair_settings_and_are_named_readably() -> None:
 
 
 @pytest.mark.slow
-def test_cli_tied_grid_trains_two_points_named_readably(tmp_path: Path) -> None:
-    proc = run_cli(
-        "sweep", str(XOR), "--grid", "optimizer=[{name: sgd, learning_rate: 0.1}, {name: adam, learning_rate: 0.01}]",
-        "--grid", "model.layers.0.units,training.batch_size=2,4", "--set", "training.epochs=2", "-w", "1",
-        "--out", str(tmp_path),
+def test_cli_tied_grid_trains_two_points_named_readably(tmp_path: Path, nnrun) -> None:
+    # through the CLI's main in this process, the points trained here one after another
+    code, out, err = nnrun(
+        "sweep", XOR, "--grid", "optimizer=[{name: sgd, learning_rate: 0.1}, {name: adam, learning_rate: 0.01}]",
+        "--grid", "model.layers.0.units,training.batch_size=2,4", "--set", "training.epochs=2",
+        "--backend", "inline", "--out", tmp_path,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert code == 0, out + err
     (sweep_dir,) = (tmp_path / "xor").iterdir()
     assert len(list(sweep_dir.glob("p*/run.json"))) == 4  # 2 optimizers x 2 tied values, not 2 x 2 x 2
-    assert "sgd(0.1)" in proc.stdout and "adam(0.01)" in proc.stdout and "{" not in proc.stdout
+    assert "sgd(0.1)" in out and "adam(0.01)" in out and "{" not in out

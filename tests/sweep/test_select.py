@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from nnrun.cli.app import app
 from nnrun.errors import NnrunError
 from nnrun.sweep import select
-from tests.conftest import CONFIGS, run_cli
+from tests.conftest import CONFIGS
 
 
 def test_cli_select_syntax() -> None:
@@ -59,20 +59,23 @@ def test_sweep_refuses_a_criterion_before_training(args: list[str], message: str
     assert not any(tmp_path.iterdir())  # nothing created
 
 
-def _sweep(root: Path, config: str, *args: str) -> tuple[str, Path, dict]:
-    proc = run_cli("sweep", str(CONFIGS / config), *args, "--workers", "1", "--out", str(root))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+def _sweep(nnrun, root: Path, config: str, *args: str) -> tuple[str, Path, dict]:
+    """`nnrun sweep` through the CLI's main in this process, its points trained one after another
+    here (`--backend inline`): what is checked is the choice of the best point, which reads the
+    run folders whichever backend trained them (the worker processes are tested in test_sweep_run.py)."""
+    code, out, err = nnrun("sweep", CONFIGS / config, *args, "--backend", "inline", "--out", root)
+    assert code == 0, out + err
     (sweep_dir,) = [p for p in root.rglob("sweep.json")]
-    return proc.stdout, sweep_dir.parent, json.loads(sweep_dir.read_text())
+    return out, sweep_dir.parent, json.loads(sweep_dir.read_text())
 
 
 @pytest.mark.slow
-def test_breast_cancer_sgd_lr_sweep_does_not_crown_lr_1(tmp_path: Path) -> None:
+def test_breast_cancer_sgd_lr_sweep_does_not_crown_lr_1(tmp_path: Path, nnrun) -> None:
     """The issue's sweep, as given (the walk-through config validates on the test split): lr=1
     is one test row ahead at the epoch its early stopping kept, which is noise; the lowest
     val_loss at any epoch used to name it best."""
     out, sweep_dir, record = _sweep(
-        tmp_path, "breast_cancer.yaml", "--set", "optimizer.name=sgd", "--lr", "0.0001,0.001,0.01,0.1,1.0"
+        nnrun, tmp_path, "breast_cancer.yaml", "--set", "optimizer.name=sgd", "--lr", "0.0001,0.001,0.01,0.1,1.0"
     )
     best = record["best"]
     assert best["values"]["optimizer.learning_rate"] != 1.0
@@ -89,9 +92,9 @@ def test_breast_cancer_sgd_lr_sweep_does_not_crown_lr_1(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_grid_over_loss_ranks_by_a_metric_every_point_shares(tmp_path: Path) -> None:
+def test_a_grid_over_loss_ranks_by_a_metric_every_point_shares(tmp_path: Path, nnrun) -> None:
     out, sweep_dir, record = _sweep(
-        tmp_path, "diabetes_mae.yaml", "--grid", "loss=mse,mae", "--set", "training.epochs=40"
+        nnrun, tmp_path, "diabetes_mae.yaml", "--grid", "loss=mse,mae", "--set", "training.epochs=40"
     )
     best = record["best"]
     assert best["metric"] == "val_mse"  # diabetes_mae.yaml tracks mse: the mse run has it as val_loss
@@ -105,9 +108,9 @@ def test_a_grid_over_loss_ranks_by_a_metric_every_point_shares(tmp_path: Path) -
 
 
 @pytest.mark.slow
-def test_seeds_rank_by_the_mean_and_draw_a_band(tmp_path: Path) -> None:
+def test_seeds_rank_by_the_mean_and_draw_a_band(tmp_path: Path, nnrun) -> None:
     out, sweep_dir, record = _sweep(
-        tmp_path, "xor.yaml", "--lr", "0.005,0.05", "--seeds", "3", "--set", "training.epochs=60"
+        nnrun, tmp_path, "xor.yaml", "--lr", "0.005,0.05", "--seeds", "3", "--set", "training.epochs=60"
     )
     rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
     means = {float(r["optimizer.learning_rate"]): float(r["kept_val_accuracy"]) for r in rows}
