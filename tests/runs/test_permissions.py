@@ -36,7 +36,7 @@ def test_atomic_writes_get_the_umask_mode(tmp_path: Path, umask: str, mode: int)
 
 
 @pytest.mark.slow
-def test_every_file_of_a_trained_run_is_readable_by_the_group_and_others(tmp_path: Path) -> None:
+def test_every_file_of_a_trained_run_is_readable_by_the_group_and_others(tmp_path: Path, nnrun) -> None:
     config = tmp_path / "xor.yaml"
     config.write_text(
         "name: perms\nseed: 1\ndata: {dataset: xor}\n"
@@ -45,25 +45,13 @@ def test_every_file_of_a_trained_run_is_readable_by_the_group_and_others(tmp_pat
         "optimizer: {name: adam, learning_rate: 0.05}\nloss: binary_crossentropy\n"
         "metrics: [accuracy]\ntraining: {epochs: 5, batch_size: full}\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = tmp_path / "runs"
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import os, sys, runpy; os.umask(0o022); sys.argv = ['nnrun', *sys.argv[1:]];"
-            " runpy.run_module('nnrun', run_name='__main__')",
-            "train",
-            str(config),
-            "--out",
-            str(out),
-            "--quiet",
-        ],
-        check=True,
-        env=env,
-        timeout=600,
-        capture_output=True,
-    )
+    before = os.umask(0o022)  # trained through the CLI's main in this process, under umask 022
+    try:
+        code, _, err = nnrun("train", config, "--out", out, "--quiet")
+    finally:
+        os.umask(before)
+    assert code == 0, err
     (run,) = (out / "perms").iterdir()
     found = modes(run)
     assert {"run.json", "config.yaml", "history.csv", "metrics.json", "model.keras"} <= set(found)
