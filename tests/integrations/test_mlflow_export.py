@@ -80,7 +80,9 @@ def test_params_are_dotted_keys_with_text_values() -> None:
 
 
 @pytest.mark.slow
-def test_export_then_read_back_with_mlflow(runs_root: Path, store: tuple[str, Path]) -> None:
+def test_export_then_read_back_with_mlflow(
+    runs_root: Path, store: tuple[str, Path], nnrun, monkeypatch: pytest.MonkeyPatch
+) -> None:
     uri, work = store
     proc = run_cli("export", "mlflow", str(runs_root), "--tracking-uri", uri, "--experiment", "cli", cwd=work)
     assert proc.returncode == 0, proc.stderr
@@ -128,10 +130,11 @@ def test_export_then_read_back_with_mlflow(runs_root: Path, store: tuple[str, Pa
         local = Path(client.download_artifacts(run.info.run_id, "config.yaml", str(work / "dl" / run.info.run_id)))
         assert local.read_bytes() == (run_dir / "config.yaml").read_bytes()
 
-    # Exporting again adds nothing.
-    proc = run_cli("export", "mlflow", str(runs_root), "--tracking-uri", uri, "--experiment", "cli", cwd=work)
-    assert proc.returncode == 0, proc.stderr
-    assert "0 exported, 2 already in MLflow" in proc.stdout
+    # Exporting again adds nothing (the same command, through the CLI's main in this process).
+    monkeypatch.chdir(work)
+    code, out, err = nnrun("export", "mlflow", runs_root, "--tracking-uri", uri, "--experiment", "cli")
+    assert code == 0, err
+    assert "0 exported, 2 already in MLflow" in out
     assert len(mlflow_runs(uri, "cli")) == 2
 
 
@@ -164,15 +167,15 @@ def test_running_crashed_and_half_exported_runs(runs_root: Path, in_store: str, 
 
 
 @pytest.mark.slow
-def test_bad_input_is_a_clean_error(store: tuple[str, Path], tmp_path: Path) -> None:
-    uri, work = store
-    proc = run_cli("export", "mlflow", str(tmp_path / "nothing"), "--tracking-uri", uri, cwd=work)
-    assert proc.returncode == 2
-    assert "nothing does not exist" in proc.stderr and "Traceback" not in proc.stderr
+def test_bad_input_is_a_clean_error(in_store: str, tmp_path: Path, nnrun) -> None:
+    # through the CLI's main in this process: exit code 2 and one message, no exception
+    code, _, err = nnrun("export", "mlflow", tmp_path / "nothing", "--tracking-uri", in_store)
+    assert code == 2
+    assert "nothing does not exist" in err and "Traceback" not in err
     (tmp_path / "empty").mkdir()
-    proc = run_cli("export", "mlflow", str(tmp_path / "empty"), "--tracking-uri", uri, cwd=work)
-    assert proc.returncode == 2
-    assert "no run folders found" in proc.stderr
+    code, _, err = nnrun("export", "mlflow", tmp_path / "empty", "--tracking-uri", in_store)
+    assert code == 2
+    assert "no run folders found" in err
 
 
 @pytest.mark.slow
@@ -199,8 +202,8 @@ def test_missing_mlflow_gives_the_install_hint(runs_root: Path, tmp_path: Path) 
 
 
 @pytest.mark.slow
-def test_a_damaged_history_skips_that_run_only(runs_root: Path, store: tuple[str, Path], tmp_path: Path) -> None:
-    uri, work = store
+def test_a_damaged_history_skips_that_run_only(runs_root: Path, in_store: str, tmp_path: Path, nnrun) -> None:
+    uri = in_store
     root = tmp_path / "copies"
     source = run_dirs(runs_root)[0]
     binary, blank, fine = root / "a" / "binary", root / "a" / "blank", root / "a" / "fine"
@@ -212,12 +215,12 @@ def test_a_damaged_history_skips_that_run_only(runs_root: Path, store: tuple[str
     lines = (blank / "history.csv").read_text().splitlines()
     (blank / "history.csv").write_text("\n".join([lines[0], lines[1], ",,,", *lines[2:]]) + "\n")
 
-    proc = run_cli("export", "mlflow", str(root), "--tracking-uri", uri, "--experiment", "damaged", cwd=work)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
-    skipped = [line for line in proc.stdout.splitlines() if line.startswith("skipped")]
-    assert len(skipped) == 2 and all("history.csv line" in line for line in skipped), proc.stdout
-    assert "1 exported" in proc.stdout
+    code, out, err = nnrun("export", "mlflow", root, "--tracking-uri", uri, "--experiment", "damaged")
+    assert code == 0, out + err
+    assert "Traceback" not in err
+    skipped = [line for line in out.splitlines() if line.startswith("skipped")]
+    assert len(skipped) == 2 and all("history.csv line" in line for line in skipped), out
+    assert "1 exported" in out
     assert [r.data.tags[TAG_RUN_ID] for r in mlflow_runs(uri, "damaged")] == ["fine"]
 
 
