@@ -131,12 +131,13 @@ def _boundary(
         return out
     weights = model.get_weights()
     frames = []
+    both = np.concatenate([grid.points, data.x_train.astype(grid.points.dtype)])  # one call per snapshot
     try:
         for epoch, snapshot in sorted(inspection.snapshots.items()):
             model.set_weights(snapshot)
-            probs = _probabilities(model, grid.points)
-            guess = predicted_classes(_probabilities(model, data.x_train), data.task, spec.evaluation.threshold)
-            frames.append((epoch, probs, float(np.mean(guess == y_train))))
+            probs = _probabilities(model, both)
+            guess = predicted_classes(probs[len(grid.points) :], data.task, spec.evaluation.threshold)
+            frames.append((epoch, probs[: len(grid.points)], float(np.mean(guess == y_train))))
     finally:
         model.set_weights(weights)
     path = run_dir / RunFolder.BOUNDARY_EPOCHS_PLOT
