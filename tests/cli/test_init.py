@@ -43,7 +43,7 @@ def test_list_shows_every_template_with_its_description() -> None:
 
 
 @pytest.mark.slow
-def test_every_template_is_written_as_is_and_validates(tmp_path: Path, keras_cache: dict[str, str]) -> None:
+def test_every_template_is_written_as_is_and_validates(tmp_path: Path, keras_cache: dict[str, str], nnrun) -> None:
     # the Keras-dataset templates validate against the local stand-in files (keras_cache)
     runner = CliRunner()
     written = []
@@ -58,9 +58,9 @@ def test_every_template_is_written_as_is_and_validates(tmp_path: Path, keras_cac
     assert (tmp_path / "data" / "fruit.csv").read_bytes() == (CONFIGS / "data" / "fruit.csv").read_bytes()
     shapes = sorted(p.relative_to(CONFIGS) for p in (CONFIGS / "data" / "shapes").rglob("*.png"))
     assert shapes and all((tmp_path / p).read_bytes() == (CONFIGS / p).read_bytes() for p in shapes)
-    proc = run_cli("validate", *written, env=keras_cache)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.count("ok ") == len(written)
+    code, out, err = nnrun("validate", *written)  # the CLI's main in this process, where keras_cache is set
+    assert code == 0, out + err
+    assert out.count("ok ") == len(written)
 
 
 @pytest.mark.slow

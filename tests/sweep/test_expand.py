@@ -222,7 +222,7 @@ def test_cli_invalid_point_exits_2_before_anything_is_created(tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
+def test_cli_usage_errors_exit_2(tmp_path: Path, nnrun) -> None:
     cases = [
         (["sweep", "--lr", "0.1"], "missing CONFIG"),
         (["sweep", str(XOR), "--resume", str(tmp_path)], "--resume finishes a sweep"),
@@ -230,11 +230,11 @@ def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
         (["sweep", str(XOR), "--lr", "0.1,1", "--backend", "slurm"], "unknown backend"),
         (["sweep", str(XOR), "--lr", "0.1,1", "--address", "x:1"], "--address is for --backend ray"),
     ]
-    for args, match in cases:
-        proc = run_cli(*args, "--out", str(tmp_path / "runs"))
-        assert proc.returncode == 2, (args, proc.stderr)
-        assert match in proc.stderr, (args, proc.stderr)
-        assert "Traceback" not in proc.stderr
+    for args, match in cases:  # through the CLI's main in this process
+        code, _, err = nnrun(*args, "--out", tmp_path / "runs")
+        assert code == 2, (args, err)
+        assert match in err, (args, err)
+        assert "Traceback" not in err
     assert not (tmp_path / "runs").exists()
 
 
