@@ -70,11 +70,17 @@ def snapshot_epochs(epochs: int, n: int = SNAPSHOTS) -> list[int]:
     return sorted({int(round(e)) for e in np.geomspace(1, epochs, n)})
 
 
-def recorded_epochs(epochs: int, updates_per_epoch: int) -> list[int]:
-    """The epochs internals.csv has rows for (1-based); see `EVERY_EPOCH_UPDATES`."""
+def recorded_stride(epochs: int, updates_per_epoch: int) -> int:
+    """1 (every epoch is recorded), or every how many epochs a long run of tiny epochs is."""
     if epochs <= MAX_RECORDED or updates_per_epoch >= EVERY_EPOCH_UPDATES:
-        return list(range(1, epochs + 1))
-    stride = -(-epochs // MAX_RECORDED)
+        return 1
+    return -(-epochs // MAX_RECORDED)
+
+
+def recorded_epochs(epochs: int, updates_per_epoch: int) -> list[int]:
+    """The epochs internals.csv has rows for (1-based): every `recorded_stride`-th, the
+    snapshot epochs and the last; see `EVERY_EPOCH_UPDATES`."""
+    stride = recorded_stride(epochs, updates_per_epoch)
     return sorted({*range(stride, epochs + 1, stride), *snapshot_epochs(epochs), epochs})
 
 

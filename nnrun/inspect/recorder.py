@@ -39,6 +39,7 @@ from nnrun.inspect.internals import (
     Inspection,
     LayerInfo,
     recorded_epochs,
+    recorded_stride,
     snapshot_epochs,
 )
 
@@ -69,19 +70,32 @@ class Recorder:
         self.layers_ = [layer for layer in model.layers if layer.trainable_weights or activation_kind(layer)]
         self.weighted = [layer for layer in self.layers_ if layer.trainable_weights]
         self.watched = [(layer, kind) for layer in self.layers_ if (kind := activation_kind(layer))]
-        self._layer_of = {id(v): i for i, layer in enumerate(self.weighted) for v in layer.trainable_weights}
+        #: The trainable weights layer by layer, and for each of their values (flattened and
+        #: concatenated, see `_flat`) the index of its layer: one segment sum gives every
+        #: layer's squared norm at once, a few ops whatever the depth.
+        self.params = [v for layer in self.weighted for v in layer.trainable_weights]
+        self._slot = {id(v): i for i, v in enumerate(self.params)}
+        self._segments = np.concatenate(
+            [
+                np.full(int(np.prod(v.shape)), i, np.int32)
+                for i, layer in enumerate(self.weighted)
+                for v in layer.trainable_weights
+            ]
+            or [np.zeros(0, np.int32)]
+        )
         self.grads = tf.Variable(tf.zeros([len(self.weighted) + 1]), trainable=False)
-        self.start = [
-            [tf.Variable(v.value, trainable=False) for v in layer.trainable_weights] for layer in self.weighted
-        ]
+        self.start = tf.Variable(self._flat([v.value for v in self.params]), trainable=False)
         # a variable, not a constant of the trace: a sweep worker's next run of the same
         # architecture reuses the traced loop with its own rows (`restart`)
         self.probe = tf.Variable(x_train[:PROBE_ROWS], trainable=False)
         self.recorded_epochs = recorded_epochs(epochs, updates_per_epoch)
-        #: Every epoch recorded: the graph trainer computes the statistics inside its loop.
-        self.every_epoch = len(self.recorded_epochs) == epochs
+        #: In-graph, the statistics are taken every `stride` epochs (1: every epoch); the
+        #: other recorded epochs (snapshots, the last) end a call of the graph trainer.
+        self.stride = recorded_stride(epochs, updates_per_epoch)
+        self._stride = tf.Variable(self.stride, dtype=tf.int64, trainable=False)
         self._recorded_set = set(self.recorded_epochs)
         self._snap_set = set(snapshot_epochs(epochs))
+        self._pending: tuple[int, np.ndarray] | None = None
         weights = list(model.weights)
         self.inspection = Inspection(
             layers=[
@@ -109,10 +123,24 @@ class Recorder:
         return cls(model, data.x_train, spec.training.epochs, batches_per_epoch(spec, len(data.x_train)))
 
     def restart(self, x_train: np.ndarray) -> None:
-        """Record a new training of the same model from scratch (the variables the graph reads
-        are set again by `epoch_begin`): a fresh `Inspection`, this training's probe rows."""
+        """Record a new training of the same model from scratch (its variables already reset):
+        a fresh `Inspection`, this training's probe rows, the measurements started again."""
         self.probe.assign(x_train[:PROBE_ROWS])
+        self._restart(self._flat([v.value for v in self.params]))
+        self._pending = None
         self.inspection = Inspection(layers=self.inspection.layers, kernels=self.inspection.kernels)
+
+    def _flat(self, values: list[Any]) -> Any:
+        """The tensors (one per `params` entry) as one float32 vector."""
+        if not values:
+            return tf.zeros([0])
+        flat = tf.constant([-1])
+        return tf.concat([tf.reshape(tf.cast(v, tf.float32), flat) for v in values], 0)
+
+    def _norms(self, flat: Any) -> Any:
+        """Per-layer L2 norms of a flat vector (or of each column of a [values, k] matrix)."""
+        sums = tf.math.unsorted_segment_sum(tf.square(flat), self._segments, len(self.weighted))
+        return tf.sqrt(sums)
 
     # -- every update --------------------------------------------------------------------
 
@@ -134,59 +162,58 @@ class Recorder:
             del optimizer.apply_gradients  # the class's method again
 
     def _record(self, pairs: list[tuple[Any, Any]]) -> None:
-        halves: list[Any] = [tf.constant(0.0)] * len(self.weighted)
+        grads: list[Any] = [None] * len(self.params)
         for g, v in pairs:
-            i = self._layer_of.get(id(v))
-            if g is None or i is None:
-                continue
-            halves[i] = halves[i] + tf.nn.l2_loss(tf.cast(tf.convert_to_tensor(g), tf.float32))  # sum(g^2) / 2
-        self.grads.assign_add(tf.concat([tf.sqrt(2.0 * tf.stack(halves)), [1.0]], 0))
+            i = self._slot.get(id(v))
+            if g is not None and i is not None:
+                grads[i] = tf.convert_to_tensor(g)
+        grads = [tf.zeros(v.shape) if g is None else g for g, v in zip(grads, self.params, strict=True)]
+        self.grads.assign_add(tf.concat([self._norms(self._flat(grads)), [1.0]], 0))
 
     # -- every epoch, and after a recorded one -----------------------------------------
 
     def epoch_begin(self) -> Any:
-        """Before every epoch: clear the gradient sums, keep the weights to measure the update.
+        """Before an epoch: clear the gradient sums, keep the weights to measure the update.
 
-        Unconditional on purpose: a `tf.cond` in the graph trainer's loop costs more than
-        these few assignments (it is a function call per epoch without Grappler).
+        `stats` does the same after it has read them, so only a trainer that does not take
+        the statistics after every epoch needs this (the graph trainer calls it before every
+        epoch when `stride` > 1: unconditional on purpose, a `tf.cond` in its loop costs more
+        than these few assignments, being a function call per epoch without Grappler).
         """
-        ops = [self.grads.assign(tf.zeros_like(self.grads))]
-        ops += [
-            s.assign(v.value)
-            for layer, st in zip(self.weighted, self.start, strict=True)
-            for s, v in zip(st, layer.trainable_weights, strict=True)
-        ]
-        with tf.control_dependencies(ops):
+        with tf.control_dependencies(self._restart(self._flat([v.value for v in self.params]))):
             return tf.constant(True)
 
+    def _restart(self, weights: Any) -> list[Any]:
+        return [self.grads.assign(tf.zeros_like(self.grads)), self.start.assign(weights)]
+
     def stats(self) -> Any:
-        """The statistics of the epoch that just ended, as one float32 vector (see `internals`)."""
-        acc = self.grads.read_value()
-        grad = acc[:-1] / tf.maximum(acc[-1], 1.0)
-        weight, ratio = [], []
-        for layer, start in zip(self.weighted, self.start, strict=True):
-            now = [tf.cast(v.value, tf.float32) for v in layer.trainable_weights]
-            before = [tf.cast(s, tf.float32) for s in start]
-            norm = tf.sqrt(2.0 * tf.add_n([tf.nn.l2_loss(w) for w in now]))
-            moved = tf.sqrt(2.0 * tf.add_n([tf.nn.l2_loss(w - b) for w, b in zip(now, before, strict=True)]))
-            old = tf.sqrt(2.0 * tf.add_n([tf.nn.l2_loss(b) for b in before]))
-            weight.append(norm)
-            ratio.append(moved / tf.maximum(old, 1e-12))
-        return tf.concat(
-            [
-                grad,
-                tf.stack(weight) if weight else tf.zeros([0]),
-                tf.stack(ratio) if ratio else tf.zeros([0]),
-                self._activations(),
-            ],
-            0,
+        """The statistics of the epoch that just ended, as one float32 vector (see `internals`),
+        then the start of the next epoch's (as `epoch_begin`)."""
+        n = len(self.weighted)
+        grad, count = tf.split(self.grads.read_value(), [n, 1])
+        now, before = self._flat([v.value for v in self.params]), self.start.read_value()
+        # one segment sum for the three norms: weights now, the epoch's update, weights before
+        weight, moved, old = tf.unstack(self._norms(tf.stack([now, now - before, before], 1)), num=3, axis=1)
+        values = tf.concat(
+            [grad / tf.maximum(count, 1.0), weight, moved / tf.maximum(old, 1e-12), self._activations()], 0
         )
+        with tf.control_dependencies([values]), tf.control_dependencies(self._restart(now)):
+            return tf.identity(values)
+
+    def epochs_to_next(self, done: Any) -> Any:
+        """How many epochs from `done` (int64, epochs finished) to the next one taken in-graph."""
+        return tf.cast(self._stride - done % self._stride, tf.int32)
+
+    def stats_row(self, done: Any) -> Any:
+        """[epoch (`done`, 1-based), `stats()`...]: what the graph trainer keeps of a recorded epoch."""
+        return tf.concat([tf.cast(tf.reshape(done, [1]), tf.float32), self.stats()], 0)
 
     def _activations(self) -> Any:
         if not self.watched:
             return tf.zeros([0])
         watched = {id(layer): kind for layer, kind in self.watched}
         nan = tf.constant(float("nan"))
+        rows = tf.constant(0)
         dead, sat, mean, std = [], [], [], []
         h = self.probe.read_value()
         for layer in self.model.layers:
@@ -195,28 +222,29 @@ class Recorder:
             if kind is None:
                 continue
             out = tf.cast(h, tf.float32)
-            units = tf.reshape(out, [-1, out.shape[-1]])
-            # only what applies to the kind: each op is a cost paid every epoch
-            dead.append(tf.reduce_mean(tf.cast(tf.reduce_max(units, 0) <= 0.0, tf.float32)) if kind == "relu" else nan)
+            units = out if len(out.shape) == 2 else tf.reshape(out, [-1, out.shape[-1]])
+            # only what applies to the kind: each op is a cost paid every recorded epoch
+            dead.append(
+                tf.reduce_mean(tf.cast(tf.reduce_max(units, rows) <= 0.0, tf.float32)) if kind == "relu" else nan
+            )
             if kind in _RANGES:
                 lo, hi = _RANGES[kind]
                 centre, reach = (lo + hi) / 2, (hi - lo) / 2 - SATURATION_MARGIN * (hi - lo)
                 near = tf.cast(tf.abs(units - centre) > reach, tf.float32)
-                sat.append(tf.reduce_mean(tf.cast(tf.reduce_mean(near, 0) >= SATURATED_ROWS, tf.float32)))
+                sat.append(tf.reduce_mean(tf.cast(tf.reduce_mean(near, rows) >= SATURATED_ROWS, tf.float32)))
             else:
                 sat.append(nan)
-            m, v = tf.nn.moments(out, axes=list(range(len(out.shape))))
+            m = tf.reduce_mean(units)
             mean.append(m)
-            std.append(tf.sqrt(v))
+            std.append(tf.sqrt(tf.reduce_mean(tf.square(units - m))))
         return tf.concat([tf.stack(dead), tf.stack(sat), tf.stack(mean), tf.stack(std)], 0)
 
     # -- Python side ---------------------------------------------------------------------
 
     def next_stop(self, done: int) -> int:
         """Where the graph trainer ends its next call after `done` epochs: the next epoch whose
-        weights are kept (a snapshot) or, when not every epoch is recorded, the next recorded one."""
-        stops = self._snap_set if self.every_epoch else self._recorded_set
-        return min((e for e in stops if e > done), default=self.recorded_epochs[-1])
+        weights are kept (a snapshot; the last epoch is one)."""
+        return min((e for e in self._snap_set if e > done), default=self.recorded_epochs[-1])
 
     def snapshot(self, epoch: int) -> None:
         """Keep the weights after `epoch` if it is a snapshot epoch."""
@@ -230,7 +258,19 @@ class Recorder:
         """The statistics after `epoch` (1-based) into the rows."""
         self.inspection.add_epoch(epoch, values)
 
+    def offer(self, epoch: int, values: np.ndarray) -> None:
+        """Statistics the graph took after `epoch`: kept when it is a recorded epoch, else held
+        until `finish` in case it is the run's last (a run that stopped early records it)."""
+        if self.is_recorded(epoch):
+            self.add(epoch, values)
+            self._pending = None
+        else:
+            self._pending = (epoch, values)
+
     def finish(self) -> Inspection:
+        if self._pending is not None:
+            self.add(*self._pending)
+            self._pending = None
         return self.inspection
 
 

@@ -180,7 +180,7 @@ class GraphTrainer(Trainer):
         chunk = 1
         while len(history) < epochs:
             n = min(chunk, epochs - len(history))
-            if loop.recorder is not None:  # end the call at the next epoch whose internals are recorded
+            if loop.recorder is not None:  # end the call at the next epoch whose weights are kept
                 n = min(n, loop.recorder.next_stop(len(history)) - len(history))
             t0 = time.perf_counter()
             rows, code = loop.run(n)
@@ -357,7 +357,7 @@ class _EpochLoop:
         epoch = self.epoch.read_value()
         lr = self._learning_rate()
         model.reset_metrics()
-        if self.recorder is not None:
+        if self.recorder is not None and self.recorder.stride > 1:  # else its stats() after every epoch does it
             with tf.control_dependencies([self.recorder.epoch_begin()]):
                 epoch = tf.identity(epoch)
         self._train_epoch(epoch, x, y, seed)
@@ -373,29 +373,39 @@ class _EpochLoop:
             stop = self._early_stopping(logs[self.es.monitor], epoch)
         code = tf.where(diverged, _DIVERGED, tf.where(stop, _EARLY_STOPPING, _RUNNING))
         self.epoch.assign_add(1)
-        row = tf.stack([*logs.values(), lr])
-        if self.recorder is not None and self.recorder.every_epoch:  # the internals ride along
-            row = tf.concat([row, self.recorder.stats()], 0)
-        return row, code
+        return tf.stack([*logs.values(), lr]), code
 
     def _chunk(self, epochs: Any, x: Any, y: Any, x_val: Any, y_val: Any, seed: Any) -> tuple[Any, Any, Any, Any]:
         tf = self.tf
         self.traces += 1  # Python runs here only while tracing
 
-        def body(i: Any, rows: Any, code: Any) -> tuple[Any, Any, Any]:
-            row, code = self._epoch(x, y, x_val, y_val, seed)
-            return i + 1, rows.write(i, row), code
+        def run(i: Any, end: Any, rows: Any, code: Any) -> tuple[Any, Any, Any]:
+            def body(i: Any, rows: Any, code: Any) -> tuple[Any, Any, Any]:
+                row, code = self._epoch(x, y, x_val, y_val, seed)
+                return i + 1, rows.write(i, row), code
 
-        count, rows, code = tf.while_loop(
-            lambda i, rows, code: tf.logical_and(i < epochs, tf.equal(code, _RUNNING)),
-            body,
-            (tf.constant(0), tf.TensorArray(tf.float32, size=epochs), tf.constant(_RUNNING)),
+            return tf.while_loop(
+                lambda i, rows, code: tf.logical_and(i < end, tf.equal(code, _RUNNING)), body, (i, rows, code)
+            )
+
+        start = (tf.constant(0), tf.TensorArray(tf.float32, size=epochs), tf.constant(_RUNNING))
+        if self.recorder is None:
+            count, rows, code = run(start[0], epochs, *start[1:])
+            return rows.stack(), count, code, tf.zeros([0, 0])
+        recorder = self.recorder
+
+        def segment(i: Any, rows: Any, code: Any, stats: Any) -> tuple[Any, Any, Any, Any]:
+            # the epochs up to the next recorded one (or the call's last), then its internals
+            i, rows, code = run(i, tf.minimum(i + recorder.epochs_to_next(self.epoch), epochs), rows, code)
+            with tf.control_dependencies([i, code]):
+                return i, rows, code, stats.write(stats.size(), recorder.stats_row(self.epoch))
+
+        count, rows, code, stats = tf.while_loop(
+            lambda i, rows, code, stats: tf.logical_and(i < epochs, tf.equal(code, _RUNNING)),
+            segment,
+            (*start, tf.TensorArray(tf.float32, size=0, dynamic_size=True)),
         )
-        if self.recorder is None or self.recorder.every_epoch:
-            return rows.stack(), count, code, tf.zeros([0])
-        # the internals of the chunk's last epoch (the trainer ends calls at recorded epochs)
-        with tf.control_dependencies([count, code]):
-            return rows.stack(), count, code, self.recorder.stats()
+        return rows.stack(), count, code, stats.stack()
 
     # -- Python side ---------------------------------------------------------------------
 
@@ -415,17 +425,14 @@ class _EpochLoop:
             )
         rows: list[Row] = []
         width = len(self.keys) + 1
-        every = self.recorder is not None and self.recorder.every_epoch
         for j, vals in enumerate(values.numpy()[: int(count)]):
             row: Row = {"epoch": first + j + 1}
             row.update({k: float(v) for k, v in zip(self.keys, vals[: width - 1], strict=True)})
             row["learning_rate"] = float(vals[width - 1])
             rows.append(row)
-            if every:
-                self.recorder.add(first + j + 1, vals[width:])  # type: ignore[union-attr]
         if self.recorder is not None and rows:
-            if not every:
-                self.recorder.add(first + len(rows), stats.numpy())
+            for taken in stats.numpy():  # [epoch, internals...] at each recorded epoch and the call's last
+                self.recorder.offer(int(taken[0]), taken[1:])
             self.recorder.snapshot(first + len(rows))
         return rows, int(code)
 
