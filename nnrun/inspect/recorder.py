@@ -7,15 +7,19 @@ Both trainers use one `Recorder`, so they record the same numbers:
   of the training: it is where `train_step` hands over the gradients, and Keras offers no
   other hook short of rewriting `train_step`; the wrapper changes no number and is gone before
   the model is saved, so model.keras stays a plain Keras model);
-- every epoch (`epoch_begin`): the accumulator is cleared and the weights kept, to measure
-  the epoch's update;
 - after a recorded epoch (`stats`): averaged gradient norms, weight norms, update ratios and
-  the activation statistics on the probe batch, as one float32 vector; and, in Python, a copy
-  of the weights at the `snapshot_epochs`.
+  the activation statistics on the probe batch, as one float32 vector; then the accumulator
+  is cleared and the weights kept, to measure the next epoch's update (`epoch_begin` does
+  only that, before epochs whose predecessor was not recorded); and, in Python, a copy of
+  the weights at the `snapshot_epochs`.
 
-The graph trainer computes `stats` inside its `tf.while_loop` when every epoch is recorded
-(no Python per epoch), else once at the end of each call, which it ends at recorded epochs;
-it stops a call at each snapshot epoch (about six per run) to copy the weights. The `fit`
+The weights and gradients are handled as one flat vector (`_flat`) whose per-layer norms
+come from one segment sum (`_norms`): the recorder adds a few dozen ops to the traced loop
+whatever the depth of the network, and tracing them is most of what inspecting costs.
+
+The graph trainer takes `stats` inside its traced loop every `stride` epochs (every epoch,
+or about `internals.MAX_RECORDED` times in a long run of tiny epochs), with no Python in between; it
+ends a call only at the snapshot epochs (about six per run) to copy the weights. The `fit`
 trainer calls the same functions, each wrapped in a `tf.function`, from `RecorderCallback`.
 There is no `tf.cond` here on purpose: without Grappler each one is a function call that
 costs more than an epoch of a small MLP.

@@ -24,14 +24,28 @@ from tests.train.test_graph import SAME_AS_FIT, train, write
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("case", ["sgd-xor-full-batch", "dropout-minibatch-partial-last-batch"])
-def test_graph_and_fit_record_the_same_internals(case: str, tmp_path: Path) -> None:
-    prepared = prepare_experiment(write(tmp_path, SAME_AS_FIT[case]))
+@pytest.mark.parametrize(
+    ("case", "epochs"),
+    [
+        ("sgd-xor-full-batch", None),
+        ("dropout-minibatch-partial-last-batch", None),
+        # full batch past MAX_RECORDED epochs: every 2nd epoch, the snapshots and the last, in-graph
+        ("sgd-xor-full-batch", 40),
+    ],
+)
+def test_graph_and_fit_record_the_same_internals(case: str, epochs: int | None, tmp_path: Path) -> None:
+    config = SAME_AS_FIT[case]
+    if epochs is not None:
+        config = {**config, "training": {**config["training"], "epochs": epochs}}
+    prepared = prepare_experiment(write(tmp_path, config))
     by_fit, _ = train(FitTrainer(), prepared)
     by_graph, _ = train(GraphTrainer(), prepared)
     f, g = by_fit.inspection, by_graph.inspection
     epochs = prepared.spec.training.epochs
-    assert len(f.rows) == len(g.rows) == epochs * len(g.layers)
+    recorded = internals.recorded_epochs(epochs, by_graph.batches_per_epoch)
+    assert (len(recorded) < epochs) == (epochs == 40)
+    assert len(f.rows) == len(g.rows) == len(recorded) * len(g.layers)
+    assert [r["epoch"] for r in g.rows[:: len(g.layers)]] == recorded
     assert [r["epoch"] for r in g.rows] == [r["epoch"] for r in f.rows]
     assert [layer.activation for layer in g.layers] == [layer.activation for layer in f.layers]
     for a, b in zip(f.rows, g.rows, strict=True):
