@@ -60,6 +60,14 @@ def requires(module: str, extra: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(missing, reason=f"{module} is not installed: pip install 'nnrun[{extra}]' (make install)")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the module order below under `-n auto --dist loadfile`: pytest-xdist (3.6+) otherwise
+    hands modules out by their number of tests, most first, so a long module with one or two
+    tests (a concurrency test, the Ray sweep) started last while the other worker sat idle."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Modules whose tests are all slow first, then those with some, then the rest; each
