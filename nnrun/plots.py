@@ -156,6 +156,19 @@ def _needs(ax: Any, renderer: Any, px: float, xrotation: float = 0.0) -> tuple[f
     return left, bottom, top, right
 
 
+def _pin_title(ax: Any) -> None:
+    """Keep the title where it is (just above the axes) instead of letting matplotlib move it at
+    draw time, which measures the whole y axis once more for each titled axes. It moves a title
+    only above top ticks (nnrun draws none) or the y axis's offset text, so that case keeps it."""
+    title = ax.title
+    if not title.get_text():
+        return
+    formatter = ax.yaxis.get_major_formatter()
+    if ax.yaxis.get_visible() and getattr(formatter, "get_offset", lambda: "")():
+        return
+    ax.set_title(title.get_text(), fontsize=title.get_fontsize(), y=1.0)
+
+
 def arrange(fig: Any, pad: float = 0.08, right: float = 0.0, xrotation: float = 0.0) -> None:
     """Place the figure's grid of axes so that every tick label, axis label, title and the
     figure's suptitle fit, as `Figure.tight_layout` does, but from the texts' measured sizes
@@ -174,6 +187,7 @@ def arrange(fig: Any, pad: float = 0.08, right: float = 0.0, xrotation: float = 
     for ax in axes:
         spec = ax.get_subplotspec()
         left, bottom, top, over = _needs(ax, renderer, px, xrotation)
+        _pin_title(ax)  # after _needs: the formatter knows its offset text
         c, r = spec.colspan.start, spec.rowspan.start
         col_left[c] = max(col_left[c], left)
         col_right[spec.colspan.stop - 1] = max(col_right[spec.colspan.stop - 1], over)
