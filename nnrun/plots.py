@@ -269,18 +269,21 @@ def thin(x: Sequence[float], y: Sequence[float | None], limit: int = MAX_CURVE_P
     n = len(xs)
     if n <= limit:
         return xs, ys
-    buckets = max(1, limit // 2)
-    keep = {0, n - 1}
-    for chunk in np.array_split(np.arange(n), buckets):
-        values = ys[chunk]
-        finite = np.isfinite(values)
-        if not finite.any():
-            keep.add(int(chunk[0]))
-            continue
-        idx = chunk[finite]
-        keep.add(int(idx[np.argmin(ys[idx])]))
-        keep.add(int(idx[np.argmax(ys[idx])]))
-    order = np.array(sorted(keep))
+    buckets = min(max(1, limit // 2), n)
+    # the stretches np.array_split(range(n), buckets) makes, each one's first index and number
+    size, extra = divmod(n, buckets)
+    sizes = np.full(buckets, size)
+    sizes[:extra] += 1
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    stretch = np.repeat(np.arange(buckets), sizes)
+    finite = np.isfinite(ys)
+    # sorted by stretch, then value (non-finite last), then index: the first of each stretch is
+    # its lowest finite value (the earliest of equal ones, as np.argmin), likewise the highest
+    lowest = np.lexsort((np.where(finite, ys, np.inf), stretch))[starts]
+    highest = np.lexsort((np.where(finite, -ys, np.inf), stretch))[starts]
+    any_finite = np.logical_or.reduceat(finite, starts)
+    keep = np.concatenate([[0, n - 1], starts[~any_finite], lowest[any_finite], highest[any_finite]])
+    order = np.unique(keep)
     return xs[order], ys[order]
 
 

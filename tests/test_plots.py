@@ -50,6 +50,23 @@ def test_thin_keeps_the_extremes_of_a_long_curve() -> None:
     assert 50.0 in y and np.nanmin(y) == min(v for v in values if not math.isnan(v))
 
 
+def test_thin_keeps_each_stretchs_first_lowest_and_highest_finite_value() -> None:
+    """Against the plain definition, stretch by stretch, with ties, NaN and inf."""
+    rng = np.random.default_rng(1)
+    n, limit = 12_345, plots.MAX_CURVE_POINTS
+    y = rng.integers(0, 5, n).astype(float)
+    y[rng.integers(0, n, n // 7)] = math.nan
+    y[rng.integers(0, n, 20)] = math.inf
+    y[3000:3500] = math.nan  # whole stretches without a finite value keep their first epoch
+    keep = {0, n - 1}
+    for chunk in np.array_split(np.arange(n), limit // 2):
+        idx = chunk[np.isfinite(y[chunk])]
+        keep |= {int(idx[np.argmin(y[idx])]), int(idx[np.argmax(y[idx])])} if len(idx) else {int(chunk[0])}
+    x, kept = plots.thin(np.arange(1, n + 1), y)
+    assert list(x - 1) == sorted(keep)
+    assert np.array_equal(kept, y[sorted(keep)], equal_nan=True)
+
+
 def test_curves_of_a_million_epochs(tmp_path: Path) -> None:
     history = [{"epoch": e, "loss": 1.0 / e, "val_loss": 1.1 / e} for e in range(1, 300_001)]
     (path,) = plots.curves(history, tmp_path, "long")
