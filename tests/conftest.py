@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -70,15 +71,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules whose tests are all slow first, then those with some, then the rest; each
-    module's tests still together and in their order.
+    """Modules whose tests are all slow first, then those with some, then the rest, each group
+    by its number of slow tests, most first; each module's tests still together and in their order.
 
     With `-n auto` the long tests (sweeps, signals, Ray) then start early and the quick ones
-    fill the end, instead of a long test starting last while the other worker idles.
+    fill the end, instead of a long module (the notebooks, the trainers' comparisons) starting
+    last while the other worker idles.
     """
-    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    slow = Counter(item.path for item in items if item.get_closest_marker("slow"))
     fast = {item.path for item in items if not item.get_closest_marker("slow")}
-    items.sort(key=lambda item: (item.path not in slow) + (item.path in fast))
+    items.sort(key=lambda item: ((item.path not in slow) + (item.path in fast), -slow[item.path]))
 
 
 @pytest.fixture(scope="session")
