@@ -28,9 +28,8 @@ def run(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("spelling", ["same", "other-spelling", "symlink", "hardlink"])
-def test_output_that_is_the_input_is_refused(run: Path, tmp_path: Path, spelling: str) -> None:
+def test_output_that_is_the_input_is_refused(run: Path, tmp_path: Path, spelling: str, nnrun) -> None:
     source = tmp_path / "in.csv"
     before = source.read_bytes()
     out = {"same": source, "other-spelling": tmp_path / "run" / ".." / "in.csv"}.get(spelling)
@@ -40,9 +39,9 @@ def test_output_that_is_the_input_is_refused(run: Path, tmp_path: Path, spelling
     if spelling == "hardlink":
         out = tmp_path / "hard.csv"
         os.link(source, out)
-    proc = run_cli("predict", str(run), str(source), "-o", str(out))
-    assert proc.returncode == 2, proc.stderr
-    assert "is the input file" in proc.stderr and "Traceback" not in proc.stderr
+    code, _, err = nnrun("predict", run, source, "-o", out)  # the CLI's main in this process
+    assert code == 2, err
+    assert "is the input file" in err and "Traceback" not in err
     assert source.read_bytes() == before
 
 
@@ -82,22 +81,20 @@ def test_another_runs_model_is_refused(run: Path, tmp_path: Path) -> None:
         predict_csv(run, tmp_path / "in.csv")
 
 
-@pytest.mark.slow
-def test_cli_damaged_model_exit_2_no_traceback(run: Path, tmp_path: Path) -> None:
+def test_cli_damaged_model_exit_2_no_traceback(run: Path, tmp_path: Path, nnrun) -> None:
     (run / "model.keras").write_bytes(os.urandom(20000))
-    proc = run_cli("predict", str(run), str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"))
-    assert proc.returncode == 2
-    assert "model.keras is not a Keras model file" in proc.stderr and "Traceback" not in proc.stderr
+    code, _, err = nnrun("predict", run, tmp_path / "in.csv", "-o", tmp_path / "out.csv")  # main in this process
+    assert code == 2
+    assert "model.keras is not a Keras model file" in err and "Traceback" not in err
     assert not (tmp_path / "out.csv").exists()
 
 
-@pytest.mark.slow
-def test_cli_edited_preprocessing_json_exit_2(run: Path, tmp_path: Path) -> None:
+def test_cli_edited_preprocessing_json_exit_2(run: Path, tmp_path: Path, nnrun) -> None:
     text = (run / "preprocessing.json").read_text().replace('"color_red"', '"colour_red"')
     (run / "preprocessing.json").write_text(text)
-    proc = run_cli("predict", str(run), str(tmp_path / "in.csv"))
-    assert proc.returncode == 2
-    assert "preprocessing.json is unusable" in proc.stderr and "Traceback" not in proc.stderr
+    code, _, err = nnrun("predict", run, tmp_path / "in.csv")  # the CLI's main in this process
+    assert code == 2
+    assert "preprocessing.json is unusable" in err and "Traceback" not in err
 
 
 @pytest.mark.slow
