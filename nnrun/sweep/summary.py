@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnrun.plots import pyplot
+from nnrun.plots import arrange, log_axis, pyplot
 from nnrun.runs.files import atomic_write_bytes, atomic_write_text, write_csv_rows
 from nnrun.runs.layout import Status, SweepFolder
 from nnrun.runs.reader import RunInfo, RunUnreadable, read_run
@@ -456,17 +456,17 @@ def lr_vs_metric(groups: list[Group], rows: list[dict[str, Any]], varied: list[s
             errs = [r.get(f"{name}_std") or 0.0 for _, r in pts if r.get(name) is not None]
             if xs:
                 ax.errorbar(xs, ys, yerr=errs if any(errs) else None, marker="o", capsize=3, label=line)
-        ax.set_xscale("log")
+        log_axis(ax, "x")
         shown = [r[name] for pts in lines.values() for _, r in pts if r.get(name) is not None]
         if name.endswith("loss") and shown and min(shown) > 0 and max(shown) / min(shown) > 100:
-            ax.set_yscale("log")
+            log_axis(ax)
         ax.set_xlabel("learning rate")
         ax.set_ylabel(name.replace("_", " "))
         ax.grid(True, which="both", alpha=0.3)
         if len(lines) > 1:
             ax.legend(fontsize=7)
     fig.suptitle(f"{title}: learning rate sweep")
-    fig.tight_layout()
+    arrange(fig)
     _save(fig, path)
     plt.close(fig)
     return True
