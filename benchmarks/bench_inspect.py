@@ -57,8 +57,9 @@ def run() -> str:
         "## The cost of looking inside: `training.inspect` on vs off (bench_inspect)",
         "",
         f"Training seconds from run.json, best of {REPEATS} interleaved runs each, graph trainer. "
-        "`on` records internals.csv every epoch (gradient norms every update; weight norms, update ratios "
-        "and activations on the probe batch every epoch; weight snapshots at about six epochs); the pictures "
+        "`on` records internals.csv inside the graph loop (gradient norms every update; weight norms, update "
+        "ratios and activations on the probe batch every epoch, or about 30 times in a long full-batch run; "
+        "weight snapshots at about six epochs, where a graph call ends); the pictures "
         "are drawn after training and show in the whole-process column (CPU seconds of the whole `nnrun train`: "
         "importing TensorFlow, training, evaluating, every picture).",
         "",
