@@ -379,20 +379,29 @@ class _EpochLoop:
         tf = self.tf
         self.traces += 1  # Python runs here only while tracing
 
-        def run(i: Any, end: Any, rows: Any, code: Any) -> tuple[Any, Any, Any]:
-            def body(i: Any, rows: Any, code: Any) -> tuple[Any, Any, Any]:
+        recorder = self.recorder
+        every = recorder is not None and recorder.stride == 1
+
+        def run(i: Any, end: Any, rows: Any, code: Any, *stats: Any) -> tuple[Any, ...]:
+            def body(i: Any, rows: Any, code: Any, *stats: Any) -> tuple[Any, ...]:
                 row, code = self._epoch(x, y, x_val, y_val, seed)
-                return i + 1, rows.write(i, row), code
+                if every:  # the internals of every epoch, in the same loop
+                    stats = (stats[0].write(i, recorder.stats_row(self.epoch)),)  # type: ignore[union-attr]
+                return (i + 1, rows.write(i, row), code, *stats)
 
             return tf.while_loop(
-                lambda i, rows, code: tf.logical_and(i < end, tf.equal(code, _RUNNING)), body, (i, rows, code)
+                lambda i, rows, code, *_: tf.logical_and(i < end, tf.equal(code, _RUNNING)),
+                body,
+                (i, rows, code, *stats),
             )
 
         start = (tf.constant(0), tf.TensorArray(tf.float32, size=epochs), tf.constant(_RUNNING))
-        if self.recorder is None:
+        if recorder is None:
             count, rows, code = run(start[0], epochs, *start[1:])
             return rows.stack(), count, code, tf.zeros([0, 0])
-        recorder = self.recorder
+        if every:
+            count, rows, code, stats = run(start[0], epochs, *start[1:], tf.TensorArray(tf.float32, size=epochs))
+            return rows.stack(), count, code, stats.stack()
 
         def segment(i: Any, rows: Any, code: Any, stats: Any) -> tuple[Any, Any, Any, Any]:
             # the epochs up to the next recorded one (or the call's last), then its internals
@@ -431,7 +440,7 @@ class _EpochLoop:
             row["learning_rate"] = float(vals[width - 1])
             rows.append(row)
         if self.recorder is not None and rows:
-            for taken in stats.numpy():  # [epoch, internals...] at each recorded epoch and the call's last
+            for taken in stats.numpy()[: int(count)]:  # [epoch, internals...]: recorded epochs, the call's last
                 self.recorder.offer(int(taken[0]), taken[1:])
             self.recorder.snapshot(first + len(rows))
         return rows, int(code)
