@@ -4,8 +4,9 @@ Dataset so the run folder can save it for `predict`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -90,9 +91,13 @@ def split(raw: Raw, spec: Spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return train_idx, val_idx, test_idx
 
 
-def _labels(raw: Raw | Streamed, n_classes: int | None, loss: str) -> tuple[np.ndarray, Target]:
+def _n_classes(source: Raw | Streamed) -> int | None:
+    return len(source.class_names) if source.class_names else None
+
+
+def _labels(raw: Raw | Streamed, loss: str) -> tuple[np.ndarray, Target]:
     """The targets encoded for the loss, and what predict needs to decode them."""
-    y = encode_labels(raw.y, raw.task, n_classes, loss)
+    y = encode_labels(raw.y, raw.task, _n_classes(raw), loss)
     one_hot = y.ndim == 2 and raw.task == "multiclass" or (raw.task == "binary" and y.ndim == 2 and y.shape[1] == 2)
     encoding = "one_hot" if one_hot else "index"
     return y, Target(task=raw.task, class_names=raw.class_names, column=raw.target, label_encoding=encoding)
@@ -123,8 +128,7 @@ def prepare(spec: Spec, base: Path, raw: Raw | None = None) -> Dataset:
             f"{len(raw.y)} rows: too few to split, so train, validation and test are the same rows "
             "(the test figures say how well the net fits them, not how it does on new rows)"
         )
-    n_classes = len(raw.class_names) if raw.class_names else None
-    y, target = _labels(raw, n_classes, spec.loss)
+    y, target = _labels(raw, spec.loss)
     try:
         # Categories come from every row, so a value seen only in the test split is known;
         # the scaler learns from the training rows only.
@@ -138,23 +142,43 @@ def prepare(spec: Spec, base: Path, raw: Raw | None = None) -> Dataset:
         x = pre.transform(raw.frame, raw.source)
     except InputProblem as exc:
         raise DataProblem(("data", "path"), str(exc)) from None
-    return Dataset(
-        x[train_idx],
-        y[train_idx],
-        x[val_idx],
-        y[val_idx],
-        x[test_idx],
-        y[test_idx],
-        task=raw.task,
-        n_classes=n_classes,
-        class_names=raw.class_names,
-        feature_names=pre.feature_names,
-        preprocessor=pre,
+    return _dataset(
+        raw,
+        lambda idx: x[idx],
+        y,
+        (train_idx, val_idx, test_idx),
+        pre,
         notes=notes,
-        test_rows=test_idx,
         same_rows=same,
         test_inputs=shown.iloc[test_idx].reset_index(drop=True) if shown is not None else None,
         text=vectorizer,
+    )
+
+
+def _dataset(
+    source: Raw | Streamed,
+    x_of: Callable[[np.ndarray], Any],
+    y: np.ndarray,
+    splits: tuple[np.ndarray, np.ndarray, np.ndarray],
+    pre: Preprocessor,
+    **extra: Any,
+) -> Dataset:
+    """The `Dataset` of the split rows: `x_of(rows)` gives a split's inputs (arrays or streamed `Rows`)."""
+    train_idx, val_idx, test_idx = splits
+    return Dataset(
+        x_of(train_idx),
+        y[train_idx],
+        x_of(val_idx),
+        y[val_idx],
+        x_of(test_idx),
+        y[test_idx],
+        task=source.task,
+        n_classes=_n_classes(source),
+        class_names=source.class_names,
+        feature_names=pre.feature_names,
+        preprocessor=pre,
+        test_rows=test_idx,
+        **extra,
     )
 
 
@@ -164,31 +188,14 @@ def prepare_streamed(s: Streamed, spec: Spec) -> Dataset:
     from nnrun.data.stream import Rows, fitting_chunks
 
     train_idx, val_idx, test_idx = split(s, spec)  # type: ignore[arg-type]
-    n_classes = len(s.class_names) if s.class_names else None
-    y, target = _labels(s, n_classes, spec.loss)
+    y, target = _labels(s, spec.loss)
     standardize = bool(spec.data.standardize)
     pre = Preprocessor(standardize=standardize, input_shape=s.input_shape, target=target)
     try:
         pre.fit_numeric(s.feature_names, fitting_chunks(s, train_idx, standardize), s.source)
     except InputProblem as exc:
         raise DataProblem(("data", "path"), str(exc)) from None
-    x = {
-        name: Rows(s.reader, idx, pre, s.source)
-        for name, idx in (("train", train_idx), ("val", val_idx), ("test", test_idx))
-    }
-    return Dataset(
-        x["train"],  # type: ignore[arg-type]
-        y[train_idx],
-        x["val"],  # type: ignore[arg-type]
-        y[val_idx],
-        x["test"],  # type: ignore[arg-type]
-        y[test_idx],
-        task=s.task,
-        n_classes=n_classes,
-        class_names=s.class_names,
-        feature_names=pre.feature_names,
-        preprocessor=pre,
-        notes=list(s.notes),
-        test_rows=test_idx,
-        same_rows=too_small(s),  # type: ignore[arg-type]
+    splits = (train_idx, val_idx, test_idx)
+    return _dataset(
+        s, lambda idx: Rows(s.reader, idx, pre, s.source), y, splits, pre, notes=list(s.notes), same_rows=too_small(s)
     )
