@@ -101,6 +101,14 @@ def log_axis(ax: Any, axis: str = "y") -> None:
     target.set_minor_formatter(_plain_log_formatter(labelOnlyBase=False))
 
 
+def epoch_axis(ax: Any) -> None:
+    """An x axis of epochs: labelled so, ticks on whole epochs only (no 1.25 on a 3-epoch run)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _text_size(renderer: Any, text: str, size: Any) -> tuple[float, float]:
     """(width, height) of one text in pixels (matplotlib caches the measures)."""
     from matplotlib.font_manager import FontProperties
@@ -359,7 +367,7 @@ def draw_curve(
     if f"val_{key}" in history[0]:
         ax.plot(*thin(epochs, _series(history, f"val_{key}")), label=f"validation {key}")
     _mark_kept(ax, history, key, kept_epoch)
-    ax.set_xlabel("epoch")
+    epoch_axis(ax)
     ax.set_ylabel(key)
     ax.set_title(f"{title}: {key}")
     values = _series(history, key)

@@ -199,7 +199,7 @@ def curves_png(
 ) -> bytes:
     """The figure as PNG bytes: `metric` per epoch, one panel per dataset and loss, one line
     per run (runs that differ only in the seed: their mean with a band), dashed: training."""
-    from nnrun.plots import pyplot
+    from nnrun.plots import epoch_axis, pyplot
 
     train_key = metric.removeprefix("val_")
     groups = panels(runs)
@@ -234,7 +234,7 @@ def curves_png(
         plotted += sum(s.runs for s in series)
         lines += len(series)
         draw(ax, fig, series, colour_key=key, higher_better=higher_is_better(metric))
-        ax.set_xlabel("epoch")
+        epoch_axis(ax)
         ax.set_ylabel(metric)
         if len(names) > 1:
             ax.set_title(name, fontsize="medium")

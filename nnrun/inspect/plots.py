@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from nnrun.inspect.internals import series
-from nnrun.plots import COLORBAR_ROOM, arrange, colorbar_beside, log_axis, new_figure, save_png
+from nnrun.plots import COLORBAR_ROOM, arrange, colorbar_beside, epoch_axis, log_axis, new_figure, save_png
 
 #: Colour ramp from the input layer (dark) to the output layer (light).
 RAMP = "viridis"
@@ -67,7 +67,7 @@ def _layer_lines(ax: Any, data: dict[str, tuple[np.ndarray, np.ndarray]], order:
         )
     if log:
         log_axis(ax)
-    ax.set_xlabel("epoch")
+    epoch_axis(ax)
     ax.grid(True, alpha=0.3, which="both")
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnrun.plots import arrange, log_axis, pyplot
+from nnrun.plots import arrange, epoch_axis, log_axis, pyplot
 from nnrun.runs.files import atomic_write_bytes, atomic_write_text, write_csv_rows
 from nnrun.runs.layout import Status, SweepFolder
 from nnrun.runs.reader import RunInfo, RunUnreadable, read_run
@@ -415,7 +415,7 @@ def curves_figure(groups: list[Group], title: str, metric: str = "val_loss", mod
     draw(ax, fig, series, colour_key=key, higher_better=mode == "max")
     ylabel = metric if only_metric else f"{metric} (training loss where missing)"
     seeds = max(s_.runs for s_ in series)
-    ax.set_xlabel("epoch")
+    epoch_axis(ax)
     ax.set_ylabel(ylabel)
     band = f"\nmean over {seeds} seeds" + (", band: lowest to highest seed" if len(series) <= MAX_LINES else "")
     band = band if seeds > 1 else ""
