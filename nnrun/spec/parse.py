@@ -157,18 +157,35 @@ def _message(err: dict[str, Any], data: Any, path: Key) -> tuple[str, str | None
 
 
 def problems_from_validation(exc: ValidationError, doc: Document) -> list[Problem]:
-    seen: set[tuple[Key, str]] = set()
-    out: list[Problem] = []
+    found: dict[Key, list[tuple[str, str | None]]] = {}
     for err in exc.errors(include_url=False):
         path = _data_path(doc.data, tuple(err["loc"]))
         if err["type"] == "union_tag_invalid":
             path = (*path, str((err.get("ctx") or {}).get("discriminator", "type")).strip("'"))
-        message, suggestion = _message(err, doc.data, path)
-        if (path, message) in seen:
-            continue
-        seen.add((path, message))
-        out.append(Problem(key=dotted(path), message=message, line=_line(doc, path), suggestion=suggestion))
-    return out
+        message = _message(err, doc.data, path)
+        if message not in found.setdefault(path, []):
+            found[path].append(message)
+    return [
+        Problem(key=dotted(path), message=message, line=_line(doc, path), suggestion=suggestion)
+        for path, messages in found.items()
+        for message, suggestion in _one_per_value(messages)
+    ]
+
+
+def _one_per_value(messages: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    """The branches of a union (`batch_size: int | 'full'`, `stream: 'auto' | bool`) each refuse
+    the same value: one line saying every form it could take, not one line per branch."""
+    parts = [m.partition(". Received: ") for m, _ in messages]
+    received = {tail for _, sep, tail in parts if sep}
+    if len(messages) < 2 or len(received) != 1 or not all(head.startswith("expected ") for head, _, _ in parts):
+        return messages
+    # "a valid integer, unable to parse string as an integer" -> "a valid integer"; the names first
+    heads = sorted(
+        (head.removeprefix("expected ").split(", unable")[0] for head, _, _ in parts),
+        key=lambda h: not h.startswith("one of"),
+    )
+    suggestion = next((s for _, s in messages if s), None)
+    return [(f"expected {' or '.join(heads)}. Received: {received.pop()}", suggestion)]
 
 
 def _line(doc: Document, path: Key) -> int | None:

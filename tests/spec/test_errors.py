@@ -220,6 +220,14 @@ CASES = [
     pytest.param(
         BASE + "  trainer: fast\n", 13, "training.trainer", "expected one of auto, graph, fit", None, id="bad-trainer"
     ),
+    pytest.param(  # a union (an integer or 'full'): one line naming both forms, not one per branch
+        BASE.replace("batch_size: full", "batch_size: huge"),
+        12,
+        "training.batch_size",
+        "expected one of full or a valid integer. Received: batch_size='huge'",
+        None,
+        id="batch-size-union",
+    ),
 ]
 
 
