@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nnrun.diagnose import Diagnosis
 from nnrun.inspect.internals import read, series
 from nnrun.runs.layout import RunFolder
 
@@ -54,23 +55,14 @@ PERSIST = 3
 
 
 @dataclass(frozen=True)
-class Verdict:
-    """One finding on the internals: what, from which epoch, in words, and what to try."""
+class Verdict(Diagnosis):
+    """One finding on the internals: what, from which epoch, in words, and what to try; the fit
+    diagnosis's shape plus the layer it concerns (dying ReLU)."""
 
-    verdict: str
-    label: str
-    hint: str
-    epoch: int | None = None
     layer: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict,
-            "epoch": self.epoch,
-            "layer": self.layer,
-            "label": self.label,
-            "hint": self.hint,
-        }
+        return {**super().as_dict(), "layer": self.layer}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Verdict | None:
