@@ -61,7 +61,7 @@ EXECUTOR = "SINGLE_THREADED_EXECUTOR"
 #: (48 000 training images, batch 128): an epoch took 27 s wall / 9.5 s CPU with the
 #: single-threaded executor and 7.1 s / 4.2 s with the default one (plain Keras fit: 10.8 s /
 #: 5.3 s); on the MLP 784-128-10 both took 0.4 s CPU, and on tiny models the inline executor wins.
-WINDOW_EXECUTOR = ""
+CONV_EXECUTOR = ""
 #: Grappler, TensorFlow's graph optimizer, cost 0.1-0.15 s CPU on the first call of the
 #: breast_cancer MLP's loop and made no epoch measurably faster (MLP, CNN, LSTM): off here.
 GRAPPLER = False
@@ -71,12 +71,12 @@ _RUNNING, _EARLY_STOPPING, _DIVERGED = 0, 1, 2
 
 
 def executor_for(model: keras.Model) -> str:
-    """`WINDOW_EXECUTOR` for a model with a convolution or pooling layer, else `EXECUTOR`."""
+    """`CONV_EXECUTOR` for a model with a convolution or pooling layer, else `EXECUTOR`."""
     from keras.src.layers.convolutional.base_conv import BaseConv
     from keras.src.layers.pooling.base_pooling import BasePooling
 
     layers = model._flatten_layers(include_self=False)  # noqa: SLF001 - nested models' layers too
-    return WINDOW_EXECUTOR if any(isinstance(x, BaseConv | BasePooling) for x in layers) else EXECUTOR
+    return CONV_EXECUTOR if any(isinstance(x, BaseConv | BasePooling) for x in layers) else EXECUTOR
 
 
 @contextlib.contextmanager

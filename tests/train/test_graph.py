@@ -398,4 +398,4 @@ def test_models_with_convolutions_run_on_the_default_executor() -> None:
     cnn = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten()])
     nested = keras.Sequential([keras.Input((6, 6, 1)), keras.Sequential([keras.layers.MaxPooling2D()])])
     assert graph.executor_for(mlp) == graph.EXECUTOR == "SINGLE_THREADED_EXECUTOR"
-    assert graph.executor_for(cnn) == graph.executor_for(nested) == graph.WINDOW_EXECUTOR
+    assert graph.executor_for(cnn) == graph.executor_for(nested) == graph.CONV_EXECUTOR
