@@ -15,6 +15,7 @@ from typing import Any
 from nnrun.compare.table import differing_keys, higher_is_better, rank_differing
 from nnrun.errors import NnrunError
 from nnrun.output import write_output
+from nnrun.runs.layout import Status
 from nnrun.runs.reader import RunInfo
 
 #: A legend label names at most this many differing keys (the most telling ones) ...
@@ -60,6 +61,14 @@ def labels(runs: Sequence[RunInfo]) -> list[str]:
 MAX_LINES = 10
 #: With many lines and no numeric key to colour by, this many best ones are labelled.
 BEST_LABELLED = 5
+#: Lines that differ in a numeric key take colours from a ramp ordered by it from this many on
+#: (two lines are told apart best by two unrelated colours).
+MIN_RAMP = 3
+#: A legend of more entries than this sits outside the axes.
+LEGEND_INSIDE = 4
+#: Line styles that tell apart the values of a second swept key (a 2-D grid: colour for the
+#: learning rate, style for the other key).
+LINE_STYLES = ("-", "--", ":", "-.")
 #: At most this many panels (one per dataset and loss); the rest are named in the title.
 MAX_PANELS = 6
 
@@ -78,6 +87,10 @@ class Series:
     value: float | None = None
     #: Dashed training curve (epochs, values), if asked for.
     train: tuple[list[float], list[float]] | None = None
+    #: The value of a second swept key (`units=4`): up to LINE_STYLES.__len__() of them get a line style each.
+    style: str | None = None
+    #: The run(s) diverged: the axes are scaled to the other lines and this one is marked where it leaves them.
+    diverged: bool = False
 
     def best(self, higher_better: bool) -> float:
         return max(self.mean) if higher_better else min(self.mean)
@@ -99,56 +112,133 @@ def spans_decades(values: Sequence[float], decades: float = 2.0) -> bool:
     return bool(values) and min(values) > 0 and max(values) / min(values) > 10**decades
 
 
-def draw(ax: Any, fig: Any, series: Sequence[Series], *, colour_key: str | None, higher_better: bool) -> None:
-    """Draw the lines of one panel: a legend up to MAX_LINES; beyond, a colour bar for a
-    numeric key (log scale for a learning rate or values over two decades), or the best few
-    labelled and the rest grey. A band from the lowest to the highest run where a line is a
-    mean over several (seeds), up to MAX_LINES lines. Log y when the curves span more than two decades."""
+def draw(
+    ax: Any,
+    fig: Any,
+    series: Sequence[Series],
+    *,
+    colour_key: str | None,
+    higher_better: bool,
+    best: int | None = None,
+) -> None:
+    """Draw the lines of one panel. Lines that differ in a numeric key (the learning rate) take
+    their colour from a ramp ordered by that key (log for a learning rate or values over two
+    decades), in a legend ordered by value up to MAX_LINES, a colour bar beyond; other lines:
+    a legend up to MAX_LINES, beyond it the best few labelled and the rest grey. A legend of
+    more than LEGEND_INSIDE entries sits right of the axes, where it hides no curve. `best`
+    (an index into `series`, e.g. the sweep's chosen point) is drawn thick, outlined, on top
+    and named first in the legend. A band from the lowest to the highest run where a line is
+    a mean over several (seeds), up to MAX_LINES lines. Log y when the curves span more than
+    two decades."""
+    from matplotlib import patheffects
+
     from nnrun.plots import thin
 
     many = len(series) > MAX_LINES
-    numeric = colour_key is not None and all(s.value is not None for s in series)
+    values = [s.value for s in series]
+    ramp = colour_key is not None and len(series) >= MIN_RAMP and all(v is not None for v in values)
     colours: list[Any] = []
     labelled: set[int] = set(range(len(series)))
-    if many and numeric:
+    order = list(range(len(series)))
+    if ramp:
         import matplotlib as mpl
+        import numpy as np
 
-        values = [float(s.value) for s in series if s.value is not None]
-        log = ("learning_rate" in (colour_key or "") or spans_decades(values, 1.5)) and min(values) > 0
-        norm = mpl.colors.LogNorm(min(values), max(values)) if log else mpl.colors.Normalize(min(values), max(values))
-        cmap = mpl.colormaps["viridis"]
-        colours = [cmap(norm(float(s.value))) for s in series if s.value is not None]
-        labelled = set()
-        bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax)
-        bar.set_label(colour_key)
+        numbers = [float(v) for v in values if v is not None]
+        log = ("learning_rate" in (colour_key or "") or spans_decades(numbers, 1.5)) and min(numbers) > 0
+        low, high = min(numbers), max(numbers)
+        if low == high:
+            low, high = low / 2 if log else low - 1, high * 2 if log else high + 1
+        norm = mpl.colors.LogNorm(low, high) if log else mpl.colors.Normalize(low, high)
+        # viridis without its palest yellow, which is hard to see on white
+        cmap = mpl.colors.ListedColormap(mpl.colormaps["viridis"](np.linspace(0.0, 0.88, 256)))
+        colours = [cmap(norm(float(v))) for v in numbers]
+        order = sorted(order, key=lambda i: numbers[i])
+        if many:
+            labelled = set()
+            bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax)
+            bar.set_label(colour_key)
     elif many:
-        order = sorted(range(len(series)), key=lambda i: series[i].best(higher_better), reverse=higher_better)
-        labelled = set(order[:BEST_LABELLED])
+        sign = -1 if higher_better else 1
+        ranked = sorted(range(len(series)), key=lambda i: (series[i].diverged, sign * series[i].best(higher_better)))
+        labelled = set(ranked[:BEST_LABELLED])
         palette = ["C0", "C1", "C2", "C3", "C4", "C5"]
-        rank = {i: n for n, i in enumerate(order)}
+        rank = {i: n for n, i in enumerate(ranked)}
         colours = [palette[rank[i] % len(palette)] if i in labelled else "0.75" for i in range(len(series))]
+        order = ranked
+    if best is not None:
+        labelled.add(best)
+        order = [best, *(i for i in order if i != best)]
+    styles = list(dict.fromkeys(s.style for s in series if s.style is not None))
+    styled = 1 < len(styles) <= len(LINE_STYLES) and all(s.style is not None for s in series)
     shown: list[float] = []
+    handles: dict[int, Any] = {}
     for i, s in enumerate(series):
         colour = colours[i] if colours else None
         x, y = thin(s.epochs, s.mean)
-        kw: dict[str, Any] = {"linewidth": 1.4 if i in labelled or numeric else 0.8}
+        kw: dict[str, Any] = {"linewidth": 1.4 if i in labelled or ramp else 0.8}
         if colour is not None:
             kw["color"] = colour
+        if styled:
+            kw["linestyle"] = LINE_STYLES[styles.index(s.style)]
+        if i == best:
+            kw |= {"linewidth": 2.6, "path_effects": [patheffects.withStroke(linewidth=4.2, foreground="black")]}
+        (line,) = ax.plot(x, y, zorder=4 if i == best else 3 if i in labelled else 2, **kw)
         if i in labelled:
-            kw["label"] = s.label + (f" (mean of {s.runs})" if s.runs > 1 else "")
-        (line,) = ax.plot(x, y, zorder=3 if i in labelled else 2, **kw)
+            name = s.label + (f" (mean of {s.runs})" if s.runs > 1 else "") + (" (diverged)" if s.diverged else "")
+            line.set_label(f"best: {name}" if i == best else name)
+            handles[i] = line
         if s.runs > 1 and not many:  # dozens of overlapping bands hide the lines
             ax.fill_between(s.epochs, s.low, s.high, color=line.get_color(), alpha=0.18, linewidth=0)
         if s.train is not None:
             tx, ty = thin(*s.train)
             ax.plot(tx, ty, linestyle="--", linewidth=1, color=line.get_color())
-        shown += [v for v in (*s.low, *s.high) if math.isfinite(v)]
+        if not s.diverged:
+            shown += [v for v in (*s.low, *s.high) if math.isfinite(v)]
     if spans_decades(shown):
         ax.set_yscale("log")
     ax.grid(True, which="both", alpha=0.3)
-    if labelled and len(series) > 1 or (len(series) == 1 and series[0].runs > 1):
-        title = f"best {len(labelled)} of {len(series)}" if many else None
-        ax.legend(fontsize="small", loc="best", title=title, title_fontsize="small")
+    crosses = _mark_diverged(ax, series, shown)
+    if (handles or styled or crosses) and (len(series) > 1 or series[0].runs > 1):
+        entries = [handles[i] for i in order if i in handles] + crosses
+        if styled and many:  # the colour bar names the colours; these name the line styles
+            from matplotlib.lines import Line2D
+
+            entries += [
+                Line2D([], [], color="0.3", linestyle=LINE_STYLES[n], label=style) for n, style in enumerate(styles)
+            ]
+        title = f"best {len(handles)} of {len(series)}" if many and not ramp else None
+        where: dict[str, Any] = {"loc": "best"}
+        if len(entries) > LEGEND_INSIDE:
+            where = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0}
+        ax.legend(handles=entries, fontsize="small", title=title, title_fontsize="small", **where)
+
+
+def _mark_diverged(ax: Any, series: Sequence[Series], calm: list[float]) -> list[Any]:
+    """Scale the y axis to the lines that did not diverge (`calm`: their values) and put a red
+    cross where each diverged line ends or leaves the axes: a loss of 10^35 would otherwise
+    squash every other line flat. The crosses' legend entry, if any."""
+    diverged = [s for s in series if s.diverged and s.epochs]
+    if not diverged or not calm:
+        return []
+    low, high = min(calm), max(calm)
+    if ax.get_yscale() == "log":
+        pad = (high / low) ** 0.05 if high > low else 2.0
+        bottom, top = low / pad, high * pad
+    else:
+        pad = 0.05 * (high - low) if high > low else abs(high) * 0.1 or 1.0
+        bottom, top = low - pad, high + pad
+    ax.set_ylim(bottom, top)
+    xs, ys = [], []
+    for s in diverged:
+        out = next((n for n, v in enumerate(s.mean) if not bottom <= v <= top), len(s.mean) - 1)
+        xs.append(s.epochs[out])
+        ys.append(min(max(s.mean[out], bottom), top))
+    (cross,) = ax.plot(
+        xs, ys, linestyle="none", marker="X", markersize=10, color="red", markeredgecolor="white",
+        zorder=6, clip_on=False, label="diverged: off the scale from here",
+    )  # fmt: skip
+    return [cross]
 
 
 def colour_key(runs: Sequence[RunInfo]) -> str | None:
@@ -213,7 +303,7 @@ def curves_png(
     for ax, name in zip(axes.flat, names, strict=False):
         panel = [r for r in groups[name] if _curve(r, metric)]
         seeds = _seed_groups(panel)
-        key = colour_key([g[0] for g in seeds]) if len(seeds) > MAX_LINES else None
+        key = colour_key([g[0] for g in seeds]) if len(seeds) >= MIN_RAMP else None
         texts = labels([g[0] for g in seeds]) if seeds else []
         series = []
         for group, text in zip(seeds, texts, strict=True):
@@ -227,7 +317,8 @@ def curves_png(
             if train and train_key != metric and len(group) == 1:
                 t = _curve(group[0], train_key)
                 tr = (sorted(t), [t[e] for e in sorted(t)]) if t else None
-            series.append(Series(text, epochs, mean, low, high, len(group), value, tr))
+            diverged = any(r.status == Status.DIVERGED for r in group)
+            series.append(Series(text, epochs, mean, low, high, len(group), value, tr, diverged=diverged))
         if not series:
             ax.set_visible(False)
             continue

@@ -66,3 +66,62 @@ def test_runs_of_different_datasets_or_losses_get_their_own_panels(made: MadeRun
     assert len(groups) >= 2
     for members in groups.values():
         assert len({(r.flat_config.get("data.dataset"), r.flat_config.get("loss")) for r in members}) == 1
+
+
+def _lines(values: list[float], **kw) -> list[Series]:  # noqa: ANN003
+    return [
+        Series(f"lr={v:g}", [1, 2, 3], [1.0 / (k + 1), 0.8 / (k + 1), 0.6 / (k + 1)], [0.0] * 3, [0.0] * 3, 1, v, **kw)
+        for k, v in enumerate(values)
+    ]
+
+
+def _legend_texts(ax) -> list[str]:  # noqa: ANN001
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_lines_of_a_swept_number_take_a_ramp_in_value_order_with_the_legend_beside_the_axes() -> None:
+    values = [0.1, 0.001, 1.0, 0.01, 0.3, 0.03]
+    series = _lines(values)
+    for s in series:
+        s.low, s.high = s.mean, s.mean
+    fig, ax = _draw(series, "optimizer.learning_rate")
+    assert _legend_texts(ax) == [f"lr={v:g}" for v in sorted(values)]
+    # viridis from dark to light: the swept value orders the lines' brightness
+    brightness = {s.value: sum(line.get_color()[:3]) for s, line in zip(series, ax.get_lines(), strict=True)}
+    assert [brightness[v] for v in sorted(values)] == sorted(brightness.values())
+    fig.canvas.draw()
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1  # hides no curve
+
+
+def test_the_best_line_is_drawn_on_top_and_named_first() -> None:
+    series = _lines([0.001, 0.01, 0.1])
+    plt = pyplot()
+    fig, ax = plt.subplots()
+    draw(ax, fig, series, colour_key="optimizer.learning_rate", higher_better=False, best=1)
+    plt.close(fig)
+    assert _legend_texts(ax)[0] == "best: lr=0.01"
+    best_line = ax.get_lines()[1]
+    assert best_line.get_zorder() > max(line.get_zorder() for line in ax.get_lines() if line is not best_line)
+    assert best_line.get_path_effects()  # outlined
+
+
+def test_a_diverged_line_does_not_set_the_scale_and_is_marked_where_it_leaves() -> None:
+    series = _lines([0.01, 0.1, 100.0])
+    series[2].mean = [1e3, 1e20, 1e35]
+    series[2].diverged = True
+    fig, ax = _draw(series, "optimizer.learning_rate")
+    assert ax.get_ylim()[1] < 2  # scaled to the lines that converged, not to 1e35
+    texts = _legend_texts(ax)
+    assert "lr=100 (diverged)" in texts and any(t.startswith("diverged") for t in texts)
+    cross = next(line for line in ax.get_lines() if line.get_label().startswith("diverged"))
+    assert list(cross.get_xdata()) == [1] and cross.get_ydata()[0] == pytest.approx(ax.get_ylim()[1])
+
+
+def test_a_second_swept_key_gets_a_line_style_per_value() -> None:
+    series = _lines([0.001, 0.01, 0.1, 1.0] * 3)
+    for n, s in enumerate(series):
+        s.style = f"units={2 ** (n // 4 + 1)}"
+    fig, ax = _draw(series, "optimizer.learning_rate")
+    assert len(fig.axes) == 2  # 12 lines: a colour bar for the learning rate ...
+    assert _legend_texts(ax) == ["units=2", "units=4", "units=8"]  # ... and the styles named
+    assert {line.get_linestyle() for line in ax.get_lines()} == {"-", "--", ":"}
