@@ -41,8 +41,15 @@ def sweep_curves(sweep: Sweep, metric: str | None = None) -> Any:
     from nnrun.sweep.summary import curves_figure, groups_of
 
     record = sweep.sweep_record()
-    metric = metric or (record.json.selection or {}).get("metric") or "val_loss"
-    fig = curves_figure(groups_of(record), str(record.json.name or "sweep"), metric)
+    selection = record.json.selection or {}
+    mode = selection.get("mode", "min") if metric in (None, selection.get("metric")) else None
+    metric = metric or selection.get("metric") or "val_loss"
+    if mode is None:
+        from nnrun.compare.table import higher_is_better
+
+        mode = "max" if higher_is_better(metric) else "min"
+    best = (record.json.best or {}).get("point") if metric == selection.get("metric") else None
+    fig = curves_figure(groups_of(record), str(record.json.name or "sweep"), metric, mode, best)
     if fig is None:
         raise NnrunError(f"{sweep.dir}: no point has a history to plot yet")
     return fig

@@ -365,22 +365,34 @@ def _save(fig: Any, path: Path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def curves(groups: list[Group], path: Path, title: str, metric: str = "val_loss", mode: str = "min") -> bool:
+def curves(
+    groups: list[Group], path: Path, title: str, metric: str = "val_loss", mode: str = "min", best: int | None = None
+) -> bool:
     """curves.png (see `curves_figure`); False if no point has a curve to draw."""
-    fig = curves_figure(groups, title, metric, mode)
+    fig = curves_figure(groups, title, metric, mode, best)
     if fig is None:
         return False
     _save(fig, path)
     return True
 
 
-def curves_figure(groups: list[Group], title: str, metric: str = "val_loss", mode: str = "min") -> Any | None:
+def point_label(group: Group, varied: list[str]) -> str:
+    """`learning_rate=0.01, units=4`: the point's swept values under their short names."""
+    from nnrun.compare.plot import short_keys
+
+    short = short_keys(varied)
+    return ", ".join(f"{short[k]}={format_value(group.values.get(k))}" for k in varied) or group.label
+
+
+def curves_figure(
+    groups: list[Group], title: str, metric: str = "val_loss", mode: str = "min", best: int | None = None
+) -> Any | None:
     """`metric` (the selection criterion's column) per epoch, one line per grid point: the mean
     over its seeds, with a band from the lowest to the highest seed; the training loss where a
-    run has no such column. Beyond ten points, a colour bar for a numeric swept key (the
-    learning rate on a log scale) or the best few labelled (`nnrun.compare.plot.draw`).
-    A closed matplotlib Figure, or None if no point has a curve."""
-    from nnrun.compare.plot import MAX_LINES, Series, draw, series_of
+    run has no such column. Colours follow a numeric swept key (the learning rate on a log
+    scale); the best point (`best`, a group number) is drawn outlined and named in the legend
+    (`nnrun.compare.plot.draw`). A closed matplotlib Figure, or None if no point has a curve."""
+    from nnrun.compare.plot import LINE_STYLES, MAX_LINES, Series, draw, series_of, short_keys
 
     varied = [k for k in (groups[0].values if groups else {})]
     numeric = [
@@ -389,87 +401,195 @@ def curves_figure(groups: list[Group], title: str, metric: str = "val_loss", mod
         if all(isinstance(g.values.get(k), int | float) and not isinstance(g.values.get(k), bool) for g in groups)
     ]
     key = LR_KEY if LR_KEY in numeric else (numeric[0] if numeric else None)
+    short = short_keys(varied)
+    # a 2-D grid: the other key's values (a few of them) as line styles
+    style_key = next(
+        (
+            k
+            for k in varied
+            if k != key and 1 < len({format_value(g.values.get(k)) for g in groups}) <= len(LINE_STYLES)
+        ),
+        None,
+    )
     series: list[Series] = []
+    best_index = None
     only_metric = True
     for g in groups:
         runs = [r for r in g.runs if r.status in (Status.COMPLETED, Status.DIVERGED, Status.INTERRUPTED)]
         by_epoch: dict[float, list[float]] = {}
         for run in runs:
-            for row in run.history():
+            history = run.history()
+            # the training loss only for a run without the column at all, not where a diverged run's is inf
+            has = any(select.column(run, row, metric) is not None for row in history)
+            only_metric = only_metric and has
+            for row in history:
                 e = row.get("epoch")
-                v = select.column(run, row, metric)
-                if v is None:
-                    only_metric = False
-                    v = row.get("loss")
+                v = select.column(run, row, metric) if has else row.get("loss")
                 if v is not None and e is not None and math.isfinite(v) and math.isfinite(e):
                     by_epoch.setdefault(int(e), []).append(v)
         if by_epoch:
             epochs, mean, low, high = series_of(by_epoch)
             n = max(len(v) for v in by_epoch.values())
             value = g.values.get(key) if key else None
-            series.append(Series(g.label, epochs, mean, low, high, n, value))
+            if g.number == best:
+                best_index = len(series)
+            style = f"{short[style_key]}={format_value(g.values.get(style_key))}" if style_key else None
+            diverged = any(r.status == Status.DIVERGED for r in runs)
+            series.append(
+                Series(point_label(g, varied), epochs, mean, low, high, n, value, style=style, diverged=diverged)
+            )
     if not series:
         return None
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8.5, 5), dpi=100)
-    draw(ax, fig, series, colour_key=key, higher_better=mode == "max")
+    draw(ax, fig, series, colour_key=key, higher_better=mode == "max", best=best_index if len(series) > 1 else None)
     ylabel = metric if only_metric else f"{metric} (training loss where missing)"
     seeds = max(s_.runs for s_ in series)
     epoch_axis(ax)
     ax.set_ylabel(ylabel)
     band = f"\nmean over {seeds} seeds" + (", band: lowest to highest seed" if len(series) <= MAX_LINES else "")
     band = band if seeds > 1 else ""
-    ax.set_title(f"{title}: {ylabel} per epoch{band}")
+    one = f" ({series[0].label})" if len(series) == 1 and series[0].label else ""
+    ax.set_title(f"{title}{one}: {ylabel} per epoch{band}")
     fig.tight_layout()
     plt.close(fig)
     return fig
 
 
-def lr_vs_metric(groups: list[Group], rows: list[dict[str, Any]], varied: list[str], path: Path, title: str) -> bool:
+def lr_vs_metric(
+    groups: list[Group],
+    rows: list[dict[str, Any]],
+    varied: list[str],
+    path: Path,
+    title: str,
+    best: dict[str, Any] | None = None,
+) -> bool:
+    """lr_vs_metric.png (see `lr_vs_metric_figure`); False if no point has a learning rate."""
+    fig = lr_vs_metric_figure(groups, rows, varied, title, best)
+    if fig is None:
+        return False
+    _save(fig, path)
+    return True
+
+
+def lr_vs_metric_figure(
+    groups: list[Group],
+    rows: list[dict[str, Any]],
+    varied: list[str],
+    title: str,
+    best: dict[str, Any] | None = None,
+) -> Any | None:
     """The selection metric at the kept epoch (and the headline test metric) against the learning rate, log x.
 
-    One line per combination of the other varied keys; error bars are the std over seeds.
+    One line per combination of the other varied keys; error bars are the std over seeds
+    (kept within 0..1 for a score such as accuracy). The best point is ringed and named; a
+    point with no value because its runs diverged or failed is a red cross at the panel's
+    worst edge, named by its status. A closed Figure, or None if no point has a learning rate.
     """
+    from matplotlib.transforms import blended_transform_factory
+
+    from nnrun.compare.plot import LEGEND_INSIDE, short_keys
+    from nnrun.compare.table import higher_is_better
+
     metric = next(
         (m for m in ("test_accuracy", "test_r2", "test_mae") if any(r.get(m) is not None for r in rows)), None
     )
     ranked = [k for k in rows[0] if k.startswith("kept_val_") and not k.endswith("_std")] if rows else []
     loss = next((k for k in ranked if k != "kept_val_loss"), "kept_val_loss")
     others = [k for k in varied if k != LR_KEY]
+    short = short_keys(others)
     lines: dict[str, list[tuple[float, dict[str, Any]]]] = {}
     for g, row in zip(groups, rows, strict=True):
         lr = _num(g.values.get(LR_KEY))
         if lr is None or lr <= 0:
             continue
-        name = ", ".join(f"{k}={format_value(g.values.get(k))}" for k in others) or "all"
+        name = ", ".join(f"{short[k]}={format_value(g.values.get(k))}" for k in others) or "all"
         lines.setdefault(name, []).append((lr, row))
     if not lines:
-        return False
+        return None
+    best_point = best["point"] if best else None
+    best_label = next((point_label(g, varied) for g in groups if g.number == best_point), "")
     plt = pyplot()
     panels = [loss] + ([metric] if metric else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), dpi=100, squeeze=False)
+    outside = False
     for ax, name in zip(axes[0], panels, strict=True):
+        missing: dict[str, list[float]] = {}
         for line, pts in lines.items():
             pts = sorted(pts, key=lambda t: t[0])
             xs = [lr for lr, r in pts if r.get(name) is not None]
             ys = [r[name] for _, r in pts if r.get(name) is not None]
             errs = [r.get(f"{name}_std") or 0.0 for _, r in pts if r.get(name) is not None]
             if xs:
-                ax.errorbar(xs, ys, yerr=errs if any(errs) else None, marker="o", capsize=3, label=line)
+                ax.errorbar(
+                    xs, ys, yerr=_bounded(ys, errs, name) if any(errs) else None, marker="o", capsize=3,
+                    label=line if others else None,
+                )  # fmt: skip
+            for lr, r in pts:
+                if r.get(name) is None:
+                    missing.setdefault(_missing_reason(r), []).append(lr)
+                elif r["point"] == best_point:
+                    ax.plot(
+                        [lr], [r[name]], marker="o", markersize=15, markerfacecolor="none", markeredgewidth=2.2,
+                        markeredgecolor="crimson", linestyle="none", zorder=5, clip_on=False, label=f"best: {best_label}",
+                    )  # fmt: skip
+        worse_high = not higher_is_better(name.removeprefix("kept_").removeprefix("test_"))
+        edge = blended_transform_factory(ax.transData, ax.transAxes)
+        for reason, xs_ in missing.items():
+            ax.plot(
+                xs_, [0.97 if worse_high else 0.03] * len(xs_), marker="x", markersize=9, markeredgewidth=2,
+                color="red", linestyle="none", transform=edge, clip_on=False, label=f"{reason} (no value)",
+            )  # fmt: skip
         log_axis(ax, "x")
         shown = [r[name] for pts in lines.values() for _, r in pts if r.get(name) is not None]
         if name.endswith("loss") and shown and min(shown) > 0 and max(shown) / min(shown) > 100:
             log_axis(ax)
         ax.set_xlabel("learning rate")
-        ax.set_ylabel(name.replace("_", " "))
+        ax.set_ylabel(_axis_name(name))
         ax.grid(True, which="both", alpha=0.3)
-        if len(lines) > 1:
-            ax.legend(fontsize=7)
+        handles, texts = ax.get_legend_handles_labels()
+        if handles:
+            outside = outside or len(handles) > LEGEND_INSIDE
+            where: dict[str, Any] = (
+                {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0}
+                if len(handles) > LEGEND_INSIDE
+                else {}
+            )
+            ax.legend(fontsize="small", **where)
     fig.suptitle(f"{title}: learning rate sweep")
-    arrange(fig)
-    _save(fig, path)
+    if outside:  # `arrange` measures only the axes' own texts, not a legend beside them
+        fig.tight_layout()
+    else:
+        arrange(fig)
     plt.close(fig)
-    return True
+    return fig
+
+
+#: Scores that live in 0..1: an error bar of mean ± std never leaves that range.
+_UNIT_SCORES = ("accuracy", "precision", "recall", "f1", "auc")
+
+
+def _bounded(means: list[float], stds: list[float], column: str) -> list[list[float]]:
+    """(below, above) error bar lengths: the std, cut at 0 and 1 for a score such as accuracy."""
+    if not any(word in column for word in _UNIT_SCORES):
+        return [stds, stds]
+    return [
+        [min(sd, m) for m, sd in zip(means, stds, strict=True)],
+        [min(sd, 1 - m) for m, sd in zip(means, stds, strict=True)],
+    ]
+
+
+def _axis_name(column: str) -> str:
+    """`kept_val_accuracy` -> `val accuracy at the kept epoch`; `test_accuracy` -> `test accuracy`."""
+    if column.startswith("kept_"):
+        return column.removeprefix("kept_").replace("_", " ", 1) + " at the kept epoch"
+    return column.replace("_", " ", 1)
+
+
+def _missing_reason(row: dict[str, Any]) -> str:
+    """Why a point has no value: its status (`diverged`, `2/3 failed`, ...)."""
+    status = str(row.get("status") or "no run")
+    return status.split(" ", 1)[1] if status[:1].isdigit() and "/" in status.split(" ", 1)[0] else status
 
 
 def write(record: SweepRecord) -> Summary:
@@ -488,9 +608,9 @@ def write(record: SweepRecord) -> Summary:
     title = str(record.json.name or "sweep")
     metric = (record.json.selection or {}).get("metric") or "val_loss"
     mode = (record.json.selection or {}).get("mode") or "min"
-    if curves(groups, out.curves, title, metric, mode):
+    if curves(groups, out.curves, title, metric, mode, best["point"] if best else None):
         files.append(out.curves)
-    if record.json.learning_rate_sweep and lr_vs_metric(groups, rows, varied, out.lr_vs_metric, title):
+    if record.json.learning_rate_sweep and lr_vs_metric(groups, rows, varied, out.lr_vs_metric, title, best):
         files.append(out.lr_vs_metric)
     record.json.set(best=best)
     record.save()

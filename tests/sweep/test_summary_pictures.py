@@ -1,0 +1,74 @@
+"""The sweep's pictures agree with its text: a real sweep of a line fit over three learning
+rates, the largest of which diverges. curves.png and lr_vs_metric.png mark the point the
+summary calls best and show the diverged one as diverged, on axes scaled to the others."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow
+
+LINE = """
+name: line
+data: {dataset: linear, n_samples: 60}
+model: {layers: [{type: dense, units: 1}]}
+optimizer: {name: sgd, learning_rate: 0.1}
+loss: mse
+training: {epochs: 10, batch_size: full}
+"""
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pictures")
+    config = root / "line.yaml"
+    config.write_text(LINE)
+    proc = run_cli(
+        "sweep", str(config), "--lr", "0.01,0.1,100", "--backend", "inline", "-q", "--out", str(root / "runs")
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (sweep_dir,) = (root / "runs" / "line").iterdir()
+    return sweep_dir
+
+
+def _summary(sweep_dir: Path):  # noqa: ANN202
+    from nnrun.sweep import summary
+    from nnrun.sweep.record import SweepRecord
+
+    record = SweepRecord.load(sweep_dir)
+    groups, varied, rows, best = summary.build(record)
+    return groups, varied, rows, best
+
+
+def test_the_curves_name_the_best_point_and_mark_the_diverged_one(sweep: Path) -> None:
+    from nnrun.sweep.summary import curves_figure
+
+    groups, _, _, best = _summary(sweep)
+    statuses = [p["status"] for p in json.loads((sweep / "sweep.json").read_text())["points"]]
+    assert statuses == ["completed", "completed", "diverged"]
+    fig = curves_figure(groups, "line", best["metric"], best["mode"], best["point"])
+    (ax,) = fig.axes
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts[0] == f"best: learning_rate={best['values']['optimizer.learning_rate']:g}"
+    assert "learning_rate=100 (diverged)" in texts
+    assert ax.get_ylabel() == "val_loss"  # not the training loss of the diverged run
+    assert ax.get_ylim()[1] < 1  # the two that fit set the scale, not 10^35
+    assert (sweep / "curves.png").stat().st_size > 10_000
+
+
+def test_lr_vs_metric_rings_the_best_point_and_crosses_the_diverged_one(sweep: Path) -> None:
+    from nnrun.sweep.summary import lr_vs_metric_figure
+
+    groups, varied, rows, best = _summary(sweep)
+    fig = lr_vs_metric_figure(groups, rows, varied, "line", best)
+    for ax in fig.axes:
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        ring = lines[f"best: learning_rate={best['values']['optimizer.learning_rate']:g}"]
+        assert list(ring.get_xdata()) == [best["values"]["optimizer.learning_rate"]]
+        assert list(lines["diverged (no value)"].get_xdata()) == [100.0]
+        assert ax.get_xscale() == "log"
