@@ -48,7 +48,7 @@ def sweep_curves(sweep: Sweep, metric: str | None = None) -> Any:
         from nnrun.compare.table import higher_is_better
 
         mode = "max" if higher_is_better(metric) else "min"
-    best = (record.json.best or {}).get("point") if metric == selection.get("metric") else None
+    best = (record.json.best or {}).get("point")  # the sweep's choice, whatever the metric drawn
     fig = curves_figure(groups_of(record), str(record.json.name or "sweep"), metric, mode, best)
     if fig is None:
         raise NnrunError(f"{sweep.dir}: no point has a history to plot yet")

@@ -72,3 +72,13 @@ def test_lr_vs_metric_rings_the_best_point_and_crosses_the_diverged_one(sweep: P
         assert list(ring.get_xdata()) == [best["values"]["optimizer.learning_rate"]]
         assert list(lines["diverged (no value)"].get_xdata()) == [100.0]
         assert ax.get_xscale() == "log"
+
+
+def test_the_api_figure_names_the_same_best_point_whatever_metric_it_draws(sweep: Path) -> None:
+    from nnrun.api.sweeps import Sweep
+
+    best = json.loads((sweep / "sweep.json").read_text())["best"]
+    for metric in (None, "val_mae"):
+        (ax,) = Sweep(sweep).plot(metric).axes
+        first = ax.get_legend().get_texts()[0].get_text()
+        assert first == f"best: learning_rate={best['values']['optimizer.learning_rate']:g}", metric
