@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -62,6 +61,7 @@ section.run{border:1px solid #e4e4e4;border-radius:6px;padding:.5rem 1rem 1rem;m
 .figs{display:flex;flex-wrap:wrap;gap:.6rem} .figs img{max-width:480px;border:1px solid #eee}
 .figs.wide img,.figs img.wide{max-width:900px}
 .kv td:first-child{color:#666} pre{background:#f6f6f6;padding:.5rem;overflow-x:auto;font-size:.8rem}
+pre.grid{white-space:pre-wrap}
 """
 
 JS = """
@@ -230,6 +230,16 @@ def run_section(run: RunInfo, images: bool = True) -> str:
     return "\n".join(parts)
 
 
+def _values(values: Any) -> str:
+    """A swept key's values as one line: `0.001, 0.01, 0.1 (3 values)`."""
+    from nnrun.sweep.expand import format_value
+
+    if not isinstance(values, list):
+        return format_value(values)
+    shown = ", ".join(format_value(v) for v in values)
+    return shown + (f" ({len(values)} values)" if len(values) > 3 else "")
+
+
 def sweep_section(sweep: Path, runs: Sequence[RunInfo]) -> str:
     parts = [
         f"<h3>{_e(sweep.parent.name)} / {_e(sweep.name)}</h3>",
@@ -239,17 +249,26 @@ def sweep_section(sweep: Path, runs: Sequence[RunInfo]) -> str:
     info = read_json_object(files.sweep_json)
     if info is None:
         parts.append(f'<p class="skipped">{SweepFolder.SWEEP} is unreadable</p>')
-    grid = SweepJson.model_validate(info).grid if info is not None else None
-    if grid:
-        parts.append(f"<pre>grid: {_e(json.dumps(grid, indent=1, default=str)[:4000])}</pre>")
+    record = SweepJson.model_validate(info) if info is not None else None
+    if record is not None and record.grid:
+        # one line per swept key, its values side by side (50 learning rates are one line, not 50)
+        lines = [f"{key}: {_values(values)}" for key, values in record.grid.items()]
+        parts.append(f'<pre class="grid">{_e(chr(10).join(lines)[:4000])}</pre>')
+    best = record.best if record is not None else None
+    if isinstance(best, dict) and isinstance(best.get("value"), int | float):
+        spread = f" ± {best['std']:.2g}" if isinstance(best.get("std"), int | float) else ""
+        parts.append(
+            f"<p><b>best point {_e(best.get('point'))}</b> ({_e(best.get('label'))}): mean {_e(best.get('metric'))} "
+            f"{best['value']:.4g}{_e(spread)}</p>"
+        )
     figs = []
     for p in sorted(sweep.glob("*.png")):
         try:
             figs.append(_img(read_regular(p, MAX_IMAGE_BYTES), f"sweep {sweep.name}: {p.name}"))
         except OSError:
             continue
-    if figs:
-        parts.append('<div class="figs">' + "".join(figs) + "</div>")
+    if figs:  # several lines or panels each: shown wide enough to read
+        parts.append('<div class="figs wide">' + "".join(figs) + "</div>")
     try:
         summary = read_regular(files.summary_md).decode("utf-8", errors="replace")
     except OSError:

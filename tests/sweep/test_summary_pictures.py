@@ -82,3 +82,18 @@ def test_the_api_figure_names_the_same_best_point_whatever_metric_it_draws(sweep
         (ax,) = Sweep(sweep).plot(metric).axes
         first = ax.get_legend().get_texts()[0].get_text()
         assert first == f"best: learning_rate={best['values']['optimizer.learning_rate']:g}", metric
+
+
+def test_the_report_states_the_best_point_and_shows_the_pictures_wide(sweep: Path) -> None:
+    import re
+
+    from nnrun.compare import collect
+    from nnrun.compare.report import build_report
+
+    runs, _ = collect([sweep])
+    page = build_report(runs)
+    best = json.loads((sweep / "sweep.json").read_text())["best"]
+    assert '<pre class="grid">optimizer.learning_rate: 0.01, 0.1, 100</pre>' in page  # one line, not a JSON column
+    assert f"<b>best point {best['point']}</b> (optimizer.learning_rate=0.1): mean val_loss" in page
+    figures = re.search(r'<div class="figs wide">(.*?)</div>', page.split("<h2>Sweeps</h2>")[1], re.S)
+    assert figures and {"curves.png", "lr_vs_metric.png"} <= set(re.findall(r'alt="sweep [^:]*: ([^"]+)"', figures[1]))
