@@ -22,6 +22,7 @@ MAY_IMPORT_TENSORFLOW = {
     "nnrun.train.base",  # the trainer interface (type hints only)
     "nnrun.train.fit",
     "nnrun.train.graph",
+    "nnrun.train.graph_stream",  # the graph trainer's loop over the tf.data pipeline
     "nnrun.train.warm",  # kept models and traced loops of a sweep worker (type hints only)
     "nnrun.train.stream",  # the tf.data pipeline over streamed rows
     "nnrun.experiment.lifecycle",  # seeds TensorFlow before building

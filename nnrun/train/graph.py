@@ -22,6 +22,9 @@ schedule at the epoch's first update, and early stopping follows
 `keras.callbacks.EarlyStopping` rule for rule, with the best weights in graph variables.
 The one difference is the shuffle: a per-epoch permutation drawn in-graph from the run's
 seed and the epoch number, so runs are reproducible but not permuted the way `fit` does.
+
+Streamed data (`nnrun.data.stream`) runs this loop with its rows read from the `tf.data`
+pipeline inside the graph instead: `nnrun.train.graph_stream`.
 """
 
 from __future__ import annotations
@@ -137,10 +140,8 @@ class GraphTrainer(Trainer):
 
     @classmethod
     def unsupported(cls, spec: Spec, data: Dataset) -> str | None:
-        if data.streamed:
-            from nnrun.train.stream import STREAMED
-
-            return STREAMED
+        if data.streamed:  # an in-graph loop over the tf.data pipeline: nnrun.train.graph_stream
+            return None
         size = _data_bytes(data)
         if size > MAX_DATA_BYTES:
             return (
@@ -159,7 +160,12 @@ class GraphTrainer(Trainer):
 
         loop = warm.loop_of(model)  # a sweep worker's loop for this architecture, traced by an earlier point
         if loop is None:
-            loop = _EpochLoop(model, spec, data)
+            if data.streamed:
+                from nnrun.train.graph_stream import StreamLoop
+
+                loop = StreamLoop(model, spec, data)
+            else:
+                loop = _EpochLoop(model, spec, data)
             warm.keep_loop(model, loop)
         else:
             loop.restart(spec, data)
@@ -183,7 +189,7 @@ class GraphTrainer(Trainer):
             if loop.recorder is not None:  # end the call at the next epoch whose weights are kept
                 n = min(n, loop.recorder.next_stop(len(history)) - len(history))
             t0 = time.perf_counter()
-            rows, code = loop.run(n)
+            rows, code = loop.run(n, hooks)
             elapsed = time.perf_counter() - t0
             history.extend(rows)
             hooks.epochs_done(rows)
@@ -315,6 +321,10 @@ class _EpochLoop:
 
         tf.while_loop(lambda b: b < self.batches, body, (tf.constant(0),))
 
+    def _validate(self, x_val: Any, y_val: Any) -> None:
+        """The validation rows through the model's `test_step`, in one batch."""
+        self.model.test_step((x_val, y_val))
+
     def _early_stopping(self, current: Any, epoch: Any) -> Any:
         """`EarlyStopping.on_epoch_end`; True when training stops after this epoch.
 
@@ -363,7 +373,7 @@ class _EpochLoop:
         self._train_epoch(epoch, x, y, seed)
         train = self._results("")
         model.reset_metrics()
-        model.test_step((x_val, y_val))
+        self._validate(x_val, y_val)
         logs = {**train, **self._results("val_")}
         self.keys = list(logs)
         losses = tf.stack([v for k, v in logs.items() if k.endswith("loss")])
@@ -418,14 +428,18 @@ class _EpochLoop:
 
     # -- Python side ---------------------------------------------------------------------
 
-    def run(self, epochs: int) -> tuple[list[Row], int]:
-        """Up to `epochs` more epochs: the finished rows and why the graph stopped."""
+    def _call(self, epochs: int, hooks: Hooks) -> tuple[Any, Any, Any, Any]:
+        """One call of the traced loop (Python waits for it: a stop request is seen after it)."""
         tf = self.tf
-        first = int(self.epoch.numpy())
         with _call_options(self.executor), _one_trace_per_run():
-            values, count, code, stats = self.step(
+            return self.step(
                 tf.constant(min(epochs, MAX_CHUNK), dtype=tf.int32), self.x, self.y, self.x_val, self.y_val, self.seed
             )
+
+    def run(self, epochs: int, hooks: Hooks) -> tuple[list[Row], int]:
+        """Up to `epochs` more epochs: the finished rows and why the graph stopped."""
+        first = int(self.epoch.numpy())
+        values, count, code, stats = self._call(epochs, hooks)
         self.calls += 1
         if self.calls == 1 and self.es is not None and self.es.monitor not in self.keys:
             warnings.warn(

@@ -93,6 +93,7 @@ def architecture(spec: Spec, data: Dataset) -> str:
         training.pop("epochs", None)
     d["arrays"] = [[list(a.shape), str(a.dtype)] for a in (data.x_train, data.y_train, data.x_val, data.y_val)]
     d["input_shape"] = list(data.input_shape)
+    d["streamed"] = data.streamed  # a streamed run's loop reads iterators (`nnrun.train.graph_stream`)
     return json.dumps(d, sort_keys=True)
 
 

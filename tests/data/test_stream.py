@@ -99,10 +99,9 @@ def test_a_non_finite_value_is_named_before_training(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_streamed_npz_trains_with_fit_predicts_and_graph_says_why_not(tmp_path: Path) -> None:
+def test_a_streamed_npz_trains_with_either_trainer_and_predicts(tmp_path: Path) -> None:
     import json
 
-    from nnrun.errors import NnrunError
     from nnrun.experiment import execute, prepare_experiment
 
     rng = np.random.default_rng(0)
@@ -115,12 +114,11 @@ def test_a_streamed_npz_trains_with_fit_predicts_and_graph_says_why_not(tmp_path
         f"name: s\nseed: 2\ndata: {{dataset: npz, path: d.npz, stream: true}}\n{MODEL}"
         "optimizer: {name: adam, learning_rate: 0.05}\ntraining: {epochs: 8, batch_size: 32}\n"
     )
-    outcome = execute(prepare_experiment(config), tmp_path / "runs", command=["test"])
-    record = json.loads((outcome.run_dir / "run.json").read_text())
-    assert record["status"] == "completed" and record["trainer"] == "fit"
-    assert "streamed" in record["graph_trainer_skipped"]
-    metrics = json.loads((outcome.run_dir / "metrics.json").read_text())
-    assert metrics["test"]["accuracy"] > 0.9
-    forced = prepare_experiment(config, ["training.trainer=graph"])
-    with pytest.raises(NnrunError, match="graph cannot run this config: the data is streamed"):
-        execute(forced, tmp_path / "forced", command=["test"])
+    for wanted, ran in (("auto", "graph"), ("fit", "fit")):
+        prepared = prepare_experiment(config, [f"training.trainer={wanted}"])
+        outcome = execute(prepared, tmp_path / wanted, command=["test"])
+        record = json.loads((outcome.run_dir / "run.json").read_text())
+        assert record["status"] == "completed" and record["trainer"] == ran
+        assert record["graph_trainer_skipped"] is None
+        metrics = json.loads((outcome.run_dir / "metrics.json").read_text())
+        assert metrics["test"]["accuracy"] > 0.9, wanted
