@@ -198,6 +198,7 @@ def draw(
     if spans_decades(shown):
         ax.set_yscale("log")
     ax.grid(True, which="both", alpha=0.3)
+    shown = _cut_spikes(ax, series, shown)
     crosses = _mark_diverged(ax, series, shown)
     if (handles or styled or crosses) and (len(series) > 1 or series[0].runs > 1):
         entries = [handles[i] for i in order if i in handles] + crosses
@@ -209,9 +210,44 @@ def draw(
             ]
         title = f"best {len(handles)} of {len(series)}" if many and not ramp else None
         where: dict[str, Any] = {"loc": "best"}
-        if len(entries) > LEGEND_INSIDE:
+        bands = not many and sum(s.runs > 1 for s in series) > 1  # bands fill the axes: no room inside
+        if len(entries) > LEGEND_INSIDE or bands:
             where = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0}
         ax.legend(handles=entries, fontsize="small", title=title, title_fontsize="small", **where)
+
+
+#: On a linear axis, first epochs this many times further from the bottom than the 95th
+#: percentile of a panel's values are a start-up spike (one line's first epoch at ten times
+#: where the others are): cut off, and named.
+SPIKE = 3.0
+
+
+def _cut_spikes(ax: Any, series: Sequence[Series], values: list[float]) -> list[float]:
+    """On a linear y axis, a few first-epoch values far above the rest (`SPIKE`) no longer set
+    its top: the axis ends just above the 95th percentile and a note names the lines cut off.
+    Spikes later in training are left whole. The values the axis now shows (for `_mark_diverged`)."""
+    import numpy as np
+
+    if ax.get_yscale() != "linear" or len(values) < 20:
+        return values
+    low, q95, high = min(values), float(np.quantile(values, 0.95)), max(values)
+    if not (q95 > low and high - low > SPIKE * (q95 - low)):
+        return values
+    top = q95 + 0.1 * (q95 - low)
+    # only a start-up transient: a line that keeps jumping up later is unstable, and that is worth seeing
+    for s in series:
+        first = max(2, len(s.epochs) // 10)
+        if not s.diverged and any(v > top for v in s.high[first:]):
+            return values
+    ax.set_ylim(top=top)
+    cut = [s.label for s in series if not s.diverged and any(v > top for v in s.high)]
+    named = ", ".join(cut[:2]) + (f" and {len(cut) - 2} more" if len(cut) > 2 else "")
+    ax.annotate(
+        f"↑ cut off: {named} (up to {high:.3g})", xy=(0.5, 0.985), xycoords="axes fraction",
+        ha="center", va="top", fontsize="small", color="0.3",
+        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "0.8", "alpha": 0.9},
+    )  # fmt: skip
+    return [v for v in values if v <= top]
 
 
 def _mark_diverged(ax: Any, series: Sequence[Series], calm: list[float]) -> list[Any]:

@@ -125,3 +125,24 @@ def test_a_second_swept_key_gets_a_line_style_per_value() -> None:
     assert len(fig.axes) == 2  # 12 lines: a colour bar for the learning rate ...
     assert _legend_texts(ax) == ["units=2", "units=4", "units=8"]  # ... and the styles named
     assert {line.get_linestyle() for line in ax.get_lines()} == {"-", "--", ":"}
+
+
+def _spiky(at: int) -> list[Series]:
+    series = []
+    for k in range(6):
+        mean = [140.0 - k * 15 - e for e in range(25)]
+        series.append(Series(f"lr={10.0**-k:g}", list(range(1, 26)), mean, mean, mean, 1, 10.0**-k))
+    series[0].mean = series[0].low = series[0].high = [760.0 if e == at else 60.0 for e in range(25)]
+    return series
+
+
+def test_a_start_up_spike_is_cut_off_and_named() -> None:
+    fig, ax = _draw(_spiky(at=0), "optimizer.learning_rate")
+    assert ax.get_yscale() == "linear" and ax.get_ylim()[1] < 200  # the other lines fill the axes
+    (note,) = ax.texts
+    assert "cut off: lr=1 (up to 760)" in note.get_text()
+
+
+def test_a_line_that_jumps_later_in_training_is_left_whole() -> None:
+    fig, ax = _draw(_spiky(at=15), "optimizer.learning_rate")
+    assert ax.get_ylim()[1] >= 760 and not ax.texts  # instability is worth seeing
