@@ -4,7 +4,8 @@ A run draws up to nine PNGs, so their fixed cost is kept small: `new_figure` mak
 on its own Agg canvas (no pyplot state), `arrange` places the axes from the sizes of their
 texts (what `Figure.tight_layout` does, without drawing the figure an extra time), `log_axis`
 labels a log scale in plain text (10⁻³: no mathtext parser), and `save_png` writes the file
-atomically (a kill never leaves half a PNG).
+atomically (a kill never leaves half a PNG). `nnrun.figure_cache` keeps each kind's figure for
+the next run of the same layout.
 """
 
 from __future__ import annotations
@@ -51,14 +52,13 @@ def pyplot() -> Any:
 
 
 def save_png(fig: Any, path: Path) -> Path:
-    """The figure as a PNG, written beside and renamed (a kill never leaves half a picture)."""
-    import io
-
+    """The figure as a PNG, written beside and renamed (a kill never leaves half a picture).
+    Drawn as `fig.savefig` draws it; encoded by `nnrun.png` (a few times faster than savefig's)."""
+    from nnrun import png
     from nnrun.runs.files import atomic_write_bytes
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    atomic_write_bytes(path, buf.getvalue())
+    fig.canvas.draw()
+    atomic_write_bytes(path, png.encode(fig.canvas.buffer_rgba(), fig.dpi))
     return path
 
 
@@ -182,7 +182,7 @@ def arrange(fig: Any, pad: float = 0.08, right: float = 0.0, xrotation: float = 
     figure's suptitle fit, as `Figure.tight_layout` does, but from the texts' measured sizes
     alone: tight_layout draws the whole figure once more to find them (a third of a figure's
     cost). `pad` is the margin around everything, in inches; `right` extra room on the right
-    (a colour bar beside the last column, `colorbar_beside`); `xrotation` the x tick labels' angle."""
+    (a colour bar beside the last column, `nnrun.figure_cache.Sheet.colorbar`); `xrotation` the x tick labels' angle."""
     axes = [ax for ax in fig.axes if ax.get_subplotspec() is not None and ax.axison]
     if not axes:
         return
@@ -227,21 +227,8 @@ def arrange(fig: Any, pad: float = 0.08, right: float = 0.0, xrotation: float = 
         suptitle.set_verticalalignment("top")
 
 
-#: The room `colorbar_beside` takes right of its axes, in inches (gap, bar, tick labels, label).
+#: The room a colour bar (`nnrun.figure_cache.Sheet.colorbar`) takes right of its axes, in inches (gap, bar, tick labels, label).
 COLORBAR_ROOM = 1.0
-
-
-def colorbar_beside(fig: Any, ax: Any, mappable: Any, label: str | None = None) -> Any:
-    """A colour bar right of `ax`, in the room `arrange(fig, right=COLORBAR_ROOM)` left (placed
-    after the layout, so that the layout never has to measure it)."""
-    ax.apply_aspect()  # an image's axes keep its aspect: the bar matches the box it shrank to
-    box = ax.get_position()
-    width = fig.get_size_inches()[0]
-    cax = fig.add_axes((box.x1 + 0.15 / width, box.y0, 0.16 / width, box.height))
-    bar = fig.colorbar(mappable, cax=cax)
-    if label:
-        bar.set_label(label)
-    return bar
 
 
 #: A curve is drawn with at most about this many points (a million epochs would take minutes).
@@ -250,6 +237,8 @@ MAX_CURVE_POINTS = 4000
 MAX_LABELLED_CLASSES = 30
 #: The confusion matrix figure's largest side, in inches (at 100 dpi).
 MAX_MATRIX_INCHES = 14.0
+#: Class names up to this wide (inches) stand level under the matrix's columns; longer are turned.
+MAX_LEVEL_NAME_INCHES = 1.2
 
 
 def draw_each(figures: Iterable[Callable[[], Any]], stopped: Callable[[], bool]) -> None:
@@ -330,14 +319,16 @@ def curves(
         return []
     import numpy as np
 
+    from nnrun.figure_cache import lend
+
     written = []
     keys = [k for k in history[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
     epochs = _series(history, "epoch")
     for key in keys:
-        fig, ax = new_figure(figsize=(6, 4))
-        draw_curve(ax, history, key, title, kept_epoch)
-        arrange(fig)
-        written.append(save_png(fig, out_dir / f"{key}.png"))
+        with lend("curve", figsize=(6, 4)) as sheet:
+            draw_curve(sheet.axes, history, key, title, kept_epoch)
+            arrange(sheet.fig)
+            written.append(save_png(sheet.fig, out_dir / f"{key}.png"))
     lrs = _series(history, "learning_rate")
     x_lr, xlabel = epochs, "epoch"
     if lr_steps is not None:
@@ -345,14 +336,15 @@ def curves(
         xlabel = "epoch (every optimizer update)"
     seen = lrs[np.isfinite(lrs)]
     if len(seen) and seen.max() != seen.min():
-        fig, ax = new_figure(figsize=(6, 4))
-        ax.plot(*thin(x_lr, lrs), linewidth=1)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("learning rate")
-        ax.set_title(f"{title}: learning rate")
-        ax.grid(True, alpha=0.3)
-        arrange(fig)
-        written.append(save_png(fig, out_dir / "learning_rate.png"))
+        with lend("learning_rate", figsize=(6, 4)) as sheet:
+            ax = sheet.axes
+            ax.plot(*thin(x_lr, lrs), linewidth=1)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel("learning rate")
+            ax.set_title(f"{title}: learning rate")
+            ax.grid(True, alpha=0.3)
+            arrange(sheet.fig)
+            written.append(save_png(sheet.fig, out_dir / "learning_rate.png"))
     return written
 
 
@@ -395,39 +387,62 @@ def _mark_kept(ax: Any, history: Sequence[Mapping[str, float]], key: str, kept_e
     ax.plot([kept_epoch], [row.get(shown)], "o", color="black", markersize=6, label=label, zorder=3)
 
 
+def _text_inches(text: str) -> float:
+    """How wide `text` is drawn as a tick label, in inches."""
+    from matplotlib import rcParams
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    return _text_size(RendererAgg(1, 1, DPI), text, rcParams["xtick.labelsize"])[0] / DPI
+
+
 def confusion_matrix(matrix: list[list[int]], names: list[str], path: Path, title: str) -> Path:
     """The test confusion matrix; its size and drawing time are bounded whatever the number of
     classes: above `MAX_LABELLED_CLASSES` a heat map without per-cell numbers, with at most
     about 30 class names on each axis."""
+    from nnrun.figure_cache import lend
+
     k = len(matrix)
     labelled = k <= MAX_LABELLED_CLASSES
-    side = min(MAX_MATRIX_INCHES, 0.6 * k + 2)
-    width = max(4.5, side)
-    fig, ax = new_figure(figsize=(width, max(4, side - 0.5)))
-    im = ax.imshow(matrix, cmap="Blues", interpolation="nearest")
     step = max(1, math.ceil(k / MAX_LABELLED_CLASSES))
     ticks = list(range(0, k, step))
-    rotation = 45 if k > 4 else 0
-    ax.set_xticks(ticks, [names[i] for i in ticks], rotation=rotation)
-    ax.set_yticks(ticks, [names[i] for i in ticks])
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    counts = "" if labelled else f", {k} classes, counts by colour"
-    # the run's name on its own line(s), wrapped to the figure: a long name is never clipped
-    chars = max(20, int(width * 11))
-    lines = [*textwrap.wrap(title, chars), *textwrap.wrap(f"confusion matrix (test{counts})", chars)]
-    ax.set_title("\n".join(lines), fontsize="medium")
-    peak = max(max(r) for r in matrix) or 1
-    for i in range(k if labelled else 0):
-        for j in range(k):
-            ax.text(
-                j,
-                i,
-                str(matrix[i][j]),
-                ha="center",
-                va="center",
-                color="white" if matrix[i][j] > peak / 2 else "black",
-            )
-    arrange(fig, right=COLORBAR_ROOM, xrotation=rotation)
-    colorbar_beside(fig, ax, im)
-    return save_png(fig, path)
+    longest = max(_text_inches(names[i]) for i in ticks)
+    # a few classes: cells wide enough for their names side by side; more, or long names: names turned
+    rotation = 45 if k > 4 or longest > MAX_LEVEL_NAME_INCHES else 0
+    if rotation:  # the names turned take about their width to the left and below
+        side = min(MAX_MATRIX_INCHES, 0.6 * k + 2)
+        room = min(longest, 3.0)
+        width = min(MAX_MATRIX_INCHES, max(4.5, side + room))
+        height = min(MAX_MATRIX_INCHES, max(4, side - 0.5 + 0.7 * room))
+    else:
+        cell = max(0.6, longest + 0.3)
+        width = max(4.5, longest + 0.5 + k * cell + COLORBAR_ROOM + 0.2)  # y names and label, cells, bar
+        height = max(4, k * cell + 1.6)  # title, x names and label
+    with lend("confusion_matrix", figsize=(width, height)) as sheet:
+        fig, ax = sheet.fig, sheet.axes
+        im = ax.imshow(matrix, cmap="Blues", interpolation="nearest")
+        turned = (
+            {"ha": "right", "rotation_mode": "anchor"} if rotation else {"ha": "center", "rotation_mode": "default"}
+        )
+        ax.set_xticks(ticks, [names[i] for i in ticks], rotation=rotation, **turned)  # a turned name ends at its column
+        ax.set_yticks(ticks, [names[i] for i in ticks])
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        counts = "" if labelled else f", {k} classes, counts by colour"
+        # the run's name on its own line(s), wrapped to the figure: a long name is never clipped
+        chars = max(20, int(width * 11))
+        lines = [*textwrap.wrap(title, chars), *textwrap.wrap(f"confusion matrix (test{counts})", chars)]
+        ax.set_title("\n".join(lines), fontsize="medium")
+        peak = max(max(r) for r in matrix) or 1
+        for i in range(k if labelled else 0):
+            for j in range(k):
+                ax.text(
+                    j,
+                    i,
+                    str(matrix[i][j]),
+                    ha="center",
+                    va="center",
+                    color="white" if matrix[i][j] > peak / 2 else "black",
+                )
+        arrange(fig, right=COLORBAR_ROOM, xrotation=rotation)
+        sheet.colorbar(ax, im)
+        return save_png(fig, path)
