@@ -190,3 +190,30 @@ def test_sigint_stops_a_streamed_graph_run_and_keeps_its_history(tmp_path: Path)
     rows = list(csv.DictReader(history.open()))
     assert 0 < record["epochs_run"] == len(rows) == record["stopped_epoch"] < 100_000
     assert (history.parent / "model.keras").is_file()
+
+
+def test_a_warm_worker_reuses_the_streamed_loop_and_makes_the_fresh_run(tmp_path: Path) -> None:
+    """A sweep worker's second point of the architecture takes the traced loop with new
+    iterators over its own pipelines (`nnrun.train.warm`), and is the run a fresh process makes."""
+    from nnrun.build.model import build_model
+    from nnrun.experiment import seed_everything
+    from nnrun.train import warm
+
+    path = _config(tmp_path)
+    rates = ("0.02", "0.05")
+    warm.enable()
+    try:
+        kept = []
+        for rate in rates:
+            prepared = prepare_experiment(path, [f"optimizer.learning_rate={rate}", "training.epochs=3"])
+            seed_everything(prepared.spec.seed)
+            trainer = GraphTrainer()
+            model = trainer.reuse(build_model(prepared.spec, prepared.data.input_shape), prepared.spec, prepared.data)
+            kept.append(trainer.train(model, prepared.spec, prepared.data, Hooks()))
+    finally:
+        warm.disable()
+    assert [r.details["traced"] for r in kept] == [1, 0]
+    fresh, _ = train(
+        GraphTrainer(), prepare_experiment(path, [f"optimizer.learning_rate={rates[1]}", "training.epochs=3"])
+    )
+    assert kept[1].history == fresh.history
