@@ -414,13 +414,14 @@ def curves_figure(
     series: list[Series] = []
     best_index = None
     only_metric = True
+    undrawn: dict[str, list[str]] = {}  # status -> points that ended before any finite value
     for g in groups:
         runs = [r for r in g.runs if r.status in (Status.COMPLETED, Status.DIVERGED, Status.INTERRUPTED)]
         by_epoch: dict[float, list[float]] = {}
         for run in runs:
             history = run.history()
             # the training loss only for a run without the column at all, not where a diverged run's is inf
-            has = any(select.column(run, row, metric) is not None for row in history)
+            has = run.status == Status.DIVERGED or any(select.column(run, row, metric) is not None for row in history)
             only_metric = only_metric and has
             for row in history:
                 e = row.get("epoch")
@@ -438,6 +439,11 @@ def curves_figure(
             series.append(
                 Series(point_label(g, varied), epochs, mean, low, high, n, value, style=style, diverged=diverged)
             )
+        elif any(st in (Status.DIVERGED, Status.FAILED) for st in g.statuses):
+            status = Status.DIVERGED if Status.DIVERGED in g.statuses else Status.FAILED
+            # one swept key: its values only (learning_rate = 0.01, 0.1, 1), else each point's label
+            name = format_value(g.values.get(varied[0])) if len(varied) == 1 else point_label(g, varied)
+            undrawn.setdefault(str(status), []).append(name)
     if not series:
         return None
     plt = pyplot()
@@ -449,8 +455,25 @@ def curves_figure(
     ax.set_ylabel(ylabel)
     band = f"\nmean over {seeds} seeds" + (", band: lowest to highest seed" if len(series) <= MAX_LINES else "")
     band = band if seeds > 1 else ""
-    one = f" ({series[0].label})" if len(series) == 1 and series[0].label else ""
+    one = f" ({series[0].label})" if len(groups) == 1 and series[0].label else ""
     ax.set_title(f"{title}{one}: {ylabel} per epoch{band}")
+    import textwrap
+
+    named = f"{short[varied[0]]} = " if len(varied) == 1 else ""
+    notes = [
+        textwrap.fill(
+            f"{status} before a finite {metric}, not drawn: {named}"
+            + ", ".join(labels[:8])
+            + (f" and {len(labels) - 8} more" if len(labels) > 8 else ""),
+            80,
+        )
+        for status, labels in undrawn.items()
+    ]
+    if notes:
+        ax.text(
+            0.01, 0.015, "\n".join(notes), transform=ax.transAxes, ha="left", va="bottom", fontsize="small",
+            color="red", bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": "red", "alpha": 0.9},
+        )  # fmt: skip
     fig.tight_layout()
     plt.close(fig)
     return fig

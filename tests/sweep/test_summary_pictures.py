@@ -97,3 +97,35 @@ def test_the_report_states_the_best_point_and_shows_the_pictures_wide(sweep: Pat
     assert f"<b>best point {best['point']}</b> (optimizer.learning_rate=0.1): mean val_loss" in page
     figures = re.search(r'<div class="figs wide">(.*?)</div>', page.split("<h2>Sweeps</h2>")[1], re.S)
     assert figures and {"curves.png", "lr_vs_metric.png"} <= set(re.findall(r'alt="sweep [^:]*: ([^"]+)"', figures[1]))
+
+
+DIABETES = """
+name: dia
+data: {dataset: diabetes}
+model: {layers: [{type: dense, units: 1}]}
+optimizer: {name: sgd, learning_rate: 0.001}
+loss: mse
+training: {epochs: 2, batch_size: 16}
+"""
+
+
+def test_points_that_diverge_before_any_finite_value_are_named_on_the_curves(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from nnrun.sweep.summary import curves_figure
+
+    root = tmp_path_factory.mktemp("early")
+    (root / "dia.yaml").write_text(DIABETES)
+    proc = run_cli(
+        "sweep", str(root / "dia.yaml"), "--lr", "0.001,10,100", "--backend", "inline", "-q", "--out", str(root)
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (sweep_dir,) = (root / "dia").iterdir()
+    groups, _, _, best = _summary(sweep_dir)
+    assert [g.statuses for g in groups] == [["completed"], ["diverged"], ["diverged"]]
+    (ax,) = curves_figure(groups, "dia", best["metric"], best["mode"], best["point"]).axes
+    assert ax.get_ylabel() == "val_loss"  # no switch to a training loss that is NaN too
+    assert ax.get_title() == "dia: val_loss per epoch"  # one line drawn, but three points
+    assert any(
+        t.get_text() == "diverged before a finite val_loss, not drawn: learning_rate = 10, 100" for t in ax.texts
+    )
