@@ -81,8 +81,8 @@ def measure(which: str, env: dict[str, str]) -> dict[str, Any]:
 
 
 def measure_stream(mnist: Path, folder: Path, env: dict[str, str]) -> dict[str, Any]:
-    """The MLP on MNIST-shaped pixels in an uncompressed npz, streamed and loaded whole (fit
-    trainer both, and the graph trainer on the loaded arrays, which is what `auto` picks)."""
+    """The MLP on MNIST-shaped pixels in an uncompressed npz, streamed and loaded whole, with
+    both trainers (`auto` picks the graph trainer for both)."""
     import yaml
 
     with np.load(mnist) as arrays:
@@ -94,6 +94,7 @@ def measure_stream(mnist: Path, folder: Path, env: dict[str, str]) -> dict[str, 
     path.write_text(yaml.safe_dump(config))
     out: dict[str, Any] = {}
     for label, trainer, stream in (
+        ("stream_graph", "graph", "true"),
         ("stream", "fit", "true"),
         ("memory_fit", "fit", "false"),
         ("memory_graph", "graph", "false"),
@@ -145,19 +146,25 @@ def run() -> str:
             f"| {name} | {g:.2f} | {f:.2f} | {k:.2f} | {ratio:.2f}x | {r['graph']['peak_mb']:.0f} | "
             f"{r['fit']['peak_mb']:.0f} | {r['keras']['peak_mb']:.0f} | {words}: {met} |"
         )
-    st, mf, mg = (streaming[k]["epoch_seconds"] for k in ("stream", "memory_fit", "memory_graph"))
-    met = "met" if st <= 1.3 * mf else "NOT met"
+    sg, st, mf, mg = (streaming[k]["epoch_seconds"] for k in ("stream_graph", "stream", "memory_fit", "memory_graph"))
+    met = ", ".join(
+        f"{name} {'met' if streamed <= 1.3 * loaded else 'NOT met'}"
+        for name, streamed, loaded in (("graph", sg, mg), ("fit", st, mf))
+    )
+    peaks = " / ".join(
+        f"{streaming[k]['peak_mb']:.0f}" for k in ("stream_graph", "stream", "memory_fit", "memory_graph")
+    )
     lines += [
         "",
         "Streaming (`data.stream: true`: the same 60 000 pixel rows in an uncompressed npz, read batch by "
-        "batch through tf.data, fit trainer) against the arrays loaded whole, MLP, batch 128:",
+        "batch through tf.data, by both trainers) against the arrays loaded whole, MLP, batch 128:",
         "",
-        "| streamed fit s/epoch | loaded fit s/epoch | loaded graph s/epoch | streamed / loaded fit | "
-        "streamed / loaded graph | peak MB (streamed / loaded fit / loaded graph) | goal |",
-        "|---|---|---|---|---|---|---|",
-        f"| {st:.2f} | {mf:.2f} | {mg:.2f} | {st / mf:.2f}x | {st / mg:.2f}x | "
-        f"{streaming['stream']['peak_mb']:.0f} / {streaming['memory_fit']['peak_mb']:.0f} / "
-        f"{streaming['memory_graph']['peak_mb']:.0f} | within 1.3x of loaded fit: {met} |",
+        "| streamed graph s/epoch | streamed fit s/epoch | loaded fit s/epoch | loaded graph s/epoch | "
+        "streamed / loaded graph | streamed / loaded fit | "
+        "peak MB (streamed graph / streamed fit / loaded fit / loaded graph) | goal |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {sg:.2f} | {st:.2f} | {mf:.2f} | {mg:.2f} | {sg / mg:.2f}x | {st / mf:.2f}x | {peaks} | "
+        f"streamed within 1.3x of loaded, same trainer: {met} |",
     ]
     return "\n".join(lines) + "\n"
 
