@@ -64,8 +64,9 @@ BEST_LABELLED = 5
 #: Lines that differ in a numeric key take colours from a ramp ordered by it from this many on
 #: (two lines are told apart best by two unrelated colours).
 MIN_RAMP = 3
-#: A legend of more entries than this sits outside the axes.
+#: A legend of more entries than this, or with a longer label, sits outside the axes.
 LEGEND_INSIDE = 4
+LEGEND_INSIDE_CHARS = 32
 #: Line styles that tell apart the values of a second swept key (a 2-D grid: colour for the
 #: learning rate, style for the other key).
 LINE_STYLES = ("-", "--", ":", "-.")
@@ -120,6 +121,7 @@ def draw(
     colour_key: str | None,
     higher_better: bool,
     best: int | None = None,
+    legend_below: bool = False,
 ) -> None:
     """Draw the lines of one panel. Lines that differ in a numeric key (the learning rate) take
     their colour from a ramp ordered by that key (log for a learning rate or values over two
@@ -129,7 +131,8 @@ def draw(
     (an index into `series`, e.g. the sweep's chosen point) is drawn thick, outlined, on top
     and named first in the legend. A band from the lowest to the highest run where a line is
     a mean over several (seeds), up to MAX_LINES lines. Log y when the curves span more than
-    two decades."""
+    two decades. `legend_below`: such a legend goes under the axes instead (a grid of panels,
+    where room beside each one would squeeze them all)."""
     from matplotlib import patheffects
 
     from nnrun.plots import thin
@@ -211,7 +214,10 @@ def draw(
         title = f"best {len(handles)} of {len(series)}" if many and not ramp else None
         where: dict[str, Any] = {"loc": "best"}
         bands = not many and sum(s.runs > 1 for s in series) > 1  # bands fill the axes: no room inside
-        if len(entries) > LEGEND_INSIDE or bands:
+        wide = max(len(e.get_label()) for e in entries) > LEGEND_INSIDE_CHARS  # would spill over the y label
+        if (len(entries) > LEGEND_INSIDE or bands or wide) and legend_below:
+            where = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16), "ncol": 2 if not wide else 1}
+        elif len(entries) > LEGEND_INSIDE or bands or wide:
             where = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0}
         ax.legend(handles=entries, fontsize="small", title=title, title_fontsize="small", **where)
 
@@ -243,7 +249,7 @@ def _cut_spikes(ax: Any, series: Sequence[Series], values: list[float]) -> list[
     cut = [s.label for s in series if not s.diverged and any(v > top for v in s.high)]
     named = ", ".join(cut[:2]) + (f" and {len(cut) - 2} more" if len(cut) > 2 else "")
     ax.annotate(
-        f"↑ cut off: {named} (up to {high:.3g})", xy=(0.5, 0.985), xycoords="axes fraction",
+        textwrap.fill(f"↑ cut off: {named} (up to {high:.3g})", 48), xy=(0.5, 0.985), xycoords="axes fraction",
         ha="center", va="top", fontsize="small", color="0.3",
         bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "0.8", "alpha": 0.9},
     )  # fmt: skip
@@ -333,7 +339,7 @@ def curves_png(
     plt = pyplot()
     cols = min(len(names), 3)
     rows_n = math.ceil(len(names) / cols)
-    size = (8.0, 5.0) if len(names) == 1 else (6.4 * cols, 4.6 * rows_n)
+    size = (8.0, 5.0) if len(names) == 1 else (6.4 * cols, 6.2 * rows_n)  # room for a legend under each
     fig, axes = plt.subplots(rows_n, cols, figsize=size, dpi=100, squeeze=False)
     plotted = lines = 0
     for ax, name in zip(axes.flat, names, strict=False):
@@ -360,7 +366,7 @@ def curves_png(
             continue
         plotted += sum(s.runs for s in series)
         lines += len(series)
-        draw(ax, fig, series, colour_key=key, higher_better=higher_is_better(metric))
+        draw(ax, fig, series, colour_key=key, higher_better=higher_is_better(metric), legend_below=len(names) > 1)
         epoch_axis(ax)
         ax.set_ylabel(metric)
         if len(names) > 1:
@@ -374,7 +380,9 @@ def curves_png(
     suffix = " (dashed: training)" if dashed else ""
     more = f"; {len(groups) - len(names)} more datasets not drawn" if len(groups) > len(names) else ""
     seeds = f" in {lines} lines (seeds averaged)" if lines < plotted else ""
-    head = title or f"{metric} by epoch, {plotted} run{'s' if plotted != 1 else ''}{seeds}{suffix}{more}"
+    drawn = [r for name in names for r in groups[name] if _curve(r, metric)]
+    who = f"{drawn[0].name} ({drawn[0].id})" if len(drawn) == 1 else f"{plotted} runs"
+    head = title or f"{metric} by epoch, {who}{seeds}{suffix}{more}"
     head = "\n".join(textwrap.wrap(head, max(40, int(size[0] * 12))))
     if len(names) > 1:
         fig.suptitle(head)

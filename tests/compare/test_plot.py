@@ -146,3 +146,17 @@ def test_a_start_up_spike_is_cut_off_and_named() -> None:
 def test_a_line_that_jumps_later_in_training_is_left_whole() -> None:
     fig, ax = _draw(_spiky(at=15), "optimizer.learning_rate")
     assert ax.get_ylim()[1] >= 760 and not ax.texts  # instability is worth seeing
+
+
+def test_a_legend_of_long_labels_leaves_the_axes_beside_or_below_in_a_grid_of_panels() -> None:
+    series = _lines([0.01, 0.1])
+    for s in series:
+        s.label = "diabetes-mae units=32 activation=relu metrics=[mse] epochs=20 " + s.label
+    for below in (False, True):
+        plt = pyplot()
+        fig, ax = plt.subplots()
+        draw(ax, fig, series, colour_key=None, higher_better=False, legend_below=below)
+        fig.canvas.draw()
+        legend, box = ax.get_legend().get_window_extent(), ax.get_window_extent()
+        plt.close(fig)
+        assert legend.y1 <= box.y0 if below else legend.x0 >= box.x1  # never over the y label or the curves
