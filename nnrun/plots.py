@@ -10,6 +10,7 @@ the next run of the same layout.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import textwrap
@@ -110,17 +111,28 @@ def epoch_axis(ax: Any) -> None:
 
 
 def _text_size(renderer: Any, text: str, size: Any) -> tuple[float, float]:
-    """(width, height) of one text in pixels (matplotlib caches the measures)."""
-    from matplotlib.font_manager import FontProperties
+    """(width, height) of one text in pixels."""
+    from matplotlib import rcParams
 
     if not text:
         return 0.0, 0.0
     width, height = 0.0, 0.0
-    prop = FontProperties(size=size)
+    family = tuple(rcParams["font.family"])
     for line in text.split("\n"):
-        w, h, _ = renderer.get_text_width_height_descent(line or " ", prop, ismath=False)
+        w, h = _line_size(line or " ", size, renderer.dpi, family)
         width, height = max(width, w), height + h * 1.2
     return width, height
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_size(line: str, size: Any, dpi: float, family: tuple[str, ...]) -> tuple[float, float]:
+    """(width, height) of one line of text in pixels, measured once per process: tick labels
+    and axis labels repeat from one run's figures to the next."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    w, h, _ = RendererAgg(1, 1, dpi).get_text_width_height_descent(line, FontProperties(size=size), ismath=False)
+    return w, h
 
 
 def _tick_labels(axis: Any, lo: float, hi: float) -> list[str]:
