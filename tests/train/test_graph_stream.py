@@ -177,10 +177,12 @@ def test_auto_picks_the_graph_trainer_for_streamed_data(tmp_path: Path) -> None:
     assert (outcome.run_dir / "internals.csv").is_file()
 
 
-def test_sigint_stops_a_streamed_graph_run_and_keeps_its_history(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_signal_stops_a_streamed_graph_run_and_keeps_its_history(sent: int, tmp_path: Path) -> None:
     config = _config(tmp_path, CONFIG.replace("epochs: 6", "epochs: 100000"))
     out = tmp_path / "runs"
-    proc = start_cli("train", str(config), "--quiet", "--out", str(out), "--set", "training.trainer=graph")
+    sets = ("--set", "training.trainer=graph", "--set", "training.inspect=false")  # the loop without a recorder
+    proc = start_cli("train", str(config), "--quiet", "--out", str(out), *sets)
     try:
         history = None
         while history is None and proc.poll() is None:
@@ -188,12 +190,12 @@ def test_sigint_stops_a_streamed_graph_run_and_keeps_its_history(tmp_path: Path)
             history = found[0] if found else None
             time.sleep(0.1)
         assert history is not None, proc.communicate()[1]
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sent)
         _, stderr = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 128 + signal.SIGINT, stderr
+    assert proc.returncode == 128 + sent, stderr
     record = json.loads((history.parent / "run.json").read_text())
     assert record["status"] == "interrupted" and record["trainer"] == "graph"
     assert record["stop_reason"] == "interrupted"
