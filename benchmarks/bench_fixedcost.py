@@ -11,8 +11,12 @@ the ratio to that bare import. Targets:
    sum of train_seconds) / points, so it also carries the sweep's own start and its summary
    figures: an upper bound on the per-point figure; and as the median over points of the time
    from one point's start to the next one's, minus its train_seconds. With two workers: the
-   sweep's wall against the same sweep whose points each trace their own training loop
-   (`NNRUN_SWEEP_WARM=0`, what every point did before issue 16) >= 2x.
+   sweep's wall >= 2x faster than on the issue's day, measured twice: against the same code
+   with every point tracing its own training loop (`NNRUN_SWEEP_WARM=0`, what every point did
+   before issue 16), and against the code of the commit the issue was filed against
+   (`ISSUE_COMMIT`, run from a temporary `git worktree` of it with this interpreter; it drew
+   3 PNGs a point and recorded no internals, where a point now draws 8 and records them).
+   The two-worker sweeps alternate, `SWEEP_PAIRS` times each; medians.
 3. Worker memory: growth of the worker's resident memory per point (rss after point 5 to
    after the last point, as the worker reports it in sweep.json) <= 0.5 MiB.
 4. `nnrun train` of 5 example configs in one call against 5 separate calls.
@@ -28,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,13 +43,16 @@ REPEATS = 3
 SWEEP_POINTS = 25
 FIVE = ["and.yaml", "xor.yaml", "xor_sgd.yaml", "perceptron_and.yaml", "iris_softmax.yaml"]
 BARE = [sys.executable, "-c", "import tensorflow, sklearn, matplotlib"]
+#: The commit issue 16 was filed against (23 Nov 2026).
+ISSUE_COMMIT = "7100e11"
+SWEEP_PAIRS = 2
 
 
-def _cost(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+def _cost(command: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> tuple[float, float]:
     """(wall, CPU seconds: user + system of the process and its children) of one command."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(command, cwd=ROOT, env={**ENV, **(env or {})}, capture_output=True, text=True)
+    proc = subprocess.run(command, cwd=cwd, env={**ENV, **(env or {})}, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
@@ -51,8 +60,8 @@ def _cost(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
     return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
-def _wall(command: list[str], env: dict[str, str] | None = None) -> float:
-    return _cost(command, env)[0]
+def _wall(command: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> float:
+    return _cost(command, env, cwd)[0]
 
 
 def _nnrun(*args: str) -> list[str]:
@@ -109,40 +118,82 @@ def _point_overheads(record_path: Path, points: list[dict]) -> list[float]:
     return [b - a - p["train_seconds"] for a, b, p in zip(starts, starts[1:], points, strict=False)]
 
 
+@contextmanager
+def _issue_day(work: Path) -> Iterator[tuple[Path | None, str]]:
+    """A detached worktree of `ISSUE_COMMIT` (removed afterwards), or None and why not."""
+    tree = work / "issue-day"
+    git = ["git", "-C", str(ROOT)]
+    made = subprocess.run(
+        [*git, "worktree", "add", "--detach", str(tree), ISSUE_COMMIT], capture_output=True, text=True
+    )
+    if made.returncode != 0:
+        first = (made.stderr.strip().splitlines() or ["git failed"])[-1]
+        yield None, f"no git history with commit {ISSUE_COMMIT} here ({first}; a shallow clone?)"
+        return
+    try:
+        yield tree, ""
+    finally:
+        subprocess.run([*git, "worktree", "remove", "--force", str(tree)], capture_output=True)
+
+
+def _sweep(
+    out: Path, workers: int, env: dict[str, str] | None = None, tree: Path = ROOT
+) -> tuple[tuple[float, float], list[dict], Path]:
+    """One `nnrun sweep` of configs/xor.yaml with the code in `tree`: (wall, CPU seconds), its
+    points, sweep.json."""
+    args = ["sweep", str(tree / "configs" / "xor.yaml"), "--lr", f"1e-3:1:{SWEEP_POINTS}", "--workers", str(workers)]
+    code = {"PYTHONPATH": str(tree)} if tree != ROOT else {}
+    cost = _cost(_nnrun(*args, "--out", str(out), "-q"), {**code, **(env or {})}, cwd=tree)
+    (record_path,) = out.glob("xor/sweep-*/sweep.json")
+    return cost, json.loads(record_path.read_text())["points"], record_path
+
+
+def _medians(costs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(w for w, _ in costs), statistics.median(c for _, c in costs)
+
+
 def sweeps(work: Path, imp: float) -> list[str]:
     lines = []
-    walls = {}
-    runs = [("warm", 1, {}), ("warm", 2, {}), ("cold", 2, {"NNRUN_SWEEP_WARM": "0"})]
-    for kind, workers, env in runs:
-        out = work / f"sweep{workers}{kind}"
-        args = ["sweep", str(CONFIGS / "xor.yaml"), "--lr", f"1e-3:1:{SWEEP_POINTS}", "--workers", str(workers)]
-        walls[kind, workers] = _wall(_nnrun(*args, "--out", str(out), "-q"), env)
-        (record_path,) = out.glob("xor/sweep-*/sweep.json")
-        points = json.loads(record_path.read_text())["points"]
-        trained = sum(p.get("train_seconds") or 0 for p in points)
-        if workers == 1:
-            wall = walls[kind, 1]
-            per_point = (wall - imp - trained) / len(points)
-            median = statistics.median(_point_overheads(record_path, points))
-            lines.append(
-                f"| {SWEEP_POINTS}-point learning-rate sweep of XOR, 1 worker | {wall:.1f} s "
-                f"({wall / imp:.2f}x the bare import) | training {trained:.1f} s in all | "
-                f"overhead per point: median **{median:.2f} s** (point wall - its train_seconds), "
-                f"{per_point:.2f} s upper bound | <= 0.3 s: {_ok(median <= 0.3)} |"
-            )
-            rss = [p["rss_mib"] for p in points if p.get("rss_mib")]
-            growth = (rss[-1] - rss[4]) / (len(rss) - 5) if len(rss) > 5 else float("nan")
-            lines.append(
-                f"| worker memory over {len(rss)} points of one architecture | {rss[0]:.0f} MiB after point 1, "
-                f"{rss[4]:.0f} after 5, {rss[-1]:.0f} after {len(rss)} | | growth **{growth:+.2f} MiB per point** | "
-                f"<= 0.5 MiB: {_ok(growth <= 0.5)} |"
-            )
-    warm, cold = walls["warm", 2], walls["cold", 2]
+    (wall, _), points, record_path = _sweep(work / "sweep1", 1)
+    trained = sum(p.get("train_seconds") or 0 for p in points)
+    per_point = (wall - imp - trained) / len(points)
+    median = statistics.median(_point_overheads(record_path, points))
     lines.append(
-        f"| the same sweep, 2 workers | {warm:.1f} s ({warm / imp:.2f}x the bare import) | "
-        f"each point tracing its own loop (`NNRUN_SWEEP_WARM=0`, as before issue 16): {cold:.1f} s | "
-        f"**{cold / warm:.2f}x faster** with warm workers | >= 2x: {_ok(cold / warm >= 2)} |"
+        f"| {SWEEP_POINTS}-point learning-rate sweep of XOR, 1 worker | {wall:.1f} s "
+        f"({wall / imp:.2f}x the bare import) | training {trained:.1f} s in all | "
+        f"overhead per point: median **{median:.2f} s** (point wall - its train_seconds), "
+        f"{per_point:.2f} s upper bound | <= 0.3 s: {_ok(median <= 0.3)} |"
     )
+    rss = [p["rss_mib"] for p in points if p.get("rss_mib")]
+    growth = (rss[-1] - rss[4]) / (len(rss) - 5) if len(rss) > 5 else float("nan")
+    lines.append(
+        f"| worker memory over {len(rss)} points of one architecture | {rss[0]:.0f} MiB after point 1, "
+        f"{rss[4]:.0f} after 5, {rss[-1]:.0f} after {len(rss)} | | growth **{growth:+.2f} MiB per point** | "
+        f"<= 0.5 MiB: {_ok(growth <= 0.5)} |"
+    )
+    costs: dict[str, list[tuple[float, float]]] = {"warm": [], "cold": [], "issue": []}
+    with _issue_day(work) as (tree, why_not):
+        for i in range(SWEEP_PAIRS):
+            costs["warm"].append(_sweep(work / f"sweep2warm{i}", 2)[0])
+            costs["cold"].append(_sweep(work / f"sweep2cold{i}", 2, {"NNRUN_SWEEP_WARM": "0"})[0])
+            if tree is not None:
+                costs["issue"].append(_sweep(work / f"sweep2issue{i}", 2, tree=tree)[0])
+    (warm, warm_cpu), (cold, cold_cpu) = _medians(costs["warm"]), _medians(costs["cold"])
+    lines.append(
+        f"| the same sweep, 2 workers | {warm:.1f} s ({warm / imp:.2f}x the bare import), {warm_cpu:.1f} CPU s | "
+        f"each point tracing its own loop (`NNRUN_SWEEP_WARM=0`, as before issue 16): {cold:.1f} s, "
+        f"{cold_cpu:.1f} CPU s | **{cold / warm:.2f}x faster** with warm workers | >= 2x: {_ok(cold / warm >= 2)} |"
+    )
+    if costs["issue"]:
+        issue, issue_cpu = _medians(costs["issue"])
+        lines.append(
+            f"| the same sweep, 2 workers, against the issue's day | {warm:.1f} s, {warm_cpu:.1f} CPU s | "
+            f"the code of {ISSUE_COMMIT} (23 Nov 2026; 3 PNGs a point, no internals; now 8 PNGs and "
+            f"internals): {issue:.1f} s, {issue_cpu:.1f} CPU s | **{issue / warm:.2f}x faster** than on the "
+            f"issue's day | >= 2x: {_ok(issue / warm >= 2)} |"
+        )
+    else:
+        lines.append(f"| the same sweep, 2 workers, against the issue's day | {warm:.1f} s | not run: {why_not} | | |")
     return lines
 
 

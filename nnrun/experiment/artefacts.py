@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -133,19 +134,24 @@ def curve_figures(
     `report` draws curves from history.csv when a run has none."""
     from nnrun import plots
 
-    return [lambda: plots.curves(history, run_dir, title, kept_epoch=kept_epoch, lr_steps=lr_steps)]
+    return [partial(plots.curves, history, run_dir, title, kept_epoch=kept_epoch, lr_steps=lr_steps)]
 
 
 def test_figures(metrics: dict[str, Any], run_dir: Path, title: str) -> list[Callable[[], Any]]:
-    """The pictures of the test evaluation: the confusion matrix of a classifier."""
+    """The pictures of the test evaluation: the confusion matrix of a classifier (each a
+    `partial` of a plot function and its data, so a drawing process can be sent it)."""
     from nnrun import plots
 
     test = metrics.get("test", {})
     if "confusion_matrix" not in test:
         return []
     return [
-        lambda: plots.confusion_matrix(
-            test["confusion_matrix"], test["class_names"], RunFolder(run_dir).confusion_plot, title
+        partial(
+            plots.confusion_matrix,
+            test["confusion_matrix"],
+            test["class_names"],
+            RunFolder(run_dir).confusion_plot,
+            title,
         )
     ]
 

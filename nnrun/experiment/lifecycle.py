@@ -3,6 +3,12 @@
 Once the folder exists, run.json ends with a final status: completed, diverged,
 interrupted (a signal; history, model and metrics so far) or failed (the exception is
 re-raised after it is recorded).
+
+run.json says the final status only once every file of the run is written, pictures included.
+`execute` waits for that, unless given `then` (a sweep worker): it then returns as soon as the
+run's own thread is done with it, and the drawing thread (`nnrun.experiment.pictures`) writes
+the final status after the run's pictures and calls `then` with the final `Outcome`, while the
+caller goes on (the next point trains). `wait_closed` waits for every such run.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from nnrun.experiment import artefacts
+from nnrun.experiment import pictures as drawing
 from nnrun.experiment.pictures import Pictures
 from nnrun.experiment.prepare import Prepared
 from nnrun.inspect import artefacts as inside
@@ -35,6 +42,9 @@ class Outcome:
     record: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
     signal: int | None = None
+    #: False while the run's pictures are still being drawn (`execute(then=...)`): `status` is
+    #: what run.json will say, and `then` gets the final outcome.
+    final: bool = True
 
     @property
     def exit_code(self) -> int:
@@ -69,6 +79,12 @@ def release_session(collect: bool = True) -> None:
         gc.collect()
 
 
+def wait_closed() -> None:
+    """Wait until every run that `execute(then=...)` returned early has its final status (and
+    its `then` has been called): before a sweep worker reports its last point or exits."""
+    drawing.wait_all()
+
+
 def _quietly(action: Callable[[], Any]) -> None:
     """Best effort while closing a run that already failed: the first error is the one to report."""
     try:
@@ -85,6 +101,7 @@ def execute(
     on_start: Callable[[Path, str], None] | None = None,
     run_dir: Path | None = None,
     record_extra: dict[str, Any] | None = None,
+    then: Callable[[Outcome], None] | None = None,
 ) -> Outcome:
     """Train and write a complete run folder.
 
@@ -93,6 +110,12 @@ def execute(
     failed (the exception is re-raised after it is recorded). Only a hard kill, or a disk
     too full to rewrite run.json, leaves it "running" (readers then show `crashed`).
     Raises `Interrupted` for a signal that arrives before the folder exists.
+
+    With `then`, a run that gets as far as its pictures returns before they are drawn (its
+    Outcome says `final=False`); the drawing thread writes run.json's final status once they
+    are, then calls `then(outcome)` with the final outcome (`failed` if that write failed).
+    Every other run (failed, interrupted while training) is final when `execute` returns or
+    raises, and `then` is not called.
     """
     with RunSignals() as signals:
         signals.keep = run_dir is not None  # a folder made by the caller (a sweep) is recorded
@@ -154,7 +177,7 @@ def execute(
                 result = TrainResult(history=[], stop_reason="interrupted", stopped_epoch=0)
             train_seconds = time.perf_counter() - t0
             hooks.close()
-            return _finish(model, spec, prepared, run_dir, record, result, train_seconds, signals, pictures)
+            return _finish(model, spec, prepared, run_dir, record, result, train_seconds, signals, pictures, then)
         except KeyboardInterrupt:
             signals.aborting = True
             _quietly(pictures.abort)
@@ -196,6 +219,7 @@ def _finish(
     train_seconds: float,
     signals: RunSignals,
     pictures: Pictures,
+    then: Callable[[Outcome], None] | None,
 ) -> Outcome:
     status = {
         "diverged": Status.DIVERGED,
@@ -240,6 +264,23 @@ def _finish(
     record.set(diagnosis=artefacts.diagnosis(result.history, status, record.data))
     record.set(**verdicts)
     signals.close()  # from here a signal only skips the pictures not drawn yet: never the status
-    pictures.finish()  # the run reports its final status once its pictures are written
-    record.finish(status)
-    return Outcome(run_dir, status, record.data, metrics, signal=signals.received)
+    if then is None:
+        pictures.finish()  # the run reports its final status once its pictures are written
+        record.finish(status)
+        return Outcome(run_dir, status, record.data, metrics, signal=signals.received)
+    closing = Outcome(run_dir, status, record.data, metrics, signal=signals.received)
+    pictures.then(lambda: then(_close(record, closing)))
+    return Outcome(run_dir, status, record.data, metrics, signal=signals.received, final=False)
+
+
+def _close(record: folder.RunRecord, outcome: Outcome) -> Outcome:
+    """The last step of a run closed in the drawing thread: its pictures are written, so
+    run.json gets its final status (`failed` if even that cannot be written)."""
+    try:
+        record.finish(outcome.status)
+    except Exception as exc:  # noqa: BLE001 - reported as the run's outcome; the caller goes on
+        error = {"type": type(exc).__name__, "message": str(exc).splitlines()[0][:500] if str(exc) else ""}
+        _quietly(lambda: record.finish(Status.FAILED, error=error))
+        outcome.status = Status.FAILED
+    outcome.record = record.data
+    return outcome

@@ -1,11 +1,23 @@
-"""A run's pictures, drawn in one background thread while the run closes.
+"""A run's pictures, drawn in the background while the run closes (and, in a sweep worker,
+while the next point trains).
 
 The lifecycle hands each picture over as soon as what it shows is known (the curves once the
 history is, the confusion matrix once the test split is evaluated) and goes on saving the
-model, evaluating and diagnosing meanwhile; it waits for the pictures (`finish`) before
-run.json says the run's final status. A picture's data is computed by the caller (the model
-is only ever called from the run's own thread); the thread draws matplotlib Figures of its
-own (no pyplot state) and writes each PNG atomically, so nothing is ever half a picture.
+model, evaluating and diagnosing meanwhile. Then either it waits for the pictures (`finish`)
+before run.json says the run's final status, or (a sweep worker) it leaves that last step to
+the drawing thread (`then`) and returns at once. A picture's data is computed by the caller
+(the model is only ever called from the run's own thread); the drawing thread draws matplotlib
+Figures of its own (no pyplot state) and writes each PNG atomically, so nothing is ever half a
+picture.
+
+Every run of the process draws in one thread, in the order the pictures were handed over: a
+run's pictures and its closing step come after those of the run before it, and two figures are
+never drawn at once. In a sweep worker (`use_process`) that thread has each picture drawn by a
+drawing process of its own instead: matplotlib is mostly Python, and in a thread it would take
+turns with the next point's Python for one interpreter lock. The process is started once,
+imports matplotlib and nnrun's plot code but never TensorFlow, and gets each picture as a
+pickled call (a `functools.partial` of a plot function and its data); a picture that does not
+pickle, or any picture once the process is gone, is drawn in the thread as before.
 
 As with `nnrun.plots.draw_each`: a stop signal skips the pictures not yet drawn, and a
 picture that fails is left out (a picture is never worth a run).
@@ -13,54 +25,201 @@ picture that fails is left out (a picture is never worth a run).
 
 from __future__ import annotations
 
+import os
+import pickle
 import queue
+import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
-_DONE = object()
-#: How often the waiting thread wakes to let its signal handlers run.
+#: How often a waiting thread wakes to let its signal handlers run.
 POLL_SECONDS = 0.02
 
 
+class _Mark:
+    """A place in the queue: `action` runs there, then `reached` is set."""
+
+    def __init__(self, action: Callable[[], Any] | None = None) -> None:
+        self.action = action
+        self.reached = threading.Event()
+
+    def wait(self) -> None:
+        """Wake every few hundredths of a second: a signal that the kernel handed to another
+        thread is only handled when this (the main) thread runs Python again, and a stop signal
+        must skip the pictures not drawn yet without waiting for all of them."""
+        while not self.reached.wait(POLL_SECONDS):
+            pass
+
+
+#: The drawing process's loop: read a pickled call, make it, answer b"1" (drawn) or b"0" (failed).
+#: The answers have file descriptor 1 to themselves (whatever prints goes to stderr, the worker's
+#: log). It ignores the terminal's stop signals (the worker decides) and ends when the worker
+#: does (end of input).
+_CHILD = """
+import os, pickle, signal, struct, sys
+for s in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+    signal.signal(s, signal.SIG_IGN)
+answers = os.fdopen(os.dup(1), "wb")
+os.dup2(2, 1)
+jobs = sys.stdin.buffer
+while len(head := jobs.read(8)) == 8:
+    try:
+        pickle.loads(jobs.read(struct.unpack("<Q", head)[0]))()
+        answer = b"1"
+    except Exception:
+        answer = b"0"
+    answers.write(answer)
+    answers.flush()
+"""
+
+
+class _Process:
+    """The drawing process (see the module docstring)."""
+
+    def __init__(self) -> None:
+        import nnrun
+
+        # nnrun's own folder first, however this process found it (a checkout, an install)
+        path = [str(Path(nnrun.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": os.pathsep.join(p for p in path if p)}
+        env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # one core's work
+        self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        )
+
+    def draw(self, figure: Callable[[], Any]) -> bool | None:
+        """True if drawn there, False if it failed there; None: draw it here instead."""
+        proc = self.proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            return None
+        try:
+            data = pickle.dumps(figure, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - not plain data: the thread draws it
+            return None
+        try:
+            proc.stdin.write(struct.pack("<Q", len(data)) + data)
+            proc.stdin.flush()
+            answer = proc.stdout.read(1)
+        except OSError:
+            answer = b""
+        if answer == b"":  # the process is gone: from now on the thread draws
+            self.close()
+            return None
+        return answer == b"1"
+
+    def close(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            for pipe in (proc.stdin, proc.stdout):
+                try:
+                    if pipe is not None:
+                        pipe.close()
+                except OSError:
+                    pass
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+class _Drawer:
+    """The process's one drawing thread, started on first use."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Pictures | None, Any]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.process: _Process | None = None
+
+    def put(self, owner: Pictures | None, job: Any) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="nnrun-pictures", daemon=True)
+                self._thread.start()
+        self._jobs.put((owner, job))
+
+    def _run(self) -> None:
+        while True:
+            owner, job = self._jobs.get()
+            if isinstance(job, _Mark):
+                try:
+                    if job.action is not None:
+                        job.action()
+                except Exception:  # noqa: BLE001, S110 - the action reports its own failures
+                    pass
+                finally:
+                    job.reached.set()
+            elif owner is not None:
+                owner._draw(job)  # noqa: SLF001 - the owner decides whether to skip it
+
+
+_drawer = _Drawer()
+
+
+def use_process() -> None:
+    """Draw this process's pictures in a drawing process from now on (a sweep worker; idempotent)."""
+    with _drawer._lock:  # noqa: SLF001
+        if _drawer.process is None:
+            _drawer.process = _Process()
+
+
+def stop_process() -> None:
+    """Wait for what was handed over, then end the drawing process (it is idle by then)."""
+    wait_all()
+    process, _drawer.process = _drawer.process, None
+    if process is not None:
+        process.close()
+
+
+def wait_all() -> None:
+    """Wait until everything handed over so far, by any run of this process, is drawn or
+    skipped and every `then` action has run."""
+    mark = _Mark()
+    _drawer.put(None, mark)
+    mark.wait()
+
+
 class Pictures:
-    """Draw the pictures handed to `add`, in order, in one thread; `finish` waits for them."""
+    """One run's pictures: `add` queues them for the drawing thread; `finish` waits for them,
+    `then` runs an action after them without waiting."""
 
     def __init__(self, stopped: Callable[[], bool]) -> None:
         self._stopped = stopped
-        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._abort = threading.Event()
-        self._thread: threading.Thread | None = None
         self.drawn = 0
 
     def add(self, figures: Iterable[Callable[[], Any]]) -> None:
-        """Queue pictures (started at once if the thread runs)."""
+        """Queue pictures (drawn at once if the thread is free)."""
         for figure in figures:
-            self._jobs.put(figure)
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._draw, name="nnrun-pictures", daemon=True)
-            self._thread.start()
+            _drawer.put(self, figure)
 
-    def _draw(self) -> None:
-        while (figure := self._jobs.get()) is not _DONE:
-            if self._abort.is_set() or self._stopped():
-                continue  # drain the queue: the caller is waiting for _DONE
+    def _draw(self, figure: Callable[[], Any]) -> None:
+        if self._abort.is_set() or self._stopped():
+            return
+        process = _drawer.process
+        drawn = process.draw(figure) if process is not None else None
+        if drawn is None:
             try:
                 figure()
-                self.drawn += 1
-            except Exception:  # noqa: BLE001, S112 - a picture is never worth a run
-                continue
+                drawn = True
+            except Exception:  # noqa: BLE001 - a picture is never worth a run
+                drawn = False
+        self.drawn += drawn
 
     def finish(self) -> None:
-        """Wait until every queued picture is drawn or skipped. The wait wakes every few
-        hundredths of a second: a signal that the kernel handed to another thread is only
-        handled when this (the main) thread runs Python again, and a stop signal must skip
-        the pictures not drawn yet without waiting for all of them."""
-        self._jobs.put(_DONE)
-        if self._thread is not None:
-            while self._thread.is_alive():
-                self._thread.join(POLL_SECONDS)
-            self._thread = None
+        """Wait until every queued picture is drawn or skipped."""
+        mark = _Mark()
+        _drawer.put(self, mark)
+        mark.wait()
+
+    def then(self, action: Callable[[], Any]) -> None:
+        """Run `action` in the drawing thread once every picture queued so far is drawn or
+        skipped; returns at once (`wait_all` waits for it). `action` reports its own errors."""
+        _drawer.put(self, _Mark(action))
 
     def abort(self) -> None:
         """Skip what is not drawn yet and wait for the picture being drawn (its file is then whole)."""

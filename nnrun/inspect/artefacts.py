@@ -8,6 +8,7 @@ loaded: the decision regions are the model's predictions on a grid, once per wei
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,8 @@ def figures(
     verdicts: dict[str, Any],
     status: str,
 ) -> list[Callable[[], Any]]:
-    """The pictures that apply to this run, each a call that only draws: the model's part
-    (weights, predictions on the boundary grid) is computed now. What cannot be computed is
+    """The pictures that apply to this run, each a call that only draws (a `partial` of a plot
+    function and its data): the model's part (weights, predictions on the boundary grid) is computed now. What cannot be computed is
     left out (a picture is never worth a run). `verdicts`: what `record` returned."""
     inspection: Inspection | None = result.inspection
     folder = RunFolder(run_dir)
@@ -58,8 +59,8 @@ def figures(
     if inspection is not None:
         notes = [v.label for v in map(Verdict.from_dict, verdicts.get(VERDICTS_FIELD) or []) if v is not None]
         out += [
-            lambda: plots.gradients(inspection.rows, folder.dir / RunFolder.GRADIENTS_PLOT, spec.name, notes),
-            lambda: plots.activations(inspection.rows, folder.dir / RunFolder.ACTIVATIONS_PLOT, spec.name, notes),
+            partial(plots.gradients, inspection.rows, folder.dir / RunFolder.GRADIENTS_PLOT, spec.name, notes),
+            partial(plots.activations, inspection.rows, folder.dir / RunFolder.ACTIVATIONS_PLOT, spec.name, notes),
         ]
         out += _quietly(lambda: _weights(model, inspection, run_dir, spec.name))
     if status != Status.DIVERGED:
@@ -83,7 +84,7 @@ def _predictions(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> list[C
     predicted = outputs(model, data.x_test)  # called directly (predict() traces a function); streamed: in batches
     target = data.preprocessor.target.column if data.preprocessor.target is not None else None
     path = run_dir / RunFolder.PREDICTIONS_PLOT
-    return [lambda: plots.predictions(data.y_test, predicted, is_sequence(data), path, spec.name, target or "target")]
+    return [partial(plots.predictions, data.y_test, predicted, is_sequence(data), path, spec.name, target or "target")]
 
 
 def _weights(model: Any, inspection: Inspection, run_dir: Path, title: str) -> list[Callable[[], Any]]:
@@ -100,7 +101,7 @@ def _weights(model: Any, inspection: Inspection, run_dir: Path, title: str) -> l
         for layer, idx in inspection.kernels.items()
         if idx
     }
-    return [lambda: plots.weights(kernels, first, last, run_dir / RunFolder.WEIGHTS_PLOT, title)]
+    return [partial(plots.weights, kernels, first, last, run_dir / RunFolder.WEIGHTS_PLOT, title)]
 
 
 def _probabilities(model: Any, x: np.ndarray) -> np.ndarray:
@@ -125,7 +126,7 @@ def _boundary(
     test = None if same else (data.x_test, y_test)
     final = _probabilities(model, grid.points)
     out: list[Callable[[], Any]] = [
-        lambda: plots.boundary(grid, final, train, test, names, features, run_dir / RunFolder.BOUNDARY_PLOT, spec.name)
+        partial(plots.boundary, grid, final, train, test, names, features, run_dir / RunFolder.BOUNDARY_PLOT, spec.name)
     ]
     if inspection is None or not inspection.snapshots:
         return out
@@ -141,5 +142,5 @@ def _boundary(
     finally:
         model.set_weights(weights)
     path = run_dir / RunFolder.BOUNDARY_EPOCHS_PLOT
-    out.append(lambda: plots.boundary_epochs(grid, frames, train, names, features, path, spec.name))
+    out.append(partial(plots.boundary_epochs, grid, frames, train, names, features, path, spec.name))
     return out

@@ -40,7 +40,10 @@ class _Worker:
         self.process = ctx.Process(target=serve, args=(child, threads, log), name=f"nnrun-sweep-{number}", daemon=True)
         self.process.start()
         child.close()
+        #: The point training now, and the points that have trained and are closing (their
+        #: pictures drawn in the background): all are busy until their "done".
         self.task: int | None = None
+        self.closing: set[int] = set()
         self.log = log
         self.baseline_mib: float | None = None
         self.retiring = False
@@ -83,7 +86,7 @@ class LocalBackend(Backend):
         worker.conn.send(task)
 
     def busy(self) -> set[int]:
-        return {w.task for w in self.workers if w.task is not None}
+        return {w.task for w in self.workers if w.task is not None} | {i for w in self.workers for i in w.closing}
 
     def poll(self, timeout: float) -> list[Event]:
         events: list[Event] = []
@@ -107,10 +110,18 @@ class LocalBackend(Backend):
                 kind = message[0]
                 if kind == "started":
                     events.append(Event("started", message[1]))
+                elif kind == "free":  # trained, its pictures still being drawn: the worker takes the next
+                    if worker.task == message[1]:  # (unless its "done" came first)
+                        worker.closing.add(message[1])
+                        worker.task = None
+                        self._maybe_recycle(worker, message[2])
                 elif kind == "done":
-                    events.append(Event("done", message[1]["index"], message[1]))
-                    worker.task = None
-                    self._maybe_recycle(worker, message[1].get("rss_mib"))
+                    index = message[1]["index"]
+                    events.append(Event("done", index, message[1]))
+                    worker.closing.discard(index)
+                    if worker.task == index:  # (a point that was "free" was measured then)
+                        worker.task = None
+                        self._maybe_recycle(worker, message[1].get("rss_mib"))
                 elif kind == "setup_failed":
                     raise Fatal(f"a sweep worker could not start TensorFlow: {message[1]}")
         except (EOFError, OSError):
@@ -118,7 +129,8 @@ class LocalBackend(Backend):
         return events
 
     def _maybe_recycle(self, worker: _Worker, rss: float | None) -> None:
-        if rss is None:
+        """Once a point has trained: retire the worker (after it has closed its points) if it grew too much."""
+        if rss is None or worker.retiring:
             return
         if worker.baseline_mib is None:
             worker.baseline_mib = rss
@@ -131,28 +143,22 @@ class LocalBackend(Backend):
             self._spawn()
 
     def _buried(self, worker: _Worker) -> list[Event]:
-        """A worker that exited: fail its point, and replace it."""
+        """A worker that exited: fail its points (the one training and any still closing), and replace it."""
         worker.process.join(timeout=1)
         self.workers.remove(worker)
         worker.conn.close()
         events = []
-        if worker.task is not None:
+        lost = sorted(worker.closing) + ([worker.task] if worker.task is not None else [])
+        if lost:
             self.deaths += 1
             code = worker.process.exitcode
             how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
             hint = "; out of memory?" if code == -signal.SIGKILL else ""
             log = f"; see {worker.log}" if worker.log else ""
-            events.append(
-                Event(
-                    "done",
-                    worker.task,
-                    {
-                        "index": worker.task,
-                        "status": Status.FAILED,
-                        "error": f"the worker process died ({how}{hint}){log}",
-                    },
-                )
-            )
+            error = f"the worker process died ({how}{hint}){log}"
+            events += [Event("done", i, {"index": i, "status": Status.FAILED, "error": error}) for i in lost]
+            worker.task = None
+            worker.closing.clear()
             if self.deaths > MAX_RESTARTS_PER_WORKER * self.slots:
                 raise Fatal(f"sweep workers died {self.deaths} times; giving up")
             self._spawn()

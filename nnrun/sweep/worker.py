@@ -23,8 +23,11 @@ import os
 import resource
 import signal
 import sys
+import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -98,14 +101,26 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {line}"[:500] if line else type(exc).__name__
 
 
-def run_point(task: Task) -> dict[str, Any]:
-    """Train one point into `task.run_dir`; never raises, the outcome says what happened."""
+def run_point(task: Task, deliver: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Train one point into `task.run_dir`; never raises, the outcome says what happened.
+
+    Without `deliver`, returns once the point's folder is final. With it, a point that gets as
+    far as its pictures returns while they are still being drawn (`result["final"]` False) and
+    `deliver(result)` is called from the drawing thread once run.json has its final status;
+    any other point is final when this returns, and `deliver` is not called.
+    (`nnrun.experiment.lifecycle.wait_closed` waits for every delivery.)
+    """
     from nnrun.experiment import execute, prepare_loaded, release_session
     from nnrun.spec.parse import parse
     from nnrun.train import warm
 
     run_dir = Path(task.run_dir)
-    result: dict[str, Any] = {"index": task.index, "run_dir": str(run_dir), "pid": os.getpid()}
+    result: dict[str, Any] = {"index": task.index, "run_dir": str(run_dir), "pid": os.getpid(), "final": True}
+
+    def then(outcome: Any) -> None:  # in the drawing thread, once the point's folder is final
+        if deliver is not None:
+            deliver(_measured({**result, **_outcome_fields(outcome)}))
+
     try:
         spec = parse(task.doc)
         prepared = prepare_loaded(spec, task.doc, Path(task.base), Path(task.config_path) if task.config_path else None)
@@ -116,12 +131,9 @@ def run_point(task: Task) -> dict[str, Any]:
             command=task.command,
             run_dir=run_dir,
             record_extra=task.record_extra,
+            then=then if deliver is not None else None,
         )
-        result.update(
-            status=outcome.status,
-            epochs_run=outcome.record.get("epochs_run"),
-            train_seconds=outcome.record.get("train_seconds"),
-        )
+        result.update(_outcome_fields(outcome), final=outcome.final)
     except KeyboardInterrupt:  # Ray's cancel outside training: nothing half-done to keep
         result.update(status=Status.INTERRUPTED)
     except BaseException as exc:  # noqa: BLE001 - a failed point is recorded; the sweep goes on
@@ -136,6 +148,23 @@ def run_point(task: Task) -> dict[str, Any]:
         release_session()
         if warm.enabled():
             _freeze()
+    return _measured(result)
+
+
+def _outcome_fields(outcome: Any) -> dict[str, Any]:
+    fields = {
+        "status": outcome.status,
+        "epochs_run": outcome.record.get("epochs_run"),
+        "train_seconds": outcome.record.get("train_seconds"),
+        "final": outcome.final,
+    }
+    error = outcome.record.get("error")
+    if outcome.status == Status.FAILED and isinstance(error, dict):
+        fields["error"] = f"{error.get('type')}: {error.get('message')}"
+    return fields
+
+
+def _measured(result: dict[str, Any]) -> dict[str, Any]:
     result["peak_rss_mib"] = peak_rss_mib()
     result["rss_mib"] = rss_mib()
     return result
@@ -191,6 +220,11 @@ def serve(conn: Any, threads: int, log_path: str | None) -> None:
     Ctrl-C (or a closed terminal) reaches every process of the group: the worker ignores it
     and leaves the decision to the parent, which sends SIGTERM to ask a running point to
     stop after its current step (execute() turns it into an `interrupted` run).
+
+    It tells the sweep process `("started", index)` when a point begins, `("free", index,
+    rss_mib)` when the point has trained and only its pictures are left (they are drawn in the
+    background while the worker takes the next point) and `("done", result)` once the point's
+    folder is final. Before it exits, on any path, it waits for every point it took to be final.
     """
     from nnrun.signals import leave_to_parent
 
@@ -202,28 +236,65 @@ def serve(conn: Any, threads: int, log_path: str | None) -> None:
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
+    from nnrun.experiment import pictures
+
+    pictures.use_process()  # a point's pictures are drawn there while the next point trains
     try:
         setup(threads)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops the sweep
         conn.send(("setup_failed", _first_line(exc)))
         return
+    from nnrun.experiment.lifecycle import wait_closed
+
     conn.send(("ready", os.getpid()))
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):
-            return
-        if task is None:
-            # Every result has been sent and every file written; skip the interpreter's
-            # teardown, which takes seconds once TensorFlow is loaded.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(0)
-        try:
-            conn.send(("started", task.index))
-            conn.send(("done", run_point(task)))
-        except (BrokenPipeError, OSError):  # the sweep process is gone
-            return
+
+    lock = threading.Lock()  # the drawing thread sends too
+
+    def send(message: Any) -> None:
+        with lock:
+            conn.send(message)
+
+    previous: threading.Event | None = None
+    try:
+        while True:
+            try:
+                task = conn.recv()
+            except (EOFError, OSError):
+                return
+            if task is None:
+                break
+            send(("started", task.index))
+            closed = threading.Event()
+            result = run_point(task, partial(_deliver, send, closed))
+            if result["final"]:
+                send(("done", result))
+                continue
+            # Its pictures are being drawn: take the next point meanwhile, once the point
+            # before this one is final (never more than one point closing behind the one training).
+            if previous is not None:
+                previous.wait()
+            previous = closed
+            send(("free", task.index, rss_mib()))
+    except (BrokenPipeError, OSError):  # the sweep process is gone
+        return
+    finally:
+        wait_closed()  # every point this worker took is final before it goes
+        pictures.stop_process()
+    # Every result has been sent and every file written; skip the interpreter's
+    # teardown, which takes seconds once TensorFlow is loaded.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _deliver(send: Callable[[Any], None], closed: threading.Event, result: dict[str, Any]) -> None:
+    """Called from the drawing thread once a point's folder is final: report it to the sweep."""
+    try:
+        send(("done", result))
+    except (BrokenPipeError, OSError):  # the sweep process is gone; the folder says it all
+        pass
+    finally:
+        closed.set()
 
 
 # --- the Ray backend's task ---------------------------------------------------------------------
