@@ -196,6 +196,8 @@ def prepare_streamed(s: Streamed, spec: Spec) -> Dataset:
     except InputProblem as exc:
         raise DataProblem(("data", "path"), str(exc)) from None
     splits = (train_idx, val_idx, test_idx)
-    return _dataset(
-        s, lambda idx: Rows(s.reader, idx, pre, s.source), y, splits, pre, notes=list(s.notes), same_rows=too_small(s)
-    )
+
+    def rows(idx: np.ndarray) -> Rows:  # every value was checked finite by fitting_chunks (or cannot be anything else)
+        return Rows(s.reader, idx, pre, s.source, checked=True)
+
+    return _dataset(s, rows, y, splits, pre, notes=list(s.notes), same_rows=too_small(s))

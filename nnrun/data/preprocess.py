@@ -251,18 +251,19 @@ class Preprocessor:
         assert self.input_shape is not None
         return np.asarray(x, dtype="float32").reshape((len(x), *self.input_shape))
 
-    def transform_numeric(self, x: np.ndarray, source: str = "the input") -> np.ndarray:
+    def transform_numeric(self, x: np.ndarray, source: str = "the input", check: bool = True) -> np.ndarray:
         """`transform` for rows that are numbers in the input columns' order already (a streamed
-        file's), without building a frame: the same checks, the same float64 arithmetic (without a
-        scaler the values pass through, so float32 gives the same numbers with fewer copies)."""
-        flat = self._numbers(x, source, "float64" if self.scaler_ is not None else "float32")
+        file's), without building a frame: the same checks (`check=False`: the caller knows every
+        value is finite), the same float64 arithmetic (without a scaler the values pass through, so
+        float32 gives the same numbers with fewer copies)."""
+        flat = self._numbers(x, source, "float64" if self.scaler_ is not None else "float32", check)
         if self.scaler_ is not None:
             flat -= self.scaler_.mean_
             flat /= self.scaler_.scale_
         assert self.input_shape is not None
-        return flat.astype("float32").reshape((len(flat), *self.input_shape))
+        return flat.astype("float32", copy=False).reshape((len(flat), *self.input_shape))
 
-    def _numbers(self, x: np.ndarray, source: str, dtype: str = "float64") -> np.ndarray:
+    def _numbers(self, x: np.ndarray, source: str, dtype: str = "float64", check: bool = True) -> np.ndarray:
         if self.encoder_ is None:
             raise RuntimeError("this Preprocessor is not fitted yet; call fit() or load()")
         if self.levels_:
@@ -271,7 +272,7 @@ class Preprocessor:
         flat = np.asarray(x, dtype=dtype).reshape(len(x), -1)
         if flat.shape[1] != len(self.columns_):
             raise InputProblem(f"{source}: rows of {flat.shape[1]} values; the model takes {len(self.columns_)}")
-        if not whole and not np.isfinite(flat).all():
+        if check and not whole and not np.isfinite(flat).all():
             row = int(np.argwhere(~np.isfinite(flat))[0][0])
             raise InputProblem(f"{source}: row {row} has a missing or infinite value; replace or drop such rows first")
         return flat

@@ -8,8 +8,10 @@ row numbers and targets, which are small and always loaded), its `Preprocessor` 
 the training rows in pieces (`Preprocessor.fit_numeric`: `StandardScaler.partial_fit`) and
 applies to every batch as it is read. The splits' inputs are `Rows`: they look like the
 arrays (length, shape, slicing) but hold only row numbers; `nnrun.train.stream.pipeline`
-makes them the `tf.data` pipeline `fit` trains on (this module never imports TensorFlow). Peak memory is bounded by `BUFFER_BYTES` of shuffled rows plus
-the in-flight batches, whatever the size of the file.
+makes them the `tf.data` pipeline `fit` trains on (this module never imports TensorFlow).
+Peak memory is bounded, whatever the size of the file: a pass over a split holds `BUFFER_BYTES`
+of shuffled rows, `TRANSFORM_BYTES` being read, and up to `rows.LENT` arrays of
+`TRANSFORM_BYTES` handed to tf.data (`rows.Scratch`), plus the in-flight batches.
 
 Which sources stream: uncompressed npz files (`np.savez`) and image folders. A compressed npz
 (`np.savez_compressed`) can only be read from its start, a CSV is parsed whole by pandas, and
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from nnrun.data.base import DataProblem
+from nnrun.data.rows import Scratch
 from nnrun.spec.data import DataSpec, Task
 
 if TYPE_CHECKING:
@@ -36,7 +39,8 @@ if TYPE_CHECKING:
 
 #: Rows shuffled together in a streamed epoch (their float32 size): the memory streaming takes.
 BUFFER_BYTES = 32 << 20
-#: Rows read and transformed in one call (their float32 size; the transform holds a few copies).
+#: Rows read and transformed in one call, and handed over in one piece (their float32 size; the
+#: transform holds a few copies).
 TRANSFORM_BYTES = 8 << 20
 #: Loading an npz whole takes about this many times its float32 size beyond what streaming
 #: takes (the file's arrays, float32, the frame, the float64 encoding, the split copies):
@@ -57,7 +61,7 @@ class RowReader(Protocol):
     block_rows: int
     dtype: np.dtype
 
-    def read(self, rows: np.ndarray) -> np.ndarray: ...
+    def read(self, rows: np.ndarray, out: np.ndarray | None = None, scratch: Scratch | None = None) -> np.ndarray: ...
 
 
 @dataclass
@@ -234,8 +238,13 @@ class Rows:
 
     dtype = np.dtype("float32")
 
-    def __init__(self, reader: RowReader, rows: np.ndarray, pre: Preprocessor, source: str) -> None:
+    def __init__(
+        self, reader: RowReader, rows: np.ndarray, pre: Preprocessor, source: str, checked: bool = False
+    ) -> None:
         self.reader = reader
+        #: Every value is known to be finite (checked while fitting: `fitting_chunks`), so reading
+        #: skips the check.
+        self.checked = checked
         self.rows = np.asarray(rows, dtype="int64")
         self.pre = pre
         self.source = source
@@ -243,6 +252,7 @@ class Rows:
         self.shape = (len(self.rows), *pre.input_shape)
         self.ndim = len(self.shape)
         self.row_values = math.prod(pre.input_shape)
+        self._idle: list[Scratch] = []  # reading buffers of finished passes, for the next
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -264,33 +274,60 @@ class Rows:
         x = self.take(np.arange(len(self.rows)))
         return x if dtype is None else x.astype(dtype)
 
-    def take(self, positions: np.ndarray) -> np.ndarray:
-        """The rows at these positions of the split, in this order, transformed."""
-        out = np.empty((len(positions), *self.shape[1:]), dtype="float32")
+    def take(self, positions: np.ndarray, scratch: Scratch | None = None, out: np.ndarray | None = None) -> np.ndarray:
+        """The rows at these positions of the split, in this order, transformed (into `out` if given;
+        `scratch`: the reading buffers of a loop of calls)."""
+        if out is None:
+            out = np.empty((len(positions), *self.shape[1:]), dtype="float32")
+        scratch = scratch or Scratch()
         step = max(1, TRANSFORM_BYTES // (4 * self.row_values))
+        file_rows = self.rows[positions]
+        # Read in file order, TRANSFORM_BYTES at a time: each part is one stretch of the file, read
+        # once (parts in the caller's order would each span every block of a shuffled piece).
+        order = np.argsort(file_rows, kind="stable")
         for start in range(0, len(positions), step):
-            part = positions[start : start + step]
-            file_rows = self.rows[part]
-            order = np.argsort(file_rows, kind="stable")
-            raw = self.reader.read(file_rows[order])
-            out[start + order] = self.pre.transform_numeric(raw, self.source)
+            part = order[start : start + step]
+            raw = scratch.array("rows", (len(part), *self.reader.row_shape), self.reader.dtype)
+            raw = self.reader.read(file_rows[part], raw, scratch)
+            out[part] = self.pre.transform_numeric(raw, self.source, check=not self.checked)
         return out
 
     def pieces(self, seed: int | None = None, epoch: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(positions, inputs) of up to `BUFFER_BYTES` of rows at a time: in order, or shuffled
-        (`seed`): blocks of neighbouring rows in a random order, the rows of each piece shuffled."""
+        """(positions, inputs) of up to `TRANSFORM_BYTES` of rows at a time: in order, or shuffled
+        (`seed`): blocks of neighbouring rows in a random order, read `BUFFER_BYTES` of them at a
+        time, the rows of each such buffer shuffled."""
+        scratch = self._idle.pop() if self._idle else Scratch()  # kept from epoch to epoch
+        try:
+            yield from self._pieces(scratch, seed, epoch)
+        finally:
+            self._idle.append(scratch)
+
+    def _pieces(self, scratch: Scratch, seed: int | None, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         n = len(self.rows)
-        buffer_rows = max(1, BUFFER_BYTES // (4 * self.row_values))
+        hand = max(1, TRANSFORM_BYTES // (4 * self.row_values))
         if seed is None:
-            for positions in _chunks(np.arange(n), buffer_rows):
-                yield positions, self.take(positions)
+            for positions in _chunks(np.arange(n), hand):
+                out = scratch.lend((len(positions), *self.shape[1:]), self.dtype)
+                yield positions, self.take(positions, scratch, out)
             return
+        buffer_rows = max(1, BUFFER_BYTES // (4 * self.row_values))
         rng = np.random.default_rng([seed, epoch])
         block = self.reader.block_rows
         order = rng.permutation(math.ceil(n / block))
         for group in _chunks(order, max(1, buffer_rows // block)):
             positions = rng.permutation(np.concatenate([np.arange(b * block, min((b + 1) * block, n)) for b in group]))
-            yield positions, self.take(positions)
+            # The buffer's rows are read in file order into memory reused from one buffer to the
+            # next; what is handed over are small fresh arrays (a consumer such as tf.data may keep
+            # them without copying; freed, their memory is reused too: fresh memory costs a page
+            # fault a page, as much as reading the rows).
+            in_file = np.argsort(self.rows[positions], kind="stable")
+            shape = (len(positions), *self.shape[1:])
+            rows = self.take(positions[in_file], scratch, scratch.array("buffer", shape, self.dtype))
+            at = np.empty(len(positions), dtype="int64")
+            at[in_file] = np.arange(len(positions))
+            for part in _chunks(np.arange(len(positions)), hand):
+                out = scratch.lend((len(part), *self.shape[1:]), self.dtype)
+                yield positions[part], np.take(rows, at[part], axis=0, out=out, mode="clip")
 
     def batches(
         self, batch_size: int, seed: int | None = None, epoch: int = 0
