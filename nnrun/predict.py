@@ -9,6 +9,8 @@ fails in a fraction of a second with a message naming the column.
 from __future__ import annotations
 
 import math
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,8 +101,19 @@ def _threshold(run_dir: Path) -> float:
     return float(((config.get("evaluation") or {}).get("threshold")) or 0.5)
 
 
+#: Rows predicted in one call (and read in one piece from an .npz: `input_frames`).
+PREDICT_BATCH = 4096
 #: The column naming each picture when predicting a folder of images or an image file.
 FILE_COLUMN = "file"
+
+
+def input_frames(path: Path, run: SavedRun) -> Iterator[Any]:
+    """`read_input` in pieces: an .npz's rows `PREDICT_BATCH` at a time, read from the file as
+    prediction goes (memory for one batch, whatever the file's size); anything else whole."""
+    path = Path(path)
+    if path.suffix.lower() == ".npz" and not path.is_dir():
+        return _npz_frames(path, run)
+    return iter([read_input(path, run)])
 
 
 def read_input(path: Path, run: SavedRun) -> Any:
@@ -164,23 +177,49 @@ def _read_images(path: Path, run: SavedRun) -> Any:
 def _read_npz(path: Path, run: SavedRun) -> Any:
     import pandas as pd
 
-    from nnrun.data.files import read_npz
+    return pd.concat(list(_npz_frames(path, run)), ignore_index=True)
+
+
+def _npz_frames(path: Path, run: SavedRun) -> Iterator[Any]:
+    """An .npz's rows as frames of `rows` rows, `x` read from the file batch by batch (its `y`,
+    one value a row, whole); its layout is checked before the first frame is asked for."""
+    import pandas as pd
+
+    from nnrun.data.rows import member_batches
 
     if not path.is_file():
         raise NnrunError(f"no such file: {path}")
-    arrays = read_npz(path)
-    if "x" not in arrays:
-        raise NnrunError(f"{path.name} has no array x; it holds {sorted(arrays)}")
-    x = arrays["x"]
-    if math.prod(x.shape[1:]) != len(run.input_columns) or x.ndim < 2:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            names = list(f.files)
+            y = np.asarray(f["y"]) if "y" in names else None
+        if "x" not in names:
+            raise NnrunError(f"{path.name} has no array x; it holds {sorted(names)}")
+        shape, batches = member_batches(path, "x", PREDICT_BATCH)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise NnrunError(f"cannot read {path} as a NumPy .npz file: {str(exc).splitlines()[0]}") from None
+    if len(shape) < 2 or math.prod(shape[1:]) != len(run.input_columns):
         raise NnrunError(
-            f"{path.name}: x is {list(x.shape)} but the model takes rows of {list(run.preprocessor.input_shape or [])}"
+            f"{path.name}: x is {list(shape)} but the model takes rows of {list(run.preprocessor.input_shape or [])}"
         )
-    frame = pd.DataFrame(x.reshape(len(x), -1), columns=run.input_columns)
-    if "y" in arrays and len(arrays["y"]) == len(x):
-        y = np.ravel(arrays["y"]) if arrays["y"].ndim == 2 and arrays["y"].shape[1] == 1 else arrays["y"]
-        frame[run.target_column] = y
-    return frame
+    if y is not None and (y.ndim == 0 or len(y) != shape[0]):
+        y = None
+    elif y is not None and y.ndim == 2 and y.shape[1] == 1:
+        y = np.ravel(y)
+
+    def frames() -> Iterator[Any]:
+        start = 0
+        try:
+            for x in batches:
+                frame = pd.DataFrame(x.reshape(len(x), -1), columns=run.input_columns)
+                if y is not None:
+                    frame[run.target_column] = y[start : start + len(x)]
+                start += len(x)
+                yield frame
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise NnrunError(f"cannot read {path} as a NumPy .npz file: {str(exc).splitlines()[0]}") from None
+
+    return frames()
 
 
 def features(frame: Any, run: SavedRun, source: str = "the input") -> np.ndarray:
@@ -276,29 +315,53 @@ def predict_frame(
     run: SavedRun, frame: Any, threshold: float | None = None, source: str = "the input", model: Any = None
 ) -> Prediction:
     """Predict every row of `frame` with the run's model (`model`: already loaded, e.g. by the Python API)."""
+    return predict_frames(run, iter([frame]), threshold, source, model)
+
+
+def predict_frames(
+    run: SavedRun, frames: Iterator[Any], threshold: float | None = None, source: str = "the input", model: Any = None
+) -> Prediction:
+    """`predict_frame` for rows that arrive in frames (`input_frames`): the same rows and metrics
+    as for their concatenation. The first frame is checked before the model is loaded."""
+    import pandas as pd
+
     from nnrun.train.evaluate import class_rows, predicted_classes, probabilities, regression_rows, with_inputs
 
     if threshold is not None and not 0 < threshold < 1:
         raise NnrunError(f"the threshold must be between 0 and 1. Received: threshold={threshold}")
-    x = features(frame, run, source)
-    true = targets(frame, run, source)
     shown = [run.text.column] if run.text is not None else run.input_columns
     known = {*run.input_columns, *shown, run.target_column, FILE_COLUMN}
-    ignored = [c for c in frame.columns if c not in known]
-    model = model if model is not None else load_model(run.dir)
-    check_model_fits(model, run)
-    outputs = np.asarray(model.predict(x, batch_size=max(min(len(x), 4096), 1), verbose=0))
-    # the inputs beside each prediction, as in the run's predictions.csv (tabular data only)
     shape = run.preprocessor.input_shape
-    inputs = frame[shown].reset_index(drop=True) if run.text is not None or shape is None or len(shape) == 1 else None
-    if FILE_COLUMN in frame.columns and FILE_COLUMN not in run.input_columns:
-        import pandas as pd
-
-        files = frame[[FILE_COLUMN]].reset_index(drop=True)
+    tabular = run.text is not None or shape is None or len(shape) == 1
+    outputs: list[np.ndarray] = []
+    trues: list[np.ndarray | None] = []
+    shown_parts: list[Any] = []
+    file_parts: list[Any] = []
+    ignored: list[str] = []
+    for k, frame in enumerate(frames):
+        x = features(frame, run, source)
+        trues.append(targets(frame, run, source))
+        if k == 0:
+            ignored = [c for c in frame.columns if c not in known]
+            model = model if model is not None else load_model(run.dir)
+            check_model_fits(model, run)
+        # batches of PREDICT_BATCH rows as `input_frames` cuts them: the same numbers however the rows arrive
+        outputs.append(np.asarray(model.predict(x, batch_size=max(min(len(x), PREDICT_BATCH), 1), verbose=0)))
+        if tabular:  # the inputs beside each prediction, as in the run's predictions.csv
+            shown_parts.append(frame[shown])
+        if FILE_COLUMN in frame.columns and FILE_COLUMN not in run.input_columns:
+            file_parts.append(frame[[FILE_COLUMN]])
+    if not outputs:
+        raise NnrunError(f"{source} has no rows")
+    output = np.concatenate(outputs)
+    true = None if any(t is None for t in trues) else np.concatenate(trues)  # type: ignore[arg-type]
+    inputs = pd.concat(shown_parts, ignore_index=True) if shown_parts else None
+    if file_parts:
+        files = pd.concat(file_parts, ignore_index=True)
         inputs = files if inputs is None else pd.concat([files, inputs], axis=1)
 
     if run.task == "regression":
-        pred = outputs.astype("float64").reshape(len(outputs), -1)
+        pred = output.astype("float64").reshape(len(output), -1)
         if true is not None and pred.shape[1] != 1:
             true = None  # one target column cannot score several outputs
         result = Prediction(with_inputs(regression_rows(pred, true), inputs), None, ignored_columns=ignored)
@@ -308,7 +371,7 @@ def predict_frame(
         return result
 
     used = run.threshold if threshold is None else threshold
-    probs = probabilities(outputs)
+    probs = probabilities(output)
     pred = predicted_classes(probs, run.task, used)
     names = [str(n) for n in run.target.class_names or range(probs.shape[1])]
     result = Prediction(
@@ -325,8 +388,7 @@ def predict_frame(
 def predict_csv(run_dir: Path, input_path: Path, threshold: float | None = None) -> Prediction:
     """`nnrun predict RUN_DIR INPUT.csv` without the output: read, check, predict."""
     run = load_run(run_dir)
-    frame = read_input(input_path, run)
-    return predict_frame(run, frame, threshold, source=Path(input_path).name)
+    return predict_frames(run, input_frames(input_path, run), threshold, source=Path(input_path).name)
 
 
 def csv_text(rows: list[dict[str, Any]]) -> str:

@@ -114,16 +114,16 @@ class Run(FolderObject):
         """
         import pandas as pd
 
-        from nnrun.predict import load_run, predict_frame, read_input
+        from nnrun.predict import input_frames, load_run, predict_frames
 
         saved = load_run(self.dir)
         if isinstance(data, str | Path):
-            frame, source = read_input(Path(data), saved), Path(data).name
+            frames, source = input_frames(Path(data), saved), Path(data).name  # an .npz batch by batch
         elif isinstance(data, pd.DataFrame):
-            frame, source = data, "the DataFrame"
+            frames, source = iter([data]), "the DataFrame"
         else:
             raise NnrunError(f"predict: expected a pandas DataFrame or a CSV path. Received: {type(data).__name__}")
-        result = predict_frame(saved, frame, threshold, source=source, model=self.model)
+        result = predict_frames(saved, frames, threshold, source=source, model=self.model)
         return pd.DataFrame(result.rows)
 
     @property

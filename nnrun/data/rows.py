@@ -11,6 +11,8 @@
   many faults as it read pages (MNIST-shaped MLP: 95 000 faults, 0.35 CPU-s of the 0.45 s the
   stream added to an epoch): reads go into reused buffers, and the arrays handed to tf.data
   (which keeps an aligned NumPy array without copying it) are reused once it lets go of them.
+- `member_batches`: an .npz array's rows in order, batch by batch, compressed or not (the zip
+  stream decompresses as it goes): what `nnrun predict` reads a big .npz with.
 - `ImageRows`: the pictures of an image folder, read and resized by `files.read_images`, the
   function in-memory loading and `predict` use, so every path sees the same pixels.
 
@@ -24,6 +26,7 @@ import os
 import struct
 import sys
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +82,36 @@ def npz_members(path: Path) -> dict[str, NpyMember | None]:
                 continue
             out[name] = NpyMember(name, f.tell(), dtype, tuple(int(d) for d in shape))
     return out
+
+
+def member_batches(path: Path, name: str, rows: int) -> tuple[tuple[int, ...], Iterator[np.ndarray]]:
+    """The shape of the array `name` of an .npz and its rows, `rows` at a time, read in order
+    from the file, compressed or not: one batch in memory whatever the array's size (an array in
+    Fortran order, rare, is read whole). Raises `ValueError` for a file that is not an .npz."""
+    with zipfile.ZipFile(path) as archive, archive.open(name + ".npy") as f:
+        version = np.lib.format.read_magic(f)
+        header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = header(f)
+    if len(shape) == 0 or (fortran and len(shape) > 1) or dtype.hasobject:
+        with np.load(path, allow_pickle=False) as arrays:
+            whole = np.asarray(arrays[name])
+        return whole.shape, iter(
+            [whole] if whole.ndim == 0 else [whole[i : i + rows] for i in range(0, len(whole), rows)]
+        )
+
+    def batches() -> Iterator[np.ndarray]:
+        size = int(np.prod(shape[1:])) * dtype.itemsize
+        with zipfile.ZipFile(path) as archive, archive.open(name + ".npy") as f:
+            np.lib.format.read_magic(f)
+            header(f)
+            for start in range(0, shape[0], rows):
+                n = min(rows, shape[0] - start)
+                data = f.read(n * size)
+                if len(data) < n * size:
+                    raise ValueError(f"{name} ends after {start + len(data) // max(size, 1)} of its {shape[0]} rows")
+                yield np.frombuffer(data, dtype=dtype).reshape(n, *shape[1:])
+
+    return tuple(int(d) for d in shape), batches()
 
 
 class NpzRows:

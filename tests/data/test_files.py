@@ -119,7 +119,7 @@ def test_an_image_folder_config_trains_and_predicts_new_pictures(tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_an_npz_config_trains_and_predicts_an_npz(tmp_path: Path, nnrun) -> None:
+def test_an_npz_config_trains_and_predicts_an_npz(tmp_path: Path, nnrun, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(3)
     x = rng.normal(size=(200, 5)).astype("float32")
     y = (x[:, 0] + x[:, 1] > 0).astype(int)
@@ -136,3 +136,36 @@ def test_an_npz_config_trains_and_predicts_an_npz(tmp_path: Path, nnrun) -> None
     code, out, err = nnrun("predict", run, tmp_path / "new.npz", "-o", "-")
     assert code == 0, err
     assert len(_rows(out)) == 20 and "accuracy" in err
+
+    # read batch by batch (7 rows at a time here), compressed or not: the rows and the accuracy
+    # of the file read whole
+    import pandas as pd
+
+    from nnrun import predict as predicting
+    from nnrun.predict import csv_text, load_run, predict_frame, read_input
+
+    monkeypatch.setattr(predicting, "PREDICT_BATCH", 7)
+    saved = load_run(run)
+    whole = predict_frame(saved, read_input(tmp_path / "new.npz", saved), source="new.npz")
+    assert len(list(predicting.input_frames(tmp_path / "new.npz", saved))) == 3
+    np.savez_compressed(tmp_path / "packed.npz", x=x[:20], y=y[:20])
+    for name in ("new.npz", "packed.npz"):
+        code, out, err = nnrun("predict", run, tmp_path / name, "-o", "-")
+        assert code == 0, err
+        assert out == csv_text(whole.rows)
+        assert f"accuracy {whole.metrics['accuracy']:.4f}" in err
+    assert len(pd.read_csv(io.StringIO(out))) == 20
+
+
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed])
+def test_an_npz_array_is_read_in_order_batch_by_batch(tmp_path: Path, save) -> None:
+    from nnrun.data.rows import member_batches
+
+    x = np.arange(23 * 3 * 2, dtype="float32").reshape(23, 3, 2)
+    save(tmp_path / "d.npz", x=x, f=np.asfortranarray(x[:, :, 0]))
+    shape, batches = member_batches(tmp_path / "d.npz", "x", 5)
+    parts = list(batches)
+    assert shape == (23, 3, 2) and [len(p) for p in parts] == [5, 5, 5, 5, 3]
+    assert np.array_equal(np.concatenate(parts), x)
+    shape, batches = member_batches(tmp_path / "d.npz", "f", 10)  # Fortran order: read whole, cut the same
+    assert shape == (23, 3) and np.array_equal(np.concatenate(list(batches)), x[:, :, 0])
