@@ -92,6 +92,8 @@ class Series:
     style: str | None = None
     #: The run(s) diverged: the axes are scaled to the other lines and this one is marked where it leaves them.
     diverged: bool = False
+    #: The epoch whose weights the run kept (early stopping restores an earlier one), for a line of one run.
+    kept: float | None = None
 
     def best(self, higher_better: bool) -> float:
         return max(self.mean) if higher_better else min(self.mean)
@@ -176,6 +178,7 @@ def draw(
     styled = 1 < len(styles) <= len(LINE_STYLES) and all(s.style is not None for s in series)
     shown: list[float] = []
     handles: dict[int, Any] = {}
+    drawn: list[Any] = []  # each line's colour
     for i, s in enumerate(series):
         colour = colours[i] if colours else None
         x, y = thin(s.epochs, s.mean)
@@ -187,6 +190,7 @@ def draw(
         if i == best:
             kw |= {"linewidth": 2.6, "path_effects": [patheffects.withStroke(linewidth=4.2, foreground="black")]}
         (line,) = ax.plot(x, y, zorder=4 if i == best else 3 if i in labelled else 2, **kw)
+        drawn.append(line.get_color())
         if i in labelled:
             name = s.label + (f" (mean of {s.runs})" if s.runs > 1 else "") + (" (diverged)" if s.diverged else "")
             line.set_label(f"best: {name}" if i == best else name)
@@ -202,7 +206,7 @@ def draw(
         ax.set_yscale("log")
     ax.grid(True, which="both", alpha=0.3)
     shown = _cut_spikes(ax, series, shown)
-    crosses = _mark_diverged(ax, series, shown)
+    crosses = _mark_diverged(ax, series, shown) + _mark_kept(ax, series, drawn)
     if (handles or styled or crosses) and (len(series) > 1 or series[0].runs > 1):
         entries = [handles[i] for i in order if i in handles] + crosses
         if styled and many:  # the colour bar names the colours; these name the line styles
@@ -222,31 +226,38 @@ def draw(
         ax.legend(handles=entries, fontsize="small", title=title, title_fontsize="small", **where)
 
 
-#: On a linear axis, first epochs this many times further from the bottom than the 95th
-#: percentile of a panel's values are a start-up spike (one line's first epoch at ten times
-#: where the others are): cut off, and named.
+#: On a linear axis, first epochs this many times further from the bottom than everything
+#: else are a start-up spike (one line's first epoch at ten times where the others are): cut
+#: off, and named.
 SPIKE = 3.0
 
 
 def _cut_spikes(ax: Any, series: Sequence[Series], values: list[float]) -> list[float]:
-    """On a linear y axis, a few first-epoch values far above the rest (`SPIKE`) no longer set
-    its top: the axis ends just above the 95th percentile and a note names the lines cut off.
-    Spikes later in training are left whole. The values the axis now shows (for `_mark_diverged`)."""
-    import numpy as np
+    """On a linear y axis, the first epochs of a few lines (one in five at most) that start far
+    above everything else (`SPIKE` times the rest's range) no longer set its top: the axis
+    ends just above the rest and a note names the lines cut off. Spikes later in training are
+    left whole (instability is worth seeing). The values the axis now shows (for `_mark_diverged`)."""
+    calm = [s for s in series if not s.diverged and s.epochs]
+    if ax.get_yscale() != "linear" or len(values) < 20 or not calm:
+        return values
 
-    if ax.get_yscale() != "linear" or len(values) < 20:
+    def start(s: Series) -> int:
+        return max(2, len(s.epochs) // 10)
+
+    peaks = sorted(calm, key=lambda s: max(s.high[: start(s)]), reverse=True)
+    spiky = peaks[: max(1, len(calm) // 5)]
+    rest = []
+    for s in calm:
+        skip = start(s) if s in spiky else 0
+        rest += [v for v in (*s.low[skip:], *s.high[skip:]) if math.isfinite(v)]
+    if not rest:
         return values
-    low, q95, high = min(values), float(np.quantile(values, 0.95)), max(values)
-    if not (q95 > low and high - low > SPIKE * (q95 - low)):
+    low, top, high = min(rest), max(rest), max(values)
+    if not (top > low and high - low > SPIKE * (top - low)):
         return values
-    top = q95 + 0.1 * (q95 - low)
-    # only a start-up transient: a line that keeps jumping up later is unstable, and that is worth seeing
-    for s in series:
-        first = max(2, len(s.epochs) // 10)
-        if not s.diverged and any(v > top for v in s.high[first:]):
-            return values
+    top += 0.08 * (top - low)
+    cut = [s.label for s in spiky if max(s.high[: start(s)]) > top]
     ax.set_ylim(top=top)
-    cut = [s.label for s in series if not s.diverged and any(v > top for v in s.high)]
     named = ", ".join(cut[:2]) + (f" and {len(cut) - 2} more" if len(cut) > 2 else "")
     ax.annotate(
         textwrap.fill(f"↑ cut off: {named} (up to {high:.3g})", 48), xy=(0.5, 0.985), xycoords="axes fraction",
@@ -254,6 +265,30 @@ def _cut_spikes(ax: Any, series: Sequence[Series], values: list[float]) -> list[
         bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "0.8", "alpha": 0.9},
     )  # fmt: skip
     return [v for v in values if v <= top]
+
+
+def _mark_kept(ax: Any, series: Sequence[Series], colours: Sequence[Any]) -> list[Any]:
+    """A dot on each line at the epoch whose weights its run kept, when some run kept an earlier
+    epoch than its last (early stopping with restored weights): the sweep ranks points there,
+    not at the end of the line. The dots' legend entry, if any."""
+    kept = [(i, s) for i, s in enumerate(series) if s.kept is not None and s.epochs and s.kept in s.epochs]
+    if not any(s.kept != s.epochs[-1] for _, s in kept):
+        return []
+    dot = None
+    for i, s in kept:
+        colour = colours[i]
+        (dot,) = ax.plot(
+            [s.kept], [s.mean[s.epochs.index(s.kept)]], marker="o", markersize=7, color=colour,
+            markeredgecolor="black", linestyle="none", zorder=5,
+        )  # fmt: skip
+    if dot is None:
+        return []
+    from matplotlib.lines import Line2D
+
+    return [
+        Line2D([], [], marker="o", markersize=7, color="0.5", markeredgecolor="black", linestyle="none",
+               label="kept epoch (early stopping kept its weights)")
+    ]  # fmt: skip
 
 
 def _mark_diverged(ax: Any, series: Sequence[Series], calm: list[float]) -> list[Any]:
@@ -360,7 +395,8 @@ def curves_png(
                 t = _curve(group[0], train_key)
                 tr = (sorted(t), [t[e] for e in sorted(t)]) if t else None
             diverged = any(r.status == Status.DIVERGED for r in group)
-            series.append(Series(text, epochs, mean, low, high, len(group), value, tr, diverged=diverged))
+            kept = group[0].kept_epoch if len(group) == 1 else None
+            series.append(Series(text, epochs, mean, low, high, len(group), value, tr, diverged=diverged, kept=kept))
         if not series:
             ax.set_visible(False)
             continue

@@ -436,8 +436,11 @@ def curves_figure(
                 best_index = len(series)
             style = f"{short[style_key]}={format_value(g.values.get(style_key))}" if style_key else None
             diverged = any(r.status == Status.DIVERGED for r in runs)
+            kept = runs[0].kept_epoch if len(runs) == 1 else None
             series.append(
-                Series(point_label(g, varied), epochs, mean, low, high, n, value, style=style, diverged=diverged)
+                Series(
+                    point_label(g, varied), epochs, mean, low, high, n, value, style=style, diverged=diverged, kept=kept
+                )
             )
         elif any(st in (Status.DIVERGED, Status.FAILED) for st in g.statuses):
             status = Status.DIVERGED if Status.DIVERGED in g.statuses else Status.FAILED

@@ -160,3 +160,18 @@ def test_a_legend_of_long_labels_leaves_the_axes_beside_or_below_in_a_grid_of_pa
         legend, box = ax.get_legend().get_window_extent(), ax.get_window_extent()
         plt.close(fig)
         assert legend.y1 <= box.y0 if below else legend.x0 >= box.x1  # never over the y label or the curves
+
+
+def test_lines_stopped_early_get_a_dot_at_the_epoch_whose_weights_they_kept() -> None:
+    series = _lines([0.01, 0.1, 1.0])
+    series[0].kept, series[1].kept, series[2].kept = 3, 2, 1
+    fig, ax = _draw(series, "optimizer.learning_rate")
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o" and len(line.get_xdata()) == 1]
+    assert sorted((line.get_xdata()[0], line.get_ydata()[0]) for line in dots) == sorted(
+        (s.kept, s.mean[s.epochs.index(s.kept)]) for s in series
+    )
+    assert "kept epoch (early stopping kept its weights)" in _legend_texts(ax)
+    for s in series:  # every run kept its last epoch: nothing to mark
+        s.kept = s.epochs[-1]
+    fig, ax = _draw(series, "optimizer.learning_rate")
+    assert not any(line.get_marker() == "o" for line in ax.get_lines())
