@@ -81,10 +81,15 @@ class Sheet:
             ax._autotitlepos = True  # noqa: SLF001 - what a new axes starts with (nnrun.plots pins it)
             ax.set_xlabel("")
             ax.set_ylabel("")
-            ax.set_xscale("linear")  # also the default tick locators and formatters
-            ax.set_yscale("linear")
-            ax.set_xlim(0, 1)  # a new axes' limits, not inverted
-            ax.set_ylim(0, 1)
+            for axis, set_scale, set_lim in (
+                (ax.xaxis, ax.set_xscale, ax.set_xlim),
+                (ax.yaxis, ax.set_yscale, ax.set_ylim),
+            ):
+                chosen = (axis.isDefault_majloc, axis.isDefault_minloc, axis.isDefault_majfmt, axis.isDefault_minfmt)
+                if axis.get_scale() != "linear" or not all(chosen):
+                    set_scale("linear")  # also the default tick locators and formatters
+                if axis.get_inverted():
+                    set_lim(0, 1)  # a new axes' limits, not inverted (an image's y axis is)
             ax.set_aspect("auto", adjustable="box")
             ax.set_axis_on()
             ax.relim()
