@@ -174,8 +174,12 @@ def draw(
     if best is not None:
         labelled.add(best)
         order = [best, *(i for i in order if i != best)]
-    styles = list(dict.fromkeys(s.style for s in series if s.style is not None))
-    styled = 1 < len(styles) <= len(LINE_STYLES) and all(s.style is not None for s in series)
+    styles = sorted({s.style for s in series if s.style is not None}, key=_in_order)
+    styled = (
+        1 < len(styles) <= len(LINE_STYLES)
+        and all(s.style is not None for s in series)
+        and not any(s.train is not None for s in series)  # dashed already means training
+    )
     shown: list[float] = []
     handles: dict[int, Any] = {}
     drawn: list[Any] = []  # each line's colour
@@ -230,6 +234,14 @@ def draw(
 #: else are a start-up spike (one line's first epoch at ten times where the others are): cut
 #: off, and named.
 SPIKE = 3.0
+
+
+def _in_order(label: str) -> tuple[int, float, str]:
+    """`units=4` before `units=16`: a `key=value` label ordered by its number, else as text."""
+    try:
+        return (0, float(label.rsplit("=", 1)[-1]), label)
+    except ValueError:
+        return (1, 0.0, label)
 
 
 def _cut_spikes(ax: Any, series: Sequence[Series], values: list[float]) -> list[float]:
@@ -332,6 +344,14 @@ def colour_key(runs: Sequence[RunInfo]) -> str | None:
     return next((k for k in numeric if "learning_rate" in k), numeric[0] if numeric else None)
 
 
+def style_key(runs: Sequence[RunInfo], colour: str) -> str | None:
+    """The differing key, other than the colour key, whose few values (2 to 4) can be line styles."""
+    for key in rank_differing(runs, differing_keys(runs)):
+        if key != colour and 1 < len({repr(r.flat_config.get(key)) for r in runs}) <= len(LINE_STYLES):
+            return key
+    return None
+
+
 def panels(runs: Sequence[RunInfo]) -> dict[str, list[RunInfo]]:
     """Runs grouped by dataset and loss: curves in different units never share an axis."""
     out: dict[str, list[RunInfo]] = {}
@@ -366,6 +386,7 @@ def curves_png(
 ) -> bytes:
     """The figure as PNG bytes: `metric` per epoch, one panel per dataset and loss, one line
     per run (runs that differ only in the seed: their mean with a band), dashed: training."""
+    from nnrun.compare.formats import plain
     from nnrun.plots import epoch_axis, pyplot
 
     train_key = metric.removeprefix("val_")
@@ -377,11 +398,14 @@ def curves_png(
     size = (8.0, 5.0) if len(names) == 1 else (6.4 * cols, 6.2 * rows_n)  # room for a legend under each
     fig, axes = plt.subplots(rows_n, cols, figsize=size, dpi=100, squeeze=False)
     plotted = lines = 0
+    trained = False
     for ax, name in zip(axes.flat, names, strict=False):
         panel = [r for r in groups[name] if _curve(r, metric)]
         seeds = _seed_groups(panel)
         key = colour_key([g[0] for g in seeds]) if len(seeds) >= MIN_RAMP else None
         texts = labels([g[0] for g in seeds]) if seeds else []
+        style = style_key([g[0] for g in seeds], key) if key else None
+        short = short_keys([style]) if style else {}
         series = []
         for group, text in zip(seeds, texts, strict=True):
             merged: dict[float, list[float]] = {}
@@ -396,11 +420,15 @@ def curves_png(
                 tr = (sorted(t), [t[e] for e in sorted(t)]) if t else None
             diverged = any(r.status == Status.DIVERGED for r in group)
             kept = group[0].kept_epoch if len(group) == 1 else None
-            series.append(Series(text, epochs, mean, low, high, len(group), value, tr, diverged=diverged, kept=kept))
+            styled = f"{short[style]}={plain(group[0].flat_config.get(style), 4)}" if style else None
+            series.append(
+                Series(text, epochs, mean, low, high, len(group), value, tr, style=styled, diverged=diverged, kept=kept)
+            )
         if not series:
             ax.set_visible(False)
             continue
         plotted += sum(s.runs for s in series)
+        trained = trained or any(s.train is not None for s in series)
         lines += len(series)
         draw(ax, fig, series, colour_key=key, higher_better=higher_is_better(metric), legend_below=len(names) > 1)
         epoch_axis(ax)
@@ -412,7 +440,7 @@ def curves_png(
     if plotted == 0:
         plt.close(fig)
         raise NnrunError(f"no run has a {metric!r} curve to plot (history.csv missing or without that column)")
-    dashed = any(line.get_linestyle() == "--" for ax in axes.flat for line in ax.get_lines())
+    dashed = trained  # the training curves, not the line styles of a second swept key
     suffix = " (dashed: training)" if dashed else ""
     more = f"; {len(groups) - len(names)} more datasets not drawn" if len(groups) > len(names) else ""
     seeds = f" in {lines} lines (seeds averaged)" if lines < plotted else ""
