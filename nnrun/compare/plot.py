@@ -126,8 +126,9 @@ def draw(
     legend_below: bool = False,
 ) -> None:
     """Draw the lines of one panel. Lines that differ in a numeric key (the learning rate) take
-    their colour from a ramp ordered by that key (log for a learning rate or values over two
-    decades), in a legend ordered by value up to MAX_LINES, a colour bar beyond; other lines:
+    their colour from a ramp ordered by that key: evenly spaced in a legend ordered by value up
+    to MAX_LINES, beyond it placed by value (log for a learning rate or values over two decades)
+    with a colour bar; other lines:
     a legend up to MAX_LINES, beyond it the best few labelled and the rest grey. A legend of
     more than LEGEND_INSIDE entries sits right of the axes, where it hides no curve. `best`
     (an index into `series`, e.g. the sweep's chosen point) is drawn thick, outlined, on top
@@ -157,8 +158,13 @@ def draw(
         norm = mpl.colors.LogNorm(low, high) if log else mpl.colors.Normalize(low, high)
         # viridis without its palest yellow, which is hard to see on white
         cmap = mpl.colors.ListedColormap(mpl.colormaps["viridis"](np.linspace(0.0, 0.88, 256)))
-        colours = [cmap(norm(float(v))) for v in numbers]
         order = sorted(order, key=lambda i: numbers[i])
+        if many:  # the colour bar reads a line's value off its colour
+            colours = [cmap(norm(float(v))) for v in numbers]
+        else:  # the legend names the values: evenly spaced colours in their order tell 1 and 2 apart
+            distinct = sorted(set(numbers))
+            place = {v: n / max(1, len(distinct) - 1) for n, v in enumerate(distinct)}
+            colours = [cmap(place[v]) for v in numbers]
         if many:
             labelled = set()
             bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax)

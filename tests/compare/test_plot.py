@@ -175,3 +175,11 @@ def test_lines_stopped_early_get_a_dot_at_the_epoch_whose_weights_they_kept() ->
         s.kept = s.epochs[-1]
     fig, ax = _draw(series, "optimizer.learning_rate")
     assert not any(line.get_marker() == "o" for line in ax.get_lines())
+
+
+def test_a_few_doubling_values_get_colours_far_enough_apart_to_tell() -> None:
+    series = _lines([1.0, 2.0, 4.0, 8.0, 16.0])
+    fig, ax = _draw(series, "model.layers.0.units")
+    rgb = [line.get_color()[:3] for line in ax.get_lines()[: len(series)]]
+    gap = min(sum(abs(a - b) for a, b in zip(rgb[i], rgb[i + 1], strict=True)) for i in range(len(rgb) - 1))
+    assert gap > 0.25  # on a linear 1..16 scale units=1 and units=2 were the same dark purple
