@@ -141,6 +141,7 @@ class SweepFolder:
     SUMMARY_MD = "summary.md"
     CURVES = "curves.png"
     LR_VS_METRIC = "lr_vs_metric.png"  # learning-rate sweeps only
+    VALUE_VS_METRIC = "value_vs_metric.png"  # sweeps of another number (units, dropout rate, ...)
     PREFIX = "sweep-"
     #: A point folder's name: `p`, the zero-padded index, the time stamp, 6 hex digits.
     POINT_PATTERN = r"p(?P<index>\d{3,})-\d{8}-\d{6}-[0-9a-f]{6}"
@@ -157,6 +158,7 @@ class SweepFolder:
     summary_md = property(lambda self: self.dir / self.SUMMARY_MD)
     curves = property(lambda self: self.dir / self.CURVES)
     lr_vs_metric = property(lambda self: self.dir / self.LR_VS_METRIC)
+    value_vs_metric = property(lambda self: self.dir / self.VALUE_VS_METRIC)
 
     @classmethod
     def point_name(cls, index: int, n_points: int, stamp: str, token: str) -> str:

@@ -489,9 +489,10 @@ def lr_vs_metric(
     path: Path,
     title: str,
     best: dict[str, Any] | None = None,
+    x_key: str = LR_KEY,
 ) -> bool:
-    """lr_vs_metric.png (see `lr_vs_metric_figure`); False if no point has a learning rate."""
-    fig = lr_vs_metric_figure(groups, rows, varied, title, best)
+    """lr_vs_metric.png or value_vs_metric.png (see `lr_vs_metric_figure`); False if no point has an x."""
+    fig = lr_vs_metric_figure(groups, rows, varied, title, best, x_key)
     if fig is None:
         return False
     _save(fig, path)
@@ -504,8 +505,11 @@ def lr_vs_metric_figure(
     varied: list[str],
     title: str,
     best: dict[str, Any] | None = None,
+    x_key: str = LR_KEY,
 ) -> Any | None:
-    """The selection metric at the kept epoch (and the headline test metric) against the learning rate, log x.
+    """The selection metric at the kept epoch (and the headline test metric) against the
+    learning rate (log x), or against another swept number `x_key` (log x when it spans ten
+    times or more, e.g. units 1, 2, 4, ... 64).
 
     One line per combination of the other varied keys; error bars are the std over seeds
     (kept within 0..1 for a score such as accuracy). The best point is ringed and named; a
@@ -522,12 +526,12 @@ def lr_vs_metric_figure(
     )
     ranked = [k for k in rows[0] if k.startswith("kept_val_") and not k.endswith("_std")] if rows else []
     loss = next((k for k in ranked if k != "kept_val_loss"), "kept_val_loss")
-    others = [k for k in varied if k != LR_KEY]
+    others = [k for k in varied if k != x_key]
     short = short_keys(others)
     lines: dict[str, list[tuple[float, dict[str, Any]]]] = {}
     for g, row in zip(groups, rows, strict=True):
-        lr = _num(g.values.get(LR_KEY))
-        if lr is None or lr <= 0:
+        lr = _num(g.values.get(x_key))
+        if lr is None or (lr <= 0 and x_key == LR_KEY):
             continue
         name = ", ".join(f"{short[k]}={format_value(g.values.get(k))}" for k in others) or "all"
         lines.setdefault(name, []).append((lr, row))
@@ -535,6 +539,9 @@ def lr_vs_metric_figure(
         return None
     best_point = best["point"] if best else None
     best_label = next((point_label(g, varied) for g in groups if g.number == best_point), "")
+    xs_all = [x for pts in lines.values() for x, _ in pts]
+    log_x = x_key == LR_KEY or (min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 10)
+    x_name = "learning rate" if x_key == LR_KEY else short_keys(varied)[x_key]
     plt = pyplot()
     panels = [loss] + ([metric] if metric else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), dpi=100, squeeze=False)
@@ -566,11 +573,18 @@ def lr_vs_metric_figure(
                 xs_, [0.97 if worse_high else 0.03] * len(xs_), marker="x", markersize=9, markeredgewidth=2,
                 color="red", linestyle="none", transform=edge, clip_on=False, label=f"{reason} (no value)",
             )  # fmt: skip
-        log_axis(ax, "x")
+        if log_x:
+            log_axis(ax, "x")
+        if x_key != LR_KEY and len(set(xs_all)) <= 12:  # units 1, 2, 4, 8, 16 as such, not 10⁰ and 10¹
+            from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+            ax.xaxis.set_major_locator(FixedLocator(sorted(set(xs_all))))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_value(int(v) if v == int(v) else v)))
+            ax.xaxis.set_minor_formatter(NullFormatter())
         shown = [r[name] for pts in lines.values() for _, r in pts if r.get(name) is not None]
         if name.endswith("loss") and shown and min(shown) > 0 and max(shown) / min(shown) > 100:
             log_axis(ax)
-        ax.set_xlabel("learning rate")
+        ax.set_xlabel(x_name)
         ax.set_ylabel(_axis_name(name))
         ax.grid(True, which="both", alpha=0.3)
         handles, texts = ax.get_legend_handles_labels()
@@ -582,13 +596,23 @@ def lr_vs_metric_figure(
                 else {}
             )
             ax.legend(fontsize="small", **where)
-    fig.suptitle(f"{title}: learning rate sweep")
+    fig.suptitle(f"{title}: {x_name} sweep")
     if outside:  # `arrange` measures only the axes' own texts, not a legend beside them
         fig.tight_layout()
     else:
         arrange(fig)
     plt.close(fig)
     return fig
+
+
+def _swept_number(groups: list[Group], varied: list[str]) -> str | None:
+    """The first swept key with three or more numbers (`model.layers.0.units`), if any: it gets
+    the metric-against-value picture a learning-rate sweep gets."""
+    for key in varied:
+        values = {g.values.get(key) for g in groups}
+        if len(values) >= 3 and all(_num(v) is not None for v in values):
+            return key
+    return None
 
 
 #: Scores that live in 0..1: an error bar of mean ± std never leaves that range.
@@ -619,7 +643,8 @@ def _missing_reason(row: dict[str, Any]) -> str:
 
 
 def write(record: SweepRecord) -> Summary:
-    """Write summary.csv, summary.md, curves.png and (learning-rate sweeps) lr_vs_metric.png;
+    """Write summary.csv, summary.md, curves.png and lr_vs_metric.png (learning-rate sweeps) or
+    value_vs_metric.png (sweeps of another number);
     store the best point in sweep.json."""
     groups, varied, rows, best = build(record)
     out = SweepFolder(record.dir)
@@ -638,6 +663,10 @@ def write(record: SweepRecord) -> Summary:
         files.append(out.curves)
     if record.json.learning_rate_sweep and lr_vs_metric(groups, rows, varied, out.lr_vs_metric, title, best):
         files.append(out.lr_vs_metric)
+    elif (swept := _swept_number(groups, varied)) and lr_vs_metric(
+        groups, rows, varied, out.value_vs_metric, title, best, swept
+    ):
+        files.append(out.value_vs_metric)
     record.json.set(best=best)
     record.save()
     columns = list(rows[0]) if rows else []

@@ -129,3 +129,39 @@ def test_points_that_diverge_before_any_finite_value_are_named_on_the_curves(
     assert any(
         t.get_text() == "diverged before a finite val_loss, not drawn: learning_rate = 10, 100" for t in ax.texts
     )
+
+
+UNITS = """
+name: wide
+data: {dataset: linear, n_samples: 60}
+model: {layers: [{type: dense, units: 2, activation: tanh}, {type: dense, units: 1}]}
+optimizer: {name: adam, learning_rate: 0.05}
+loss: mse
+training: {epochs: 5, batch_size: full}
+"""
+
+
+def test_a_sweep_of_another_number_gets_its_metric_against_that_number(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from nnrun.sweep.summary import lr_vs_metric_figure
+
+    root = tmp_path_factory.mktemp("units")
+    (root / "wide.yaml").write_text(UNITS)
+    proc = run_cli(
+        "sweep", str(root / "wide.yaml"), "--grid", "model.layers.0.units=1,4,16", "--backend", "inline", "-q",
+        "--out", str(root),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (sweep_dir,) = (root / "wide").iterdir()
+    assert (sweep_dir / "value_vs_metric.png").stat().st_size > 10_000 and not (sweep_dir / "lr_vs_metric.png").exists()
+    groups, varied, rows, best = _summary(sweep_dir)
+    fig = lr_vs_metric_figure(groups, rows, varied, "wide", best, "model.layers.0.units")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "units" and ax.get_xscale() == "log"  # 1 to 16: sixteen times
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "4", "16"]
+    units = best["values"]["model.layers.0.units"]
+    assert list(next(line for line in ax.get_lines() if line.get_label() == f"best: units={units}").get_xdata()) == [
+        units
+    ]
