@@ -3,9 +3,9 @@ made here, `fit` through `model.fit`, the graph trainer in its in-graph loop
 (`nnrun.train.graph_stream`), which `trainer: auto` picks for streamed data as for loaded data.
 
 Measured on the MLP 784-128-10 with 38 400 MNIST-shaped training rows per epoch (in-process,
-CPU seconds per epoch, medians of A/B pairs on a shared machine): the graph trainer on the
-stream 0.95 s, `fit` on the same stream 1.17 s, the graph trainer on the arrays loaded whole
-0.59 s. A stream's epoch is bounded below by its pipeline (reading, transforming, handing the
+CPU seconds per epoch, medians of 4 A/B rounds on a shared machine): the graph trainer on the
+stream 0.69 s, `fit` on the same stream 0.90 s, the graph trainer on the arrays loaded whole
+0.62 s. A stream's epoch is bounded below by its pipeline (reading, transforming, handing the
 pieces to tf.data); the graph trainer saves `fit`'s Python around each batch and epoch.
 The pipeline alone costs 0.09-0.11 s an epoch (0.38-0.43 s before its reads went into reused
 memory: `nnrun.data.rows.Scratch`).
