@@ -38,11 +38,12 @@ def short_keys(keys: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def labels(runs: Sequence[RunInfo]) -> list[str]:
-    """One legend label per run: its name and the values of the keys that differ."""
+def labels(runs: Sequence[RunInfo], seeds_averaged: bool = False) -> list[str]:
+    """One legend label per run: its name and the values of the keys that differ (not the seed
+    when each line is a mean over seeds: the seed of the run that stands for them means nothing)."""
     from nnrun.compare.formats import plain
 
-    keys = differing_keys(runs)
+    keys = [k for k in differing_keys(runs) if not (seeds_averaged and k == SEED_KEY)]
     if len(keys) > MAX_LABEL_KEYS:
         top = set(rank_differing(runs, keys)[:MAX_LABEL_KEYS])
         keys = [k for k in keys if k in top]
@@ -57,6 +58,8 @@ def labels(runs: Sequence[RunInfo]) -> list[str]:
     return out
 
 
+#: The config key of the seed: never a line's colour or style, and not named on a line that averages seeds.
+SEED_KEY = "seed"
 #: More lines than this on one panel: a colour bar for a numeric key, or the best few labelled.
 MAX_LINES = 10
 #: With many lines and no numeric key to colour by, this many best ones are labelled.
@@ -339,7 +342,7 @@ def _mark_diverged(ax: Any, series: Sequence[Series], calm: list[float]) -> list
 def colour_key(runs: Sequence[RunInfo]) -> str | None:
     """The numeric config key to colour many lines by: the learning rate if it varies, else
     the first varying numeric key."""
-    keys = rank_differing(runs, differing_keys(runs))
+    keys = [k for k in rank_differing(runs, differing_keys(runs)) if k != SEED_KEY]
     numeric = [
         k
         for k in keys
@@ -353,7 +356,7 @@ def colour_key(runs: Sequence[RunInfo]) -> str | None:
 def style_key(runs: Sequence[RunInfo], colour: str) -> str | None:
     """The differing key, other than the colour key, whose few values (2 to 4) can be line styles."""
     for key in rank_differing(runs, differing_keys(runs)):
-        if key != colour and 1 < len({repr(r.flat_config.get(key)) for r in runs}) <= len(LINE_STYLES):
+        if key not in (colour, SEED_KEY) and 1 < len({repr(r.flat_config.get(key)) for r in runs}) <= len(LINE_STYLES):
             return key
     return None
 
@@ -373,7 +376,7 @@ def _seed_groups(runs: Sequence[RunInfo]) -> list[list[RunInfo]]:
     """Runs that differ only in their seed, together."""
     groups: dict[str, list[RunInfo]] = {}
     for run in runs:
-        key = repr(sorted((k, repr(v)) for k, v in run.flat_config.items() if k != "seed") + [("name", run.name)])
+        key = repr(sorted((k, repr(v)) for k, v in run.flat_config.items() if k != SEED_KEY) + [("name", run.name)])
         groups.setdefault(key, []).append(run)
     return list(groups.values())
 
@@ -409,7 +412,7 @@ def curves_png(
         panel = [r for r in groups[name] if _curve(r, metric)]
         seeds = _seed_groups(panel)
         key = colour_key([g[0] for g in seeds]) if len(seeds) >= MIN_RAMP else None
-        texts = labels([g[0] for g in seeds]) if seeds else []
+        texts = labels([g[0] for g in seeds], seeds_averaged=len(seeds) < len(panel)) if seeds else []
         style = style_key([g[0] for g in seeds], key) if key else None
         short = short_keys([style]) if style else {}
         series = []

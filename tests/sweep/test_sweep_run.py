@@ -163,3 +163,22 @@ def test_each_point_is_reported_as_it_finishes(local) -> None:
     done = [line for line in proc.stderr.splitlines() if line.startswith("✓ point")]
     assert len(done) == len(LRS) * SEEDS
     assert all("completed" in line and "best val_loss" in line for line in done)
+
+
+def test_overlay_lines_that_average_seeds_are_not_named_or_coloured_by_a_seed(local) -> None:
+    from nnrun.compare import collect
+    from nnrun.compare.plot import colour_key, labels, style_key
+
+    _, sweep_dir = local
+    runs, _ = collect([sweep_dir])
+    by_lr: dict[float, list] = {}
+    for run in runs:
+        by_lr.setdefault(run.flat_config["optimizer.learning_rate"], []).append(run)
+    # the run standing for each line's seeds: seed 42 for one, 43 for the others (whichever started first)
+    stand_ins = [sorted(group, key=lambda r: r.flat_config["seed"] == (42 if n == 0 else 43))[-1] for n, group in
+                 enumerate(by_lr.values())]  # fmt: skip
+    assert len({r.flat_config["seed"] for r in stand_ins}) == 2
+    texts = labels(stand_ins, seeds_averaged=True)
+    assert all("seed" not in t for t in texts) and len(set(texts)) == len(LRS)
+    assert colour_key(stand_ins) == "optimizer.learning_rate"
+    assert style_key(stand_ins, "optimizer.learning_rate") is None  # not a line style per seed
