@@ -186,7 +186,7 @@ class GraphTrainer(Trainer):
         chunk = 1
         while len(history) < epochs:
             n = min(chunk, epochs - len(history))
-            if loop.recorder is not None:  # end the call at the next epoch whose weights are kept
+            if loop.recorder is not None:  # end the call where the recorder reads the weights
                 n = min(n, loop.recorder.next_stop(len(history)) - len(history))
             t0 = time.perf_counter()
             rows, code = loop.run(n, hooks)
@@ -406,25 +406,15 @@ class _EpochLoop:
             )
 
         start = (tf.constant(0), tf.TensorArray(tf.float32, size=epochs), tf.constant(_RUNNING))
-        if recorder is None:
-            count, rows, code = run(start[0], epochs, *start[1:])
-            return rows.stack(), count, code, tf.zeros([0, 0])
         if every:
             count, rows, code, stats = run(start[0], epochs, *start[1:], tf.TensorArray(tf.float32, size=epochs))
             return rows.stack(), count, code, stats.stack()
-
-        def segment(i: Any, rows: Any, code: Any, stats: Any) -> tuple[Any, Any, Any, Any]:
-            # the epochs up to the next recorded one (or the call's last), then its internals
-            i, rows, code = run(i, tf.minimum(i + recorder.epochs_to_next(self.epoch), epochs), rows, code)
-            with tf.control_dependencies([i, code]):
-                return i, rows, code, stats.write(stats.size(), recorder.stats_row(self.epoch))
-
-        count, rows, code, stats = tf.while_loop(
-            lambda i, rows, code, stats: tf.logical_and(i < epochs, tf.equal(code, _RUNNING)),
-            segment,
-            (*start, tf.TensorArray(tf.float32, size=0, dynamic_size=True)),
-        )
-        return rows.stack(), count, code, stats.stack()
+        count, rows, code = run(start[0], epochs, *start[1:])
+        if recorder is None:
+            return rows.stack(), count, code, tf.zeros([0, 0])
+        # every `stride` epochs: the call ends at each recorded epoch (`Recorder.next_stop`), whose
+        # internals are taken here, after the loop (a loop around it would trace the epoch's captures twice)
+        return rows.stack(), count, code, tf.reshape(recorder.stats_row(self.epoch), [1, -1])
 
     # -- Python side ---------------------------------------------------------------------
 
