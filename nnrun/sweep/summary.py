@@ -514,7 +514,8 @@ def lr_vs_metric_figure(
     One line per combination of the other varied keys; error bars are the std over seeds
     (kept within 0..1 for a score such as accuracy). The best point is ringed and named; a
     point with no value because its runs diverged or failed is a red cross at the panel's
-    worst edge, named by its status. A closed Figure, or None if no point has a learning rate.
+    worst edge, named by its status. A closed Figure, or None if no point has a learning rate
+    or none has a value.
     """
     from matplotlib.transforms import blended_transform_factory
 
@@ -535,8 +536,8 @@ def lr_vs_metric_figure(
             continue
         name = ", ".join(f"{short[k]}={format_value(g.values.get(k))}" for k in others) or "all"
         lines.setdefault(name, []).append((lr, row))
-    if not lines:
-        return None
+    if not lines or not any(r.get(loss) is not None for pts in lines.values() for _, r in pts):
+        return None  # no point has a value yet (all interrupted, failed or diverged): nothing to plot against
     best_point = best["point"] if best else None
     best_label = next((point_label(g, varied) for g in groups if g.number == best_point), "")
     xs_all = [x for pts in lines.values() for x, _ in pts]

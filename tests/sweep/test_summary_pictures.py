@@ -165,3 +165,11 @@ def test_a_sweep_of_another_number_gets_its_metric_against_that_number(
     assert list(next(line for line in ax.get_lines() if line.get_label() == f"best: units={units}").get_xdata()) == [
         units
     ]
+
+
+def test_no_lr_picture_when_no_point_has_a_value(sweep: Path) -> None:
+    from nnrun.sweep.summary import lr_vs_metric_figure
+
+    groups, varied, rows, _ = _summary(sweep)
+    # only the diverged point: a picture of empty axes with a -0.04..0.04 scale would say nothing
+    assert lr_vs_metric_figure(groups[2:], rows[2:], varied, "line", None) is None
