@@ -186,15 +186,26 @@ class Scratch:
         """An array for a consumer that may keep it (tf.data keeps a NumPy array it is given, without
         copying): one lent before that nothing refers to any more, or a new one."""
         nbytes = int(np.prod(shape)) * dtype.itemsize
-        for memory in self._lent:
-            # A view's base is the array that owns the memory: referred to here by the list, the
-            # loop and getrefcount's argument only, no view of it is alive.
-            if len(memory) >= nbytes + ALIGN and sys.getrefcount(memory) <= 3:
-                return _aligned(nbytes, memory).view(dtype).reshape(shape)
+        for i in range(len(self._lent)):
+            # A view's base is the array that owns the memory: referred to only as an unused
+            # array is (`_UNUSED`), no view of it is alive.
+            if len(self._lent[i]) >= nbytes + ALIGN and _references(self._lent[i]) <= _UNUSED:
+                return _aligned(nbytes, self._lent[i]).view(dtype).reshape(shape)
         memory = np.empty(nbytes + ALIGN, dtype=np.uint8)
         if len(self._lent) < LENT:
             self._lent.append(memory)
         return _aligned(nbytes, memory).view(dtype).reshape(shape)
+
+
+def _references(memory: np.ndarray) -> int:
+    return sys.getrefcount(memory)
+
+
+#: The references to an array kept in a list and nowhere else, counted as `Scratch.lend` counts
+#: them (measured, not assumed: what getrefcount counts differs between Python versions).
+_probe = [np.empty(1, dtype=np.uint8)]
+_UNUSED = _references(_probe[0])
+del _probe
 
 
 def _aligned(nbytes: int, memory: np.ndarray | None = None) -> np.ndarray:
