@@ -363,40 +363,135 @@ def curves(
 def draw_curve(
     ax: Any, history: Sequence[Mapping[str, float]], key: str, title: str, kept_epoch: int | None = None
 ) -> None:
-    """`key` by epoch on `ax`: training, validation (if recorded) and the kept epoch marked."""
+    """`key` by epoch on `ax`: training, validation (if recorded) and the kept epoch marked.
+
+    A run that diverged is drawn up to its last finite values, with the epoch where a loss
+    became NaN/inf marked; the kept-weights mark only stands on an epoch whose losses are
+    finite (the weights of the epoch that diverged are not a result to point at). Only finite
+    values are computed with, so drawing a diverged run warns about nothing."""
     import numpy as np
 
     epochs = _series(history, "epoch")
-    ax.plot(*thin(epochs, _series(history, key)), label=f"train {key}")
+    blowup = divergence(history)
+    lines = [(f"train {key}", _finite(_series(history, key)))]
     if f"val_{key}" in history[0]:
-        ax.plot(*thin(epochs, _series(history, f"val_{key}")), label=f"validation {key}")
-    _mark_kept(ax, history, key, kept_epoch)
+        lines.append((f"validation {key}", _finite(_series(history, f"val_{key}"))))
+    for label, values in lines:
+        # a single finite value is no line: a dot shows it (a run that diverged in epoch 2)
+        alone = int(np.isfinite(values).sum()) == 1
+        ax.plot(*thin(epochs, values), label=label, marker="o" if alone else None)
+    anything = any(bool(np.isfinite(values).any()) for _, values in lines)
+    kept_drawn = _mark_kept(ax, history, key, kept_epoch)
+    if blowup is not None:
+        _mark_diverged(ax, blowup, kept_epoch, kept_drawn)
     epoch_axis(ax)
     ax.set_ylabel(key)
     ax.set_title(f"{title}: {key}")
-    values = _series(history, key)
-    positive = key == "loss" and len(values) > 0 and bool(np.all(values > 0))
-    if positive and np.max(values) / max(np.min(values), 1e-12) > 100:
+    shown = np.concatenate([values[np.isfinite(values)] for _, values in lines])
+    # compared without dividing: the largest finite loss of a diverged run is near float32's limit
+    if key == "loss" and len(shown) and bool(np.all(shown > 0)) and np.max(shown) / 100 > max(np.min(shown), 1e-12):
         log_axis(ax)
     ax.grid(True, alpha=0.3)
+    last = _float(history[-1].get("epoch"))
+    last = int(last) if math.isfinite(last) else len(history)
+    if last < 3:  # the integer locator finds no whole epochs on so short a range (0.95..1.05)
+        ax.set_xlim(0.5, last + 0.5)
+        ax.set_xticks(range(1, last + 1))
+    if not anything:
+        ax.set_yticks([])
+        where = blowup.epoch if blowup is not None else None
+        ax.text(
+            0.5,
+            0.5,
+            f"diverged in epoch {where}: nothing finite to draw" if where else f"no finite {key} to draw",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color=DIVERGED_COLOUR,
+            bbox={"facecolor": "white", "edgecolor": DIVERGED_COLOUR, "boxstyle": "round,pad=0.4"},
+        )
+        return
     ax.legend()
 
 
-def _mark_kept(ax: Any, history: Sequence[Mapping[str, float]], key: str, kept_epoch: int | None) -> None:
-    if kept_epoch is None:
-        return
+#: The colour of a divergence mark and note.
+DIVERGED_COLOUR = "#b2182b"
+
+
+class Divergence:
+    """Where a run's loss first became NaN/inf: the epoch, the column and what it became."""
+
+    def __init__(self, epoch: int, column: str, value: float) -> None:
+        self.epoch, self.column = epoch, column
+        self.became = "NaN" if math.isnan(value) else "inf" if value > 0 else "-inf"
+
+
+def divergence(history: Sequence[Mapping[str, float]]) -> Divergence | None:
+    """The first epoch with a NaN or infinite loss (any column named *loss, as the trainers
+    decide that a run diverged), or None."""
+    import numpy as np
+
+    if not history:
+        return None
+    columns = [k for k in history[0] if k.endswith("loss")]
+    first: tuple[int, str, float] | None = None
+    for column in columns:
+        values = _series(history, column)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad) and (first is None or bad[0] < first[0]):
+            first = (int(bad[0]), column, float(values[bad[0]]))
+    if first is None:
+        return None
+    at = _float(history[first[0]].get("epoch"))
+    return Divergence(int(at) if math.isfinite(at) else first[0] + 1, first[1], first[2])
+
+
+def _finite(values: Any) -> Any:
+    """The values with NaN where they are not finite (matplotlib leaves a gap there)."""
+    import numpy as np
+
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def _kept_row(history: Sequence[Mapping[str, float]], kept_epoch: int) -> Mapping[str, float] | None:
     guess = kept_epoch - 1  # epochs count from 1: look there first, not through a million rows
     if 0 <= guess < len(history) and history[guess].get("epoch") == kept_epoch:
-        row: Mapping[str, float] | None = history[guess]
-    else:
-        row = next((r for r in history if r.get("epoch") == kept_epoch), None)
+        return history[guess]
+    return next((r for r in history if r.get("epoch") == kept_epoch), None)
+
+
+def _finite_number(v: Any) -> bool:
+    return isinstance(v, int | float) and math.isfinite(v)
+
+
+def _mark_kept(ax: Any, history: Sequence[Mapping[str, float]], key: str, kept_epoch: int | None) -> bool:
+    """Mark the kept epoch; True if marked. Not on an epoch whose loss is NaN/inf (the weights
+    of a diverged epoch), nor where the value to mark is not finite."""
+    if kept_epoch is None:
+        return False
+    row = _kept_row(history, kept_epoch)
     if row is None:
-        return
-    shown = f"val_{key}" if row.get(f"val_{key}") is not None else key
+        return False
+    if any(k.endswith("loss") and not _finite_number(_float(v)) for k, v in row.items()):
+        return False
+    shown = f"val_{key}" if _finite_number(_float(row.get(f"val_{key}"))) else key
+    value = _float(row.get(shown))
+    if not math.isfinite(value):
+        return False
     last = kept_epoch == history[-1].get("epoch")
     label = f"kept weights (epoch {kept_epoch}{', the last' if last else ''})"
     ax.axvline(kept_epoch, color="0.4", linestyle="--", linewidth=1, zorder=1)
-    ax.plot([kept_epoch], [row.get(shown)], "o", color="black", markersize=6, label=label, zorder=3)
+    ax.plot([kept_epoch], [value], "o", color="black", markersize=6, label=label, zorder=3)
+    return True
+
+
+def _mark_diverged(ax: Any, blowup: Divergence, kept_epoch: int | None, kept_drawn: bool) -> None:
+    """A red dotted line at the epoch whose loss became NaN/inf, saying so (and, when the saved
+    model holds that epoch's weights, that too: no finite epoch was kept)."""
+    label = f"diverged at epoch {blowup.epoch}: {blowup.column} {blowup.became}"
+    if not kept_drawn and kept_epoch is not None and kept_epoch >= blowup.epoch:
+        label += f"\n(the saved model holds epoch {kept_epoch}'s weights)"
+    ax.axvline(blowup.epoch, color=DIVERGED_COLOUR, linestyle=":", linewidth=1.5, zorder=2, label=label)
 
 
 def _text_inches(text: str) -> float:
