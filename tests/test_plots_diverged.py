@@ -120,3 +120,29 @@ def test_the_kept_epoch_before_a_divergence_is_still_marked(runs) -> None:
     texts = _texts(fig)
     assert "kept weights (epoch 1)" in texts
     assert not any("saved model holds" in t for t in texts), texts
+
+
+def test_weights_of_a_diverged_run_say_so_without_warnings(runs, tmp_path: Path, monkeypatch) -> None:
+    """weights.png: a layer with no finite weight says why in its axes, the spread is computed
+    over finite weights only (float32 weights near 1e38 square to inf), the title names the epoch."""
+    import numpy as np
+
+    from nnrun.inspect import plots as inside
+
+    folders, _ = runs
+    assert (folders["at-once"] / RunFolder.WEIGHTS_PLOT).is_file()
+    first = np.linspace(-1, 1, 16, dtype="float32")
+    huge = (first * 3e37).astype("float32")
+    huge[:3] = np.inf
+    kernels = {"dense": (first, np.full(16, np.nan, dtype="float32")), "dense_1": (first, huge)}
+    texts: list[str] = []
+    save = inside._save
+    monkeypatch.setattr(inside, "_save", lambda fig, path: (texts.extend(_texts(fig)), save(fig, path))[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inside.weights(kernels, 1, 2, tmp_path / "weights.png", "blown", diverged=2)
+        inside.weights({"dense": (kernels["dense"][1],) * 2}, 1, 1, tmp_path / "nothing.png", "blown", diverged=1)
+    assert (tmp_path / "weights.png").is_file() and (tmp_path / "nothing.png").is_file()
+    assert "epoch 2 (16 not finite)" in texts, texts
+    assert "dense: diverged in epoch 1: no finite weights to draw" in texts, texts
+    assert any("NaN/inf at epoch\u00a01" in t for t in texts), texts

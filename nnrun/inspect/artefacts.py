@@ -62,7 +62,8 @@ def figures(
             partial(plots.gradients, inspection.rows, folder.dir / RunFolder.GRADIENTS_PLOT, spec.name, notes),
             partial(plots.activations, inspection.rows, folder.dir / RunFolder.ACTIVATIONS_PLOT, spec.name, notes),
         ]
-        out += _quietly(lambda: _weights(model, inspection, run_dir, spec.name))
+        diverged = result.stopped_epoch if result.stop_reason == "diverged" else None
+        out += _quietly(lambda: _weights(model, inspection, run_dir, spec.name, diverged))
     if status != Status.DIVERGED:
         if has_boundary(data):
             out += _quietly(lambda: _boundary(model, spec, data, inspection, run_dir))
@@ -87,7 +88,9 @@ def _predictions(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> list[C
     return [partial(plots.predictions, data.y_test, predicted, is_sequence(data), path, spec.name, target or "target")]
 
 
-def _weights(model: Any, inspection: Inspection, run_dir: Path, title: str) -> list[Callable[[], Any]]:
+def _weights(
+    model: Any, inspection: Inspection, run_dir: Path, title: str, diverged: int | None = None
+) -> list[Callable[[], Any]]:
     if not inspection.snapshots:
         return []
     first = min(inspection.snapshots)
@@ -101,7 +104,7 @@ def _weights(model: Any, inspection: Inspection, run_dir: Path, title: str) -> l
         for layer, idx in inspection.kernels.items()
         if idx
     }
-    return [partial(plots.weights, kernels, first, last, run_dir / RunFolder.WEIGHTS_PLOT, title)]
+    return [partial(plots.weights, kernels, first, last, run_dir / RunFolder.WEIGHTS_PLOT, title, diverged)]
 
 
 def _probabilities(model: Any, x: np.ndarray) -> np.ndarray:

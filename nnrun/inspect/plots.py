@@ -14,6 +14,7 @@ Every function takes plain arrays and rows and writes one PNG; none imports Tens
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,8 @@ def _layer_lines(ax: Any, data: dict[str, tuple[np.ndarray, np.ndarray]], order:
     for layer, (epochs, values) in data.items():
         i = order.index(layer) if layer in order else 0
         where = " (input side)" if i == 0 else " (output)" if i == len(order) - 1 else ""
-        shown = np.where(values > 0, values, np.nan) if log else values
+        finite = np.isfinite(values)  # a diverged run's last epoch may hold inf
+        shown = np.where(finite & (values > 0) if log else finite, values, np.nan)
         ax.plot(
             epochs, shown, color=colours[i], lw=1.8, label=f"{layer}{where}", marker="o" if len(epochs) < 12 else None
         )
@@ -124,9 +126,16 @@ def activations(rows: list[dict[str, Any]], path: Path, title: str, notes: Seque
 
 
 def weights(
-    kernels: dict[str, tuple[np.ndarray, np.ndarray]], first_epoch: int, last_epoch: int, path: Path, title: str
+    kernels: dict[str, tuple[np.ndarray, np.ndarray]],
+    first_epoch: int,
+    last_epoch: int,
+    path: Path,
+    title: str,
+    diverged: int | None = None,
 ) -> Path | None:
-    """kernels: {layer: (values after the first epoch, values at the end)}, flattened."""
+    """kernels: {layer: (values after the first epoch, values at the end)}, flattened.
+    `diverged`: the epoch whose loss became NaN/inf (the end's weights are that epoch's); only
+    finite weights are drawn and counted, and a layer with none says so."""
     if not kernels:
         return None
     items = list(kernels.items())[:MAX_WEIGHT_PANELS]
@@ -135,46 +144,55 @@ def weights(
     with lend("weights", rows_n, cols, figsize=(4.2 * cols, 3.3 * rows_n + 0.6), squeeze=False) as sheet:
         fig, axes = sheet.fig, sheet.axes
         for ax, (layer, (before, after)) in zip(axes.flat, items, strict=False):
-            both = np.concatenate([before, after])
-            both = both[np.isfinite(both)]
+            b, a = before[np.isfinite(before)], after[np.isfinite(after)]
+            both = np.concatenate([b, a])
             if not len(both):
-                ax.set_title(f"{layer}: no finite weights")
+                why = f"diverged in epoch {diverged}: " if diverged else ""
+                _nothing(ax, f"{layer}: {why}no finite weights to draw")
                 continue
             lo, hi = float(both.min()), float(both.max())
             if lo == hi:
                 lo, hi = lo - 0.5, hi + 0.5
             bins = np.linspace(lo, hi, 41)
-            ax.hist(
-                before[np.isfinite(before)],
-                bins=bins,
-                histtype="stepfilled",
-                alpha=0.35,
-                color="tab:blue",
-                label=f"epoch {first_epoch}",
-            )
-            ax.hist(
-                after[np.isfinite(after)],
-                bins=bins,
-                histtype="step",
-                lw=2,
-                color="tab:red",
-                label=f"epoch {last_epoch}",
-            )
-            zero_b = 100 * float(np.mean(np.abs(before) < 1e-3))
-            zero_a = 100 * float(np.mean(np.abs(after) < 1e-3))
-            ax.set_title(
-                f"{layer} ({len(after)} weights)\n|w| < 0.001: {zero_b:.0f}% -> {zero_a:.0f}%, "
-                f"std {np.std(before):.3f} -> {np.std(after):.3f}",
-                fontsize=9,
-            )
+            ax.hist(b, bins=bins, histtype="stepfilled", alpha=0.35, color="tab:blue", label=f"epoch {first_epoch}")
+            lost = f" ({len(after) - len(a)} not finite)" if len(a) < len(after) else ""
+            ax.hist(a, bins=bins, histtype="step", lw=2, color="tab:red", label=f"epoch {last_epoch}{lost}")
+            ax.set_title(f"{layer} ({len(after)} weights)\n{_spread(b, a, first_epoch)}", fontsize=9)
             ax.set_xlabel("weight value")
             ax.legend(fontsize=8, loc="upper right")
             ax.grid(True, alpha=0.3)
         for ax in list(axes.flat)[len(items) :]:
             ax.axis("off")
         more = f" (first {MAX_WEIGHT_PANELS} of {len(kernels)} layers)" if len(kernels) > MAX_WEIGHT_PANELS else ""
-        fig.suptitle(f"{title}: weight histograms, first vs last epoch{more}")
+        blew = f" (the loss became NaN/inf at epoch\u00a0{diverged})" if diverged else ""  # kept on one line
+        text = f"{title}: weight histograms, first vs last epoch{more}{blew}"
+        fig.suptitle("\n".join(textwrap.wrap(text, int(4.2 * cols * 10))))  # about 10 characters an inch
         return _save(fig, path)
+
+
+def _spread(before: np.ndarray, after: np.ndarray, first_epoch: int) -> str:
+    """The share of near-zero weights and the spread, first -> last, over the finite weights
+    (the first epoch's alone when none of the last is finite)."""
+
+    def zero(w: np.ndarray) -> str:
+        return f"{100 * float(np.mean(np.abs(w) < 1e-3)):.0f}%"
+
+    def std(w: np.ndarray) -> str:
+        s = float(np.std(w.astype("float64")))  # float32 weights near 1e38 square to inf
+        return f"{s:.3g}" if s >= 1e3 or 0 < s < 1e-3 else f"{s:.3f}"
+
+    if not len(after):
+        return f"epoch {first_epoch}: |w| < 0.001: {zero(before)}, std {std(before)}"
+    if not len(before):
+        return f"|w| < 0.001: {zero(after)}, std {std(after)}"
+    return f"|w| < 0.001: {zero(before)} -> {zero(after)}, std {std(before)} -> {std(after)}"
+
+
+def _nothing(ax: Any, note: str) -> None:
+    """Axes with nothing finite to draw: the note where the data would be, no empty scale."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center", fontsize=9, color="#a01010", wrap=True)
 
 
 class Grid:
