@@ -110,6 +110,14 @@ def epoch_axis(ax: Any) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
+def few_epochs(ax: Any, last: int) -> None:
+    """Whole epochs on the x axis of a run of one or two epochs, where the integer locator finds
+    none and falls back to 0.95..1.05."""
+    if last < 3:
+        ax.set_xlim(0.5, last + 0.5)
+        ax.set_xticks(range(1, last + 1))
+
+
 def _text_size(renderer: Any, text: str, size: Any) -> tuple[float, float]:
     """(width, height) of one text in pixels."""
     from matplotlib import rcParams
@@ -394,9 +402,7 @@ def draw_curve(
     ax.grid(True, alpha=0.3)
     last = _float(history[-1].get("epoch"))
     last = int(last) if math.isfinite(last) else len(history)
-    if last < 3:  # the integer locator finds no whole epochs on so short a range (0.95..1.05)
-        ax.set_xlim(0.5, last + 0.5)
-        ax.set_xticks(range(1, last + 1))
+    few_epochs(ax, last)
     if not anything:
         ax.set_yticks([])
         where = blowup.epoch if blowup is not None else None

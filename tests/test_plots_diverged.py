@@ -8,13 +8,14 @@ import csv
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from nnrun import plots
 from nnrun.runs.layout import RunFolder
-from tests.conftest import run_cli
+from tests.conftest import CONFIGS, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +30,8 @@ LINEAR = {
 }
 #: name: (learning rate, batch size): NaN within the first epoch, and inf after a dozen epochs.
 RUNS = {"at-once": (100.0, 1), "later": (20.0, "full")}
+#: A ReLU hidden layer (activations.png) whose loss is NaN at epoch 2.
+IRIS = CONFIGS / "iris_softmax.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +45,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], str
         path = root / f"{name}.yaml"
         path.write_text(yaml.safe_dump(spec))
         paths.append(str(path))
+    iris = yaml.safe_load(IRIS.read_text())
+    iris.update(name="iris", optimizer={"name": "sgd", "learning_rate": 100.0})
+    (root / "iris.yaml").write_text(yaml.safe_dump(iris))
+    paths.append(str(root / "iris.yaml"))
     proc = run_cli("train", *paths, "--out", str(root / "runs"), "-q")
-    folders = {name: next((root / "runs" / name).iterdir()) for name in RUNS}
+    folders = {name: next((root / "runs" / name).iterdir()) for name in [*RUNS, "iris"]}
     return folders, proc.stdout + proc.stderr
 
 
@@ -72,7 +79,7 @@ def _drawn(run_dir: Path, key: str = "loss") -> list[str]:
 
 def test_the_runs_diverge_where_the_tests_say(runs) -> None:
     folders, _ = runs
-    for name, epoch in (("at-once", 1), ("later", None)):
+    for name, epoch in (("at-once", 1), ("later", None), ("iris", 2)):
         record = json.loads(RunFolder(folders[name]).run_json.read_text())
         assert record["status"] == "diverged"
         assert record["kept_epoch"] == record["stopped_epoch"]  # the weights of the epoch that diverged
@@ -146,3 +153,36 @@ def test_weights_of_a_diverged_run_say_so_without_warnings(runs, tmp_path: Path,
     assert "epoch 2 (16 not finite)" in texts, texts
     assert "dense: diverged in epoch 1: no finite weights to draw" in texts, texts
     assert any("NaN/inf at epoch\u00a01" in t for t in texts), texts
+
+
+def test_gradients_and_activations_mark_the_divergence(runs, monkeypatch) -> None:
+    """gradients.png and activations.png say where the loss became NaN/inf, and an epoch whose
+    activations are NaN is not counted as 0 % dead units."""
+    from nnrun.inspect import internals
+    from nnrun.inspect import plots as inside
+
+    folders, _ = runs
+    texts: list[str] = []
+    lines: list[Any] = []
+    save = inside._save
+
+    def spy(fig, path):
+        texts.extend(_texts(fig))
+        lines.extend(line for ax in fig.axes for line in ax.get_lines())
+        return save(fig, path)
+
+    monkeypatch.setattr(inside, "_save", spy)
+    for name in ("later", "iris"):
+        run_dir = folders[name]
+        epoch = json.loads(RunFolder(run_dir).run_json.read_text())["stopped_epoch"]
+        assert (run_dir / RunFolder.GRADIENTS_PLOT).is_file()
+        rows = internals.read(RunFolder(run_dir).internals)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            inside.gradients(rows, run_dir / "again.png", name, (), epoch)
+            inside.activations(rows, run_dir / "again.png", name, (), epoch)
+        assert f"loss NaN/inf at epoch {epoch}" in texts, texts
+        texts.clear()
+    # iris: the hidden layer's activations are NaN at epoch 2; only epoch 1 is drawn
+    dead = [line for line in lines if line.get_label() == "dense (input side)"]
+    assert dead and all(2.0 not in list(line.get_xdata()) for line in dead[-1:])

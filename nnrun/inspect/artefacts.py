@@ -58,11 +58,12 @@ def figures(
     out: list[Callable[[], Any]] = []
     if inspection is not None:
         notes = [v.label for v in map(Verdict.from_dict, verdicts.get(VERDICTS_FIELD) or []) if v is not None]
-        out += [
-            partial(plots.gradients, inspection.rows, folder.dir / RunFolder.GRADIENTS_PLOT, spec.name, notes),
-            partial(plots.activations, inspection.rows, folder.dir / RunFolder.ACTIVATIONS_PLOT, spec.name, notes),
-        ]
         diverged = result.stopped_epoch if result.stop_reason == "diverged" else None
+        rows = inspection.rows
+        out += [
+            partial(plots.gradients, rows, folder.dir / RunFolder.GRADIENTS_PLOT, spec.name, notes, diverged),
+            partial(plots.activations, rows, folder.dir / RunFolder.ACTIVATIONS_PLOT, spec.name, notes, diverged),
+        ]
         out += _quietly(lambda: _weights(model, inspection, run_dir, spec.name, diverged))
     if status != Status.DIVERGED:
         if has_boundary(data):

@@ -23,7 +23,7 @@ import numpy as np
 
 from nnrun.figure_cache import lend
 from nnrun.inspect.internals import series
-from nnrun.plots import COLORBAR_ROOM, arrange, epoch_axis, log_axis, save_png
+from nnrun.plots import COLORBAR_ROOM, DIVERGED_COLOUR, arrange, epoch_axis, few_epochs, log_axis, save_png
 
 #: Colour ramp from the input layer (dark) to the output layer (light).
 RAMP = "viridis"
@@ -74,11 +74,24 @@ def _layer_lines(ax: Any, data: dict[str, tuple[np.ndarray, np.ndarray]], order:
     ax.grid(True, alpha=0.3, which="both")
 
 
+def _mark_diverged(ax: Any, rows: list[dict[str, Any]], diverged: int | None) -> None:
+    """The epoch whose loss became NaN/inf, a red dotted line (the internals there are NaN or
+    blown up, so the lines stop at or just before it), and whole epochs on a short run."""
+    last = max((int(r["epoch"]) for r in rows), default=1)
+    if diverged is not None:
+        ax.axvline(diverged, color=DIVERGED_COLOUR, linestyle=":", lw=1.5, label=f"loss NaN/inf at epoch {diverged}")
+        last = max(last, diverged)
+    few_epochs(ax, last)
+
+
 def _order(rows: list[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(str(r["layer"]) for r in rows))
 
 
-def gradients(rows: list[dict[str, Any]], path: Path, title: str, notes: Sequence[str] = ()) -> Path | None:
+def gradients(
+    rows: list[dict[str, Any]], path: Path, title: str, notes: Sequence[str] = (), diverged: int | None = None
+) -> Path | None:
+    """`diverged`: the epoch whose loss became NaN/inf, marked on both panels."""
     grads = series(rows, "grad_norm")
     if not grads:
         return None
@@ -86,21 +99,27 @@ def gradients(rows: list[dict[str, Any]], path: Path, title: str, notes: Sequenc
         fig, (ax, ax2) = sheet.fig, sheet.axes
         order = _order(rows)
         _layer_lines(ax, grads, order, log=True)
+        _mark_diverged(ax, rows, diverged)
         ax.set_ylabel("gradient L2 norm (mean over the epoch's updates)")
         ax.set_title("gradient norm per layer")
         ax.legend(fontsize=8, loc="best", ncol=2 if len(grads) > 6 else 1)
         _verdict_note(ax, notes)
         _layer_lines(ax2, series(rows, "update_ratio"), order, log=True)
+        _mark_diverged(ax2, rows, diverged)
         ax2.set_ylabel("||update|| / ||weights|| per epoch")
         ax2.set_title("how much each epoch moves the weights")
         fig.suptitle(f"{title}: gradients, input layer (dark) to output layer (light)")
         return _save(fig, path)
 
 
-def activations(rows: list[dict[str, Any]], path: Path, title: str, notes: Sequence[str] = ()) -> Path | None:
+def activations(
+    rows: list[dict[str, Any]], path: Path, title: str, notes: Sequence[str] = (), diverged: int | None = None
+) -> Path | None:
+    """`diverged`: the epoch whose loss became NaN/inf, marked on each panel. An epoch whose
+    activations are NaN/inf is left out: its units are neither dead nor saturated, they are broken."""
     order = _order(rows)
     # the output layer is left out: a confident classifier saturates its sigmoid by design
-    hidden = [r for r in rows if order and r["layer"] != order[-1]]
+    hidden = [r for r in rows if order and r["layer"] != order[-1] and not _broken(r)]
     dead, saturated = series(hidden, "dead_fraction"), series(hidden, "saturated_fraction")
     panels = [
         (d, label)
@@ -117,12 +136,20 @@ def activations(rows: list[dict[str, Any]], path: Path, title: str, notes: Seque
         for ax, (data, label) in zip(axes[0], panels, strict=True):
             _layer_lines(ax, {k: (e, 100 * v) for k, (e, v) in data.items()}, order, log=False)
             ax.set_ylim(-3, 103)
+            _mark_diverged(ax, rows, diverged)
             ax.set_ylabel("% of the layer's units")
             ax.set_title(label)
             ax.legend(fontsize=8, loc="best")
         _verdict_note(axes[0][0], notes)
         fig.suptitle(f"{title}: hidden layers' activations on a fixed batch of training rows")
         return _save(fig, path)
+
+
+def _broken(row: dict[str, Any]) -> bool:
+    """A row whose activations were NaN/inf on the probe batch (its fractions mean nothing)."""
+    return any(
+        isinstance(v, float) and not math.isfinite(v) for v in (row.get("activation_mean"), row.get("activation_std"))
+    )
 
 
 def weights(
