@@ -131,3 +131,25 @@ def test_a_signal_while_the_figures_are_drawn_leaves_the_run_completed(
     assert (outcome.run_dir / "metrics.json").is_file()
     assert (outcome.run_dir / "loss.png").is_file()  # being drawn when the signal came: finished
     assert not (outcome.run_dir / "confusion_matrix.png").exists()  # skipped after the signal
+
+
+@pytest.mark.parametrize("blown", [math.inf, math.nan])
+def test_a_loss_that_is_not_finite_from_epoch_1_draws_a_note_without_warnings(blown: float) -> None:
+    """loss.png of a run whose first epoch's losses are inf or NaN (as a trainer records them):
+    the note in the axes, no kept-weights mark on weights that diverged, and no RuntimeWarning
+    (inf / inf in the log-scale test was one)."""
+    import warnings
+
+    from matplotlib.text import Text
+
+    history = [{"epoch": 1, "loss": blown, "val_loss": blown, "learning_rate": 100.0}]
+    fig, ax = plots.new_figure(figsize=(6, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plots.draw_curve(ax, history, "loss", "blown", kept_epoch=1)
+        plots.arrange(fig)
+        fig.canvas.draw()
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert "diverged in epoch 1: nothing finite to draw" in texts
+    assert not any("kept weights" in t for t in texts)
+    assert list(ax.get_xticks()) == [1.0]  # not 0.95..1.05
