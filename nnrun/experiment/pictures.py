@@ -11,13 +11,14 @@ Figures of its own (no pyplot state) and writes each PNG atomically, so nothing 
 picture.
 
 Every run of the process draws in one thread, in the order the pictures were handed over: a
-run's pictures and its closing step come after those of the run before it, and two figures are
-never drawn at once. In a sweep worker (`use_process`) that thread has each picture drawn by a
+run's pictures and its closing step come after those of the run before it. In a sweep worker (`use_process`) that thread has each picture drawn by a
 drawing process of its own instead: matplotlib is mostly Python, and in a thread it would take
 turns with the next point's Python for one interpreter lock. The process is started once,
 imports matplotlib and nnrun's plot code but never TensorFlow, and gets each picture as a
 pickled call (a `functools.partial` of a plot function and its data); a picture that does not
-pickle, or any picture once the process is gone, is drawn in the thread as before.
+pickle, or any picture once the process is gone, is drawn in the thread as before. While the
+worker waits for its previous point to close, it draws the next queued pictures itself
+(`help_while`); a closing step still waits for every picture handed over before it.
 
 As with `nnrun.plots.draw_each`: a stop signal skips the pictures not yet drawn, and a
 picture that fails is left out (a picture is never worth a run).
@@ -27,11 +28,12 @@ from __future__ import annotations
 
 import os
 import pickle
-import queue
 import struct
 import subprocess
 import sys
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -127,24 +129,33 @@ class _Process:
 
 
 class _Drawer:
-    """The process's one drawing thread, started on first use."""
+    """The process's one drawing thread, started on first use; another thread may `help`."""
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Pictures | None, Any]] = queue.SimpleQueue()
+        self._jobs: deque[tuple[Pictures | None, Any]] = deque()
+        self._ready = threading.Condition()
+        self._helping = 0  # pictures taken by a helping thread and not yet drawn
+        self._at_mark = False  # the drawing thread has reached a mark (it waits for the helpers)
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
         self.process: _Process | None = None
 
     def put(self, owner: Pictures | None, job: Any) -> None:
-        with self._lock:
+        with self._ready:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="nnrun-pictures", daemon=True)
                 self._thread.start()
-        self._jobs.put((owner, job))
+            self._jobs.append((owner, job))
+            self._ready.notify_all()
 
     def _run(self) -> None:
         while True:
-            owner, job = self._jobs.get()
+            with self._ready:
+                while not self._jobs:
+                    self._ready.wait()
+                owner, job = self._jobs.popleft()
+                self._at_mark = isinstance(job, _Mark)  # helpers take nothing more until it is passed
+                while self._at_mark and self._helping:  # a picture before the mark is being drawn
+                    self._ready.wait()
             if isinstance(job, _Mark):
                 try:
                     if job.action is not None:
@@ -152,9 +163,28 @@ class _Drawer:
                 except Exception:  # noqa: BLE001, S110 - the action reports its own failures
                     pass
                 finally:
+                    with self._ready:
+                        self._at_mark = False
                     job.reached.set()
             elif owner is not None:
                 owner._draw(job)  # noqa: SLF001 - the owner decides whether to skip it
+
+    def help(self) -> bool:
+        """Draw the next queued picture in the calling thread, in this process; False (at once)
+        if the next thing queued is not a picture."""
+        with self._ready:
+            if self._at_mark or not self._jobs or self._jobs[0][0] is None or isinstance(self._jobs[0][1], _Mark):
+                return False
+            owner, job = self._jobs.popleft()
+            self._helping += 1
+        try:
+            if owner is not None:
+                owner._draw(job, here=True)  # noqa: SLF001
+        finally:
+            with self._ready:
+                self._helping -= 1
+                self._ready.notify_all()
+        return True
 
 
 _drawer = _Drawer()
@@ -162,7 +192,7 @@ _drawer = _Drawer()
 
 def use_process() -> None:
     """Draw this process's pictures in a drawing process from now on (a sweep worker; idempotent)."""
-    with _drawer._lock:  # noqa: SLF001
+    with _drawer._ready:  # noqa: SLF001
         if _drawer.process is None:
             _drawer.process = _Process()
 
@@ -173,6 +203,14 @@ def stop_process() -> None:
     process, _drawer.process = _drawer.process, None
     if process is not None:
         process.close()
+
+
+def help_while(waiting: Callable[[], bool]) -> None:
+    """While `waiting()`, draw queued pictures in the calling thread (a sweep worker waiting for
+    its previous point to close: its own core would idle meanwhile, the drawing process is busy)."""
+    while waiting():
+        if not _drawer.help():
+            time.sleep(POLL_SECONDS / 4)
 
 
 def wait_all() -> None:
@@ -190,6 +228,7 @@ class Pictures:
     def __init__(self, stopped: Callable[[], bool]) -> None:
         self._stopped = stopped
         self._abort = threading.Event()
+        self._count = threading.Lock()
         self.drawn = 0
 
     def add(self, figures: Iterable[Callable[[], Any]]) -> None:
@@ -197,10 +236,10 @@ class Pictures:
         for figure in figures:
             _drawer.put(self, figure)
 
-    def _draw(self, figure: Callable[[], Any]) -> None:
+    def _draw(self, figure: Callable[[], Any], here: bool = False) -> None:
         if self._abort.is_set() or self._stopped():
             return
-        process = _drawer.process
+        process = None if here else _drawer.process
         drawn = process.draw(figure) if process is not None else None
         if drawn is None:
             try:
@@ -208,7 +247,8 @@ class Pictures:
                 drawn = True
             except Exception:  # noqa: BLE001 - a picture is never worth a run
                 drawn = False
-        self.drawn += drawn
+        with self._count:
+            self.drawn += drawn
 
     def finish(self) -> None:
         """Wait until every queued picture is drawn or skipped."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from nnrun.experiment.pictures import Pictures
+from nnrun.experiment.pictures import Pictures, help_while
 from tests.conftest import xor_yaml
 from tests.reliability.procs import assert_every_file_parses, finish, is_tmp, run_dirs, spawn, wait_until
 
@@ -83,6 +83,33 @@ def test_abort_waits_for_the_picture_being_drawn() -> None:
     started.wait(5)
     pictures.abort()
     assert drawn == ["slow"]
+
+
+def test_a_waiting_thread_helps_draw_and_a_closing_step_still_comes_after_every_picture() -> None:
+    """A sweep worker waiting for its previous point to close draws the next queued pictures
+    itself (`help_while`); the closing step queued after them runs only once all are drawn."""
+    order: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    def blocking() -> None:  # keeps the drawing thread busy
+        started.set()
+        release.wait(5)
+        order.append("drawing thread")
+
+    def helped() -> None:
+        assert threading.current_thread() is threading.main_thread()
+        time.sleep(0.05)
+        order.append("helped")
+        release.set()
+
+    pictures = Pictures(lambda: False)
+    pictures.add([blocking, helped])
+    pictures.then(lambda: order.append("closed"))
+    started.wait(5)
+    help_while(lambda: "helped" not in order)
+    pictures.finish()
+    assert order == ["helped", "drawing thread", "closed"]
+    assert pictures.drawn == 2
 
 
 @pytest.mark.slow
