@@ -28,8 +28,10 @@ LINEAR = {
     "loss": "mse",
     "training": {"epochs": 40},
 }
-#: name: (learning rate, batch size): NaN within the first epoch, and inf after a dozen epochs.
-RUNS = {"at-once": (100.0, 1), "later": (20.0, "full")}
+#: name: (learning rate, batch size): NaN within the first epoch, inf after a dozen epochs, and
+#: the same with early stopping, which restores the weights of epoch 1 (patience outlasts the blow-up).
+RUNS = {"at-once": (100.0, 1), "later": (20.0, "full"), "restored": (20.0, "full")}
+RESTORE = {"monitor": "val_loss", "patience": 30, "restore_best_weights": True}
 #: A ReLU hidden layer (activations.png) whose loss is NaN at epoch 2.
 IRIS = CONFIGS / "iris_softmax.yaml"
 
@@ -42,6 +44,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], str
     for name, (lr, bs) in RUNS.items():
         spec = {**LINEAR, "name": name, "optimizer": {"name": "sgd", "learning_rate": lr}}
         spec["training"] = {**LINEAR["training"], "batch_size": bs}
+        if name == "restored":
+            spec["training"]["early_stopping"] = RESTORE
         path = root / f"{name}.yaml"
         path.write_text(yaml.safe_dump(spec))
         paths.append(str(path))
@@ -119,13 +123,11 @@ def test_a_later_divergence_is_marked_and_its_epoch_not_called_kept(runs) -> Non
 def test_the_kept_epoch_before_a_divergence_is_still_marked(runs) -> None:
     """Early stopping restored the weights of a finite epoch: that mark stays, beside the divergence."""
     folders, _ = runs
-    history = _history(folders["later"])
-    fig, ax = plots.new_figure(figsize=(6, 4))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        plots.draw_curve(ax, history, "loss", "later", kept_epoch=1)
-    texts = _texts(fig)
+    record = json.loads(RunFolder(folders["restored"]).run_json.read_text())
+    assert record["status"] == "diverged" and record["kept_epoch"] == 1 < record["stopped_epoch"]
+    texts = _drawn(folders["restored"])
     assert "kept weights (epoch 1)" in texts
+    assert any(t.startswith(f"diverged at epoch {record['stopped_epoch']}: ") for t in texts), texts
     assert not any("saved model holds" in t for t in texts), texts
 
 

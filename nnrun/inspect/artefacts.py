@@ -64,7 +64,7 @@ def figures(
             partial(plots.gradients, rows, folder.dir / RunFolder.GRADIENTS_PLOT, spec.name, notes, diverged),
             partial(plots.activations, rows, folder.dir / RunFolder.ACTIVATIONS_PLOT, spec.name, notes, diverged),
         ]
-        out += _quietly(lambda: _weights(model, inspection, run_dir, spec.name, diverged))
+        out += _quietly(lambda: _weights(model, inspection, run_dir, spec, result, diverged))
     if status != Status.DIVERGED:
         if has_boundary(data):
             out += _quietly(lambda: _boundary(model, spec, data, inspection, run_dir))
@@ -90,12 +90,15 @@ def _predictions(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> list[C
 
 
 def _weights(
-    model: Any, inspection: Inspection, run_dir: Path, title: str, diverged: int | None = None
+    model: Any, inspection: Inspection, run_dir: Path, spec: Spec, result: TrainResult, diverged: int | None = None
 ) -> list[Callable[[], Any]]:
+    # the end's histogram is the saved model's weights: the epoch early stopping restored, if it did
+    from nnrun.experiment.artefacts import kept_epoch
+
     if not inspection.snapshots:
         return []
     first = min(inspection.snapshots)
-    last = max(e for e in (int(r["epoch"]) for r in inspection.rows)) if inspection.rows else first
+    last = kept_epoch(spec, result) or first
     before, after = inspection.snapshots[first], [np.asarray(w) for w in model.get_weights()]
     kernels = {
         layer: (
@@ -105,7 +108,7 @@ def _weights(
         for layer, idx in inspection.kernels.items()
         if idx
     }
-    return [partial(plots.weights, kernels, first, last, run_dir / RunFolder.WEIGHTS_PLOT, title, diverged)]
+    return [partial(plots.weights, kernels, first, last, run_dir / RunFolder.WEIGHTS_PLOT, spec.name, diverged)]
 
 
 def _probabilities(model: Any, x: np.ndarray) -> np.ndarray:

@@ -160,7 +160,8 @@ def weights(
     title: str,
     diverged: int | None = None,
 ) -> Path | None:
-    """kernels: {layer: (values after the first epoch, values at the end)}, flattened.
+    """kernels: {layer: (values after the first epoch, the saved model's)}, flattened; `last_epoch`
+    is the epoch whose weights the saved model holds (early stopping may have restored an earlier one).
     `diverged`: the epoch whose loss became NaN/inf (the end's weights are that epoch's); only
     finite weights are drawn and counted, and a layer with none says so."""
     if not kernels:
@@ -192,7 +193,7 @@ def weights(
             ax.axis("off")
         more = f" (first {MAX_WEIGHT_PANELS} of {len(kernels)} layers)" if len(kernels) > MAX_WEIGHT_PANELS else ""
         blew = f" (the loss became NaN/inf at epoch\u00a0{diverged})" if diverged else ""  # kept on one line
-        text = f"{title}: weight histograms, first vs last epoch{more}{blew}"
+        text = f"{title}: weight histograms, epoch {first_epoch} vs the saved model (epoch {last_epoch}){more}{blew}"
         fig.suptitle("\n".join(textwrap.wrap(text, int(4.2 * cols * 10))))  # about 10 characters an inch
         return _save(fig, path)
 

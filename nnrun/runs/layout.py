@@ -81,7 +81,7 @@ class RunFolder:
     INTERNALS = "internals.csv"  # one row per recorded epoch and layer (nnrun.inspect.internals)
     GRADIENTS_PLOT = "gradients.png"  # gradient norm per layer by epoch, update ratios
     ACTIVATIONS_PLOT = "activations.png"  # dead / saturated fractions per layer by epoch
-    WEIGHTS_PLOT = "weights.png"  # weight histograms, first vs last epoch
+    WEIGHTS_PLOT = "weights.png"  # weight histograms, after the first epoch vs the saved model
     BOUNDARY_PLOT = "boundary.png"  # decision regions, classification on two features
     BOUNDARY_EPOCHS_PLOT = "boundary_epochs.png"  # the regions at about six epochs
     PREDICTIONS_PLOT = "predictions.png"  # regression: predicted against actual (test split)
