@@ -35,6 +35,11 @@ from nnrun.runs.layout import Status
 from nnrun.spec.loader import Document
 
 _READY = False
+#: TensorFlow's inter-op pool runs asynchronous kernels; with one thread, an asynchronous op
+#: inside a nested function (the graph trainer's loop with early stopping) waits for a thread
+#: that is the one waiting, and the worker hangs. The intra-op pool (the arithmetic) is what
+#: the thread budget shares between workers; the inter-op threads mostly wait.
+MIN_INTER_OP_THREADS = 2
 _FROZEN = False
 
 
@@ -67,8 +72,10 @@ def setup(threads: int) -> None:
     global _READY
     if _READY:
         return
-    for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "MKL_NUM_THREADS"):
+    inter_op = max(MIN_INTER_OP_THREADS, threads)
+    for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = str(inter_op)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from nnrun.tf_import import import_tensorflow, quiet_stderr
 
@@ -77,7 +84,7 @@ def setup(threads: int) -> None:
 
         try:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(inter_op)
         except RuntimeError:  # the runtime already exists (TensorFlow was used before setup)
             pass
     import_tensorflow()

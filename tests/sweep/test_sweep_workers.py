@@ -32,3 +32,20 @@ def test_a_worker_that_grew_too_much_is_replaced_between_points(tmp_path: Path) 
     for p in points:
         run = json.loads((sweep_json.parent / p["run_dir"] / "run.json").read_text())
         assert run["pid"] == p["worker_pid"] and run["status"] == "completed"
+
+
+def test_two_workers_train_early_stopped_points(tmp_path: Path) -> None:
+    # Two workers on two cores get one intra-op thread each. With one inter-op thread too, the
+    # graph trainer's loop with early stopping deadlocked in both workers (an asynchronous kernel
+    # waiting for the pool's only thread); the timeout only keeps a regression from hanging the suite.
+    proc = run_cli(
+        "sweep",
+        str(CONFIGS / "iris_softmax.yaml"),
+        *("--lr", "1e-3,1e-2", "--workers", "2", "--out", str(tmp_path), "-q"),
+        *("--set", "training.epochs=30", "--set", "training.early_stopping={monitor: val_loss, patience: 5}"),
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (sweep_json,) = tmp_path.glob("iris-softmax/sweep-*/sweep.json")
+    points = json.loads(sweep_json.read_text())["points"]
+    assert [p["status"] for p in points] == ["completed"] * 2
