@@ -84,8 +84,9 @@ class FitTrainer(Trainer):
             )
             callbacks.append(stopper)
         start_rows = len(hooks.rows)
+        from nnrun.data.stream import EVAL_BATCH
+
         if data.streamed:  # tf.data pipelines that read the files batch by batch
-            from nnrun.data.stream import EVAL_BATCH
             from nnrun.train.stream import pipeline
 
             inputs: dict[str, Any] = {
@@ -99,7 +100,8 @@ class FitTrainer(Trainer):
                 "y": data.y_train,
                 "batch_size": bs,
                 "validation_data": (data.x_val, data.y_val),
-                "validation_batch_size": max(len(data.x_val), 1),
+                # the graph trainer's batches (`GraphTrainer._validate`): one up to EVAL_BATCH rows
+                "validation_batch_size": min(max(len(data.x_val), 1), EVAL_BATCH),
                 "shuffle": spec.training.shuffle,
             }
         with recorder.watching() if recorder else contextlib.nullcontext():

@@ -17,7 +17,7 @@ and how long it takes depends on the model in ways that are hard to predict.
 
 The numbers are `fit`'s: the per-epoch loss and metrics come from the model's own
 `train_step`/`test_step` and metric objects, batches are cut the same way (a last partial
-batch included), validation runs in one batch, the learning rate is the optimizer's
+batch included), validation runs in batches of `EVAL_BATCH` rows (one batch for most data), the learning rate is the optimizer's
 schedule at the epoch's first update, and early stopping follows
 `keras.callbacks.EarlyStopping` rule for rule, with the best weights in graph variables.
 The one difference is the shuffle: a per-epoch permutation drawn in-graph from the run's
@@ -325,8 +325,25 @@ class _EpochLoop:
         tf.while_loop(lambda b: b < self.batches, body, (tf.constant(0),))
 
     def _validate(self, x_val: Any, y_val: Any) -> None:
-        """The validation rows through the model's `test_step`, in one batch."""
-        self.model.test_step((x_val, y_val))
+        """The validation rows through the model's `test_step`: in one batch up to `EVAL_BATCH`
+        rows, else in batches of `EVAL_BATCH` (the metrics add up over them, as in `fit` with the
+        same `validation_batch_size`); a convolutional net's activations for ten thousand images
+        in one batch took most of a gigabyte."""
+        from nnrun.data.stream import EVAL_BATCH
+
+        rows = x_val.shape[0]
+        if rows is not None and rows <= EVAL_BATCH:
+            self.model.test_step((x_val, y_val))
+            return
+        tf = self.tf
+        n = tf.shape(x_val)[0]
+
+        def body(b: Any) -> tuple[Any]:
+            start = b * EVAL_BATCH
+            self.model.test_step((x_val[start : start + EVAL_BATCH], y_val[start : start + EVAL_BATCH]))
+            return (b + 1,)
+
+        tf.while_loop(lambda b: b * EVAL_BATCH < n, body, (tf.constant(0),))
 
     def _early_stopping(self, current: Any, epoch: Any) -> Any:
         """`EarlyStopping.on_epoch_end`; True when training stops after this epoch.

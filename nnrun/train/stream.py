@@ -28,13 +28,17 @@ PIECES_AHEAD = 3
 
 
 def outputs(model: Any, x: Any) -> np.ndarray:
-    """The model's outputs for every row of `x`: called directly on arrays (one batch), and
-    batch by batch on streamed rows (`nnrun.data.stream.Rows`)."""
+    """The model's outputs for every row of `x`, `EVAL_BATCH` rows at a time (arrays up to that
+    size in one call): arrays or streamed rows (`nnrun.data.stream.Rows`)."""
     from nnrun.data.stream import EVAL_BATCH, Rows
 
     if isinstance(x, Rows):
         return np.concatenate([np.asarray(model(batch, training=False)) for _, batch in x.batches(EVAL_BATCH)])
-    return np.asarray(model(x, training=False))
+    if len(x) <= EVAL_BATCH:
+        return np.asarray(model(x, training=False))
+    return np.concatenate(
+        [np.asarray(model(x[i : i + EVAL_BATCH], training=False)) for i in range(0, len(x), EVAL_BATCH)]
+    )
 
 
 def pipeline(rows: Rows, y: np.ndarray, batch_size: int, seed: int | None = None) -> Any:

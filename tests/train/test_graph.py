@@ -122,6 +122,15 @@ SAME_AS_FIT = {
         {"epochs": 5, "batch_size": 64, "shuffle": False},
         ["accuracy"],
     ),
+    # more validation rows than EVAL_BATCH: validated in two batches (1 024 and the rest) by both
+    "moons-validation-in-two-batches": config(
+        {"dataset": "moons", "n_samples": 7000},
+        [{"type": "dense", "units": 8, "activation": "relu"}, {"type": "dense", "units": 1, "activation": "sigmoid"}],
+        {"name": "adam", "learning_rate": 0.01},
+        "binary_crossentropy",
+        {"epochs": 3, "batch_size": 512, "shuffle": False},
+        ["accuracy"],
+    ),
     "stochastic-batch-size-1-step-decay": config(
         XOR,
         TANH_SIGMOID,
@@ -155,6 +164,10 @@ def test_unshuffled_history_matches_fit(case: str, tmp_path: Path) -> None:
         assert rates[0] == pytest.approx(0.05) and rates[-1] < rates[0] / 4, "the schedule decays per update"
     if case.startswith("stochastic"):
         assert by_graph.batches_per_epoch == 4 and by_graph.total_updates == 32
+    if case.startswith("moons"):
+        from nnrun.data.stream import EVAL_BATCH
+
+        assert len(prepared.data.x_val) > EVAL_BATCH
 
 
 @pytest.mark.slow
