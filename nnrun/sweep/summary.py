@@ -609,9 +609,9 @@ def lr_vs_metric_figure(
 def _swept_number(groups: list[Group], varied: list[str]) -> str | None:
     """The first swept key with three or more numbers (`model.layers.0.units`), if any: it gets
     the metric-against-value picture a learning-rate sweep gets."""
-    for key in varied:
-        values = {g.values.get(key) for g in groups}
-        if len(values) >= 3 and all(_num(v) is not None for v in values):
+    for key in varied:  # values may be mappings or lists (a schedule, a layer list): not numbers
+        numbers = [_num(g.values.get(key)) for g in groups]
+        if all(n is not None for n in numbers) and len(set(numbers)) >= 3:
             return key
     return None
 

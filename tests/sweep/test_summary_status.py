@@ -45,3 +45,16 @@ def test_interrupted_points_with_history_have_figures_in_the_summary(tmp_path: P
     for point in record["points"]:
         if point["run_dir"]:
             assert by_dir[point["run_dir"]] == point["status"]
+
+
+def test_only_a_key_of_three_or_more_numbers_gets_the_value_picture() -> None:
+    from nnrun.sweep.summary import Group, _swept_number
+
+    schedules = [None, {"type": "exponential", "decay_rate": 0.5}, {"type": "step", "boundaries": [5]}]
+    groups = [
+        Group(i, {"optimizer.schedule": s, "model.layers.0.units": u, "seed_like": 1}, str(i))
+        for i, (s, u) in enumerate(zip(schedules, (2, 4, 8), strict=True))
+    ]
+    # a schedule (mappings, unhashable) is skipped, not a crash; units 2, 4, 8 are the number
+    assert _swept_number(groups, ["optimizer.schedule", "model.layers.0.units"]) == "model.layers.0.units"
+    assert _swept_number(groups, ["optimizer.schedule", "seed_like"]) is None
