@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
-
 pytestmark = pytest.mark.slow
 
 LINE = """
@@ -23,17 +21,20 @@ training: {epochs: 10, batch_size: full}
 """
 
 
+def _inline(config: Path, out: Path, **grid: object) -> Path:
+    """The sweep trained point after point in this process (`nnrun.sweep(workers=0)`, what
+    `nnrun sweep --backend inline` does), so TensorFlow is imported once for the module: its folder."""
+    import nnrun
+
+    return nnrun.sweep(config, workers=0, out=out, **grid).dir  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("pictures")
     config = root / "line.yaml"
     config.write_text(LINE)
-    proc = run_cli(
-        "sweep", str(config), "--lr", "0.01,0.1,100", "--backend", "inline", "-q", "--out", str(root / "runs")
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    (sweep_dir,) = (root / "runs" / "line").iterdir()
-    return sweep_dir
+    return _inline(config, root / "runs", lr=[0.01, 0.1, 100])
 
 
 def _summary(sweep_dir: Path):  # noqa: ANN202
@@ -116,11 +117,7 @@ def test_points_that_diverge_before_any_finite_value_are_named_on_the_curves(
 
     root = tmp_path_factory.mktemp("early")
     (root / "dia.yaml").write_text(DIABETES)
-    proc = run_cli(
-        "sweep", str(root / "dia.yaml"), "--lr", "0.001,10,100", "--backend", "inline", "-q", "--out", str(root)
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    (sweep_dir,) = (root / "dia").iterdir()
+    sweep_dir = _inline(root / "dia.yaml", root, lr=[0.001, 10, 100])
     groups, _, _, best = _summary(sweep_dir)
     assert [g.statuses for g in groups] == [["completed"], ["diverged"], ["diverged"]]
     (ax,) = curves_figure(groups, "dia", best["metric"], best["mode"], best["point"]).axes
@@ -148,12 +145,7 @@ def test_a_sweep_of_another_number_gets_its_metric_against_that_number(
 
     root = tmp_path_factory.mktemp("units")
     (root / "wide.yaml").write_text(UNITS)
-    proc = run_cli(
-        "sweep", str(root / "wide.yaml"), "--grid", "model.layers.0.units=1,4,16", "--backend", "inline", "-q",
-        "--out", str(root),
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    (sweep_dir,) = (root / "wide").iterdir()
+    sweep_dir = _inline(root / "wide.yaml", root, grid={"model.layers.0.units": [1, 4, 16]})
     assert (sweep_dir / "value_vs_metric.png").stat().st_size > 10_000 and not (sweep_dir / "lr_vs_metric.png").exists()
     groups, varied, rows, best = _summary(sweep_dir)
     fig = lr_vs_metric_figure(groups, rows, varied, "wide", best, "model.layers.0.units")
