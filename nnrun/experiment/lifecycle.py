@@ -18,7 +18,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +251,7 @@ def _finish(
     lr_steps = artefacts.learning_rate_steps(model, result, run_dir)
     pictures.add(artefacts.curve_figures(result.history, run_dir, spec.name, kept, lr_steps))
     verdicts = inside.record(run_dir, result, status)
-    pictures.add(inside.figures(model, spec, prepared.data, run_dir, result, verdicts, status))
+    pictures.add(inside.figures(model, spec, prepared.data, run_dir, result, verdicts, status, kept))
     artefacts.save_model(model, run_dir)
     metrics: dict[str, Any] = {}
     if status != Status.DIVERGED:
@@ -270,7 +270,7 @@ def _finish(
         return Outcome(run_dir, status, record.data, metrics, signal=signals.received)
     closing = Outcome(run_dir, status, record.data, metrics, signal=signals.received)
     pictures.then(lambda: then(_close(record, closing)))
-    return Outcome(run_dir, status, record.data, metrics, signal=signals.received, final=False)
+    return replace(closing, final=False)  # a copy: `_close` updates `closing` later
 
 
 def _close(record: folder.RunRecord, outcome: Outcome) -> Outcome:

@@ -49,10 +49,12 @@ def figures(
     result: TrainResult,
     verdicts: dict[str, Any],
     status: str,
+    kept: int | None = None,
 ) -> list[Callable[[], Any]]:
     """The pictures that apply to this run, each a call that only draws (a `partial` of a plot
     function and its data): the model's part (weights, predictions on the boundary grid) is computed now. What cannot be computed is
-    left out (a picture is never worth a run). `verdicts`: what `record` returned."""
+    left out (a picture is never worth a run). `verdicts`: what `record` returned; `kept`: the
+    epoch whose weights the saved model holds (`nnrun.experiment.artefacts.kept_epoch`)."""
     inspection: Inspection | None = result.inspection
     folder = RunFolder(run_dir)
     out: list[Callable[[], Any]] = []
@@ -64,7 +66,7 @@ def figures(
             partial(plots.gradients, rows, folder.dir / RunFolder.GRADIENTS_PLOT, spec.name, notes, diverged),
             partial(plots.activations, rows, folder.dir / RunFolder.ACTIVATIONS_PLOT, spec.name, notes, diverged),
         ]
-        out += _quietly(lambda: _weights(model, inspection, run_dir, spec, result, diverged))
+        out += _quietly(lambda: _weights(model, inspection, run_dir, spec.name, kept, diverged))
     if status != Status.DIVERGED:
         if has_boundary(data):
             out += _quietly(lambda: _boundary(model, spec, data, inspection, run_dir))
@@ -90,15 +92,13 @@ def _predictions(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> list[C
 
 
 def _weights(
-    model: Any, inspection: Inspection, run_dir: Path, spec: Spec, result: TrainResult, diverged: int | None = None
+    model: Any, inspection: Inspection, run_dir: Path, title: str, kept: int | None, diverged: int | None = None
 ) -> list[Callable[[], Any]]:
     # the end's histogram is the saved model's weights: the epoch early stopping restored, if it did
-    from nnrun.experiment.artefacts import kept_epoch
-
     if not inspection.snapshots:
         return []
     first = min(inspection.snapshots)
-    last = kept_epoch(spec, result) or first
+    last = kept or first
     before, after = inspection.snapshots[first], [np.asarray(w) for w in model.get_weights()]
     kernels = {
         layer: (
@@ -108,7 +108,7 @@ def _weights(
         for layer, idx in inspection.kernels.items()
         if idx
     }
-    return [partial(plots.weights, kernels, first, last, run_dir / RunFolder.WEIGHTS_PLOT, spec.name, diverged)]
+    return [partial(plots.weights, kernels, first, last, run_dir / RunFolder.WEIGHTS_PLOT, title, diverged)]
 
 
 def _probabilities(model: Any, x: np.ndarray) -> np.ndarray:

@@ -125,8 +125,7 @@ def run_point(task: Task, deliver: Callable[[dict[str, Any]], None] | None = Non
     result: dict[str, Any] = {"index": task.index, "run_dir": str(run_dir), "pid": os.getpid(), "final": True}
 
     def then(outcome: Any) -> None:  # in the drawing thread, once the point's folder is final
-        if deliver is not None:
-            deliver(_measured({**result, **_outcome_fields(outcome)}))
+        deliver(_measured({**result, **_outcome_fields(outcome)}))  # type: ignore[misc]
 
     try:
         spec = parse(task.doc)
@@ -140,7 +139,7 @@ def run_point(task: Task, deliver: Callable[[dict[str, Any]], None] | None = Non
             record_extra=task.record_extra,
             then=then if deliver is not None else None,
         )
-        result.update(_outcome_fields(outcome), final=outcome.final)
+        result.update(_outcome_fields(outcome))
     except KeyboardInterrupt:  # Ray's cancel outside training: nothing half-done to keep
         result.update(status=Status.INTERRUPTED)
     except BaseException as exc:  # noqa: BLE001 - a failed point is recorded; the sweep goes on
