@@ -466,10 +466,6 @@ def _kept_row(history: Sequence[Mapping[str, float]], kept_epoch: int) -> Mappin
     return next((r for r in history if r.get("epoch") == kept_epoch), None)
 
 
-def _finite_number(v: Any) -> bool:
-    return isinstance(v, int | float) and math.isfinite(v)
-
-
 def _mark_kept(ax: Any, history: Sequence[Mapping[str, float]], key: str, kept_epoch: int | None) -> bool:
     """Mark the kept epoch; True if marked. Not on an epoch whose loss is NaN/inf (the weights
     of a diverged epoch), nor where the value to mark is not finite."""
@@ -478,9 +474,9 @@ def _mark_kept(ax: Any, history: Sequence[Mapping[str, float]], key: str, kept_e
     row = _kept_row(history, kept_epoch)
     if row is None:
         return False
-    if any(k.endswith("loss") and not _finite_number(_float(v)) for k, v in row.items()):
+    if any(k.endswith("loss") and not math.isfinite(_float(v)) for k, v in row.items()):
         return False
-    shown = f"val_{key}" if _finite_number(_float(row.get(f"val_{key}"))) else key
+    shown = f"val_{key}" if math.isfinite(_float(row.get(f"val_{key}"))) else key
     value = _float(row.get(shown))
     if not math.isfinite(value):
         return False

@@ -69,6 +69,8 @@ BEST_LABELLED = 5
 MIN_RAMP = 3
 #: A legend of more entries than this, or with a longer label, sits outside the axes.
 LEGEND_INSIDE = 4
+#: Where a legend of more than LEGEND_INSIDE entries goes: beside the axes, top-aligned.
+LEGEND_BESIDE: dict[str, Any] = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0}
 LEGEND_INSIDE_CHARS = 32
 #: Line styles that tell apart the values of a second swept key (a 2-D grid: colour for the
 #: learning rate, style for the other key).
@@ -235,7 +237,7 @@ def draw(
         if (len(entries) > LEGEND_INSIDE or bands or wide) and legend_below:
             where = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16), "ncol": 2 if not wide else 1}
         elif len(entries) > LEGEND_INSIDE or bands or wide:
-            where = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0}
+            where = dict(LEGEND_BESIDE)
         ax.legend(handles=entries, fontsize="small", title=title, title_fontsize="small", **where)
 
 
@@ -295,15 +297,11 @@ def _mark_kept(ax: Any, series: Sequence[Series], colours: Sequence[Any]) -> lis
     kept = [(i, s) for i, s in enumerate(series) if s.kept is not None and s.epochs and s.kept in s.epochs]
     if not any(s.kept != s.epochs[-1] for _, s in kept):
         return []
-    dot = None
     for i, s in kept:
-        colour = colours[i]
-        (dot,) = ax.plot(
-            [s.kept], [s.mean[s.epochs.index(s.kept)]], marker="o", markersize=7, color=colour,
+        ax.plot(
+            [s.kept], [s.mean[s.epochs.index(s.kept)]], marker="o", markersize=7, color=colours[i],
             markeredgecolor="black", linestyle="none", zorder=5,
         )  # fmt: skip
-    if dot is None:
-        return []
     from matplotlib.lines import Line2D
 
     return [

@@ -519,7 +519,7 @@ def lr_vs_metric_figure(
     """
     from matplotlib.transforms import blended_transform_factory
 
-    from nnrun.compare.plot import LEGEND_INSIDE, short_keys
+    from nnrun.compare.plot import LEGEND_BESIDE, LEGEND_INSIDE, short_keys
     from nnrun.compare.table import higher_is_better
 
     metric = next(
@@ -591,11 +591,7 @@ def lr_vs_metric_figure(
         handles, texts = ax.get_legend_handles_labels()
         if handles:
             outside = outside or len(handles) > LEGEND_INSIDE
-            where: dict[str, Any] = (
-                {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0}
-                if len(handles) > LEGEND_INSIDE
-                else {}
-            )
+            where: dict[str, Any] = dict(LEGEND_BESIDE) if len(handles) > LEGEND_INSIDE else {}
             ax.legend(fontsize="small", **where)
     fig.suptitle(f"{title}: {x_name} sweep")
     if outside:  # `arrange` measures only the axes' own texts, not a legend beside them
