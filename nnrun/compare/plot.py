@@ -406,8 +406,10 @@ def curves_png(
     fig, axes = plt.subplots(rows_n, cols, figsize=size, dpi=100, squeeze=False)
     plotted = lines = 0
     trained = False
+    drawn: list[RunInfo] = []
     for ax, name in zip(axes.flat, names, strict=False):
         panel = [r for r in groups[name] if _curve(r, metric)]
+        drawn += panel
         seeds = _seed_groups(panel)
         key = colour_key([g[0] for g in seeds]) if len(seeds) >= MIN_RAMP else None
         texts = labels([g[0] for g in seeds], seeds_averaged=len(seeds) < len(panel)) if seeds else []
@@ -447,11 +449,9 @@ def curves_png(
     if plotted == 0:
         plt.close(fig)
         raise NnrunError(f"no run has a {metric!r} curve to plot (history.csv missing or without that column)")
-    dashed = trained  # the training curves, not the line styles of a second swept key
-    suffix = " (dashed: training)" if dashed else ""
+    suffix = " (dashed: training)" if trained else ""  # the training curves, not a second key's line styles
     more = f"; {len(groups) - len(names)} more datasets not drawn" if len(groups) > len(names) else ""
     seeds = f" in {lines} lines (seeds averaged)" if lines < plotted else ""
-    drawn = [r for name in names for r in groups[name] if _curve(r, metric)]
     who = f"{drawn[0].name} ({drawn[0].id})" if len(drawn) == 1 else f"{plotted} runs"
     head = title or f"{metric} by epoch, {who}{seeds}{suffix}{more}"
     head = "\n".join(textwrap.wrap(head, max(40, int(size[0] * 12))))
