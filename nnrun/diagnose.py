@@ -15,7 +15,9 @@ the first that matches wins:
 
 1. **diverged**: the run's status is `diverged`, or a loss is NaN/inf, or the training loss
    exploded (at the end it is more than 10x its lowest value and above where it started).
-   Hint: lower the learning rate.
+   Hint: lower the learning rate. When early stopping kept the weights of an epoch before the
+   one where it diverged, the label and hint say which (`diverged at epoch 4 (kept epoch 1)`):
+   the verdict stays `diverged`, since a run that blew up is not the setting to recommend.
 2. **diverged** (blew up): a classifier whose training or validation loss at the end is more
    than 10x the loss of a constant guess, or whose training loss peaked above 100x it and that
    ended stuck at chance level (rule 5): the weights blew up (a too large learning rate) even
@@ -245,6 +247,27 @@ def _diverged_at(epoch: int | None, how: str) -> Diagnosis:
     )
 
 
+def _kept_before(
+    found: Diagnosis, history: Sequence[Mapping[str, Any]], train: np.ndarray, bad: np.ndarray, facts: Facts
+) -> Diagnosis:
+    """A divergence whose early stopping kept the weights of an earlier epoch with finite losses
+    says so: the verdict stays `diverged` (the lesson is the learning rate), but the saved model
+    is that epoch's and is as usable as any run's."""
+    kept = facts.kept_epoch
+    if kept is None or found.epoch is None or kept >= found.epoch:
+        return found
+    epochs = [_epoch(history, i) for i in range(len(history))]
+    if kept not in epochs or bad[epochs.index(kept)] or not math.isfinite(float(train[epochs.index(kept)])):
+        return found
+    return Diagnosis(
+        found.verdict,
+        f"{found.label} (kept epoch {kept})",
+        f"{found.hint}. Early stopping kept the weights of epoch {kept}, from before it diverged: the saved "
+        "model and its test metrics are that epoch's",
+        found.epoch,
+    )
+
+
 def _overfitting(history: Sequence[Mapping[str, Any]], train: np.ndarray, val: np.ndarray) -> Diagnosis | None:
     smooth = running_median(val, 3)
     best = int(np.argmin(smooth))
@@ -292,7 +315,7 @@ def diagnose(history: Sequence[Mapping[str, Any]], status: str | None = None, fa
     train, bad = train_col[0][keep], bad[keep]
     found = _diverged(history, train, bad)
     if found is not None:
-        return found
+        return _kept_before(found, history, train, bad, facts)
     if status == DIVERGED:
         return _diverged_at(None, "became NaN/inf")
     val = None

@@ -87,6 +87,12 @@ def lookup(run: RunInfo, key: str) -> Any:
     return None
 
 
+def is_result(key: str) -> bool:
+    """A key that measures how well a run learned (`val_*`, `test.*`, `final.*`, `best_val_loss`):
+    what `--sort` ranks runs by as better or worse."""
+    return (key.startswith("val_") and "." not in key) or key.startswith(("test.", "final.")) or key == "best_val_loss"
+
+
 def getter(run: RunInfo) -> Any:
     """`lookup` for one run, as the one-argument function filters take."""
     return lambda key: lookup(run, key)

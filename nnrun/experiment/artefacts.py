@@ -174,6 +174,30 @@ def kept_epoch(spec: Spec, result: TrainResult) -> int | None:
     return int(last) if last is not None and math.isfinite(last) else len(result.history)
 
 
+def restored_before_divergence(result: TrainResult, kept: int | None) -> bool:
+    """A diverged run whose early stopping restored the weights of an earlier epoch with finite
+    losses: the saved model is that epoch's, as usable as any run's (it is evaluated on the
+    test split and drawn), while the run's status still says it diverged."""
+    from nnrun.train.base import non_finite
+
+    if result.stop_reason != "diverged" or kept is None or not 0 < kept < (result.stopped_epoch or 0):
+        return False
+    row = next((r for r in result.history if r.get("epoch") == kept), None)
+    return row is not None and not non_finite(row)
+
+
+def divergence_hint(result: TrainResult, kept: int | None) -> str:
+    """run.json's `hint` for a diverged run: where it diverged and, when early stopping kept an
+    earlier epoch's weights, that the saved model and its test metrics are that epoch's."""
+    where = f"the loss became NaN/inf at epoch {result.stopped_epoch}"
+    if restored_before_divergence(result, kept):
+        where += (
+            f"; early stopping kept the weights of epoch {kept}, from before it diverged "
+            "(model.keras and the test metrics are that epoch's)"
+        )
+    return f"{where}: lower optimizer.learning_rate (try 10x smaller) or standardize the inputs"
+
+
 def split_record(spec: Spec, data: Dataset) -> dict[str, Any]:
     """run.json's `split`: rows per split, whether validation is the test split or all three
     are the same rows (a dataset too small to split), and how the rows were drawn."""

@@ -240,21 +240,20 @@ def _finish(
     facts["split"] = artefacts.split_record(spec, prepared.data)
     facts["selected_on_test"] = artefacts.selected_on_test(spec, prepared.data)
     facts["baseline"] = artefacts.baseline(model, spec, prepared.data)
+    # a diverged run whose early stopping restored a finite epoch holds usable weights
+    usable = status != Status.DIVERGED or artefacts.restored_before_divergence(result, kept)
     if status == Status.DIVERGED:
-        facts["hint"] = (
-            f"the loss became NaN/inf at epoch {result.stopped_epoch}: lower optimizer.learning_rate "
-            "(try 10x smaller) or standardize the inputs"
-        )
+        facts["hint"] = artefacts.divergence_hint(result, kept)
     record.update(**facts)
     # The pictures are drawn in a thread from here on, while the model is saved and evaluated;
     # their data is computed here (only this thread calls the model).
     lr_steps = artefacts.learning_rate_steps(model, result, run_dir)
     pictures.add(artefacts.curve_figures(result.history, run_dir, spec.name, kept, lr_steps))
     verdicts = inside.record(run_dir, result, status)
-    pictures.add(inside.figures(model, spec, prepared.data, run_dir, result, verdicts, status, kept))
+    pictures.add(inside.figures(model, spec, prepared.data, run_dir, result, verdicts, usable, kept))
     artefacts.save_model(model, run_dir)
     metrics: dict[str, Any] = {}
-    if status != Status.DIVERGED:
+    if usable:
         metrics["test"] = artefacts.evaluate_test(model, spec, prepared.data, run_dir)
         pictures.add(artefacts.test_figures(metrics, run_dir, spec.name))
     metrics.update(artefacts.epoch_metrics(result, kept))

@@ -18,7 +18,7 @@ from nnrun.data import Dataset
 from nnrun.inspect import internals, plots
 from nnrun.inspect.internals import Inspection
 from nnrun.inspect.verdicts import VERDICTS_FIELD, Verdict, judge
-from nnrun.runs.layout import RunFolder, Status
+from nnrun.runs.layout import RunFolder
 from nnrun.spec import Spec
 from nnrun.train.base import TrainResult
 
@@ -48,13 +48,15 @@ def figures(
     run_dir: Path,
     result: TrainResult,
     verdicts: dict[str, Any],
-    status: str,
+    usable: bool,
     kept: int | None = None,
 ) -> list[Callable[[], Any]]:
     """The pictures that apply to this run, each a call that only draws (a `partial` of a plot
     function and its data): the model's part (weights, predictions on the boundary grid) is computed now. What cannot be computed is
-    left out (a picture is never worth a run). `verdicts`: what `record` returned; `kept`: the
-    epoch whose weights the saved model holds (`nnrun.experiment.artefacts.kept_epoch`)."""
+    left out (a picture is never worth a run). `verdicts`: what `record` returned; `usable`: the
+    saved model's weights are finite ones (a run that did not diverge, or whose early stopping
+    restored an epoch before it did), so its decision regions / predictions are drawn; `kept`:
+    the epoch whose weights the saved model holds (`nnrun.experiment.artefacts.kept_epoch`)."""
     inspection: Inspection | None = result.inspection
     folder = RunFolder(run_dir)
     out: list[Callable[[], Any]] = []
@@ -67,7 +69,7 @@ def figures(
             partial(plots.activations, rows, folder.dir / RunFolder.ACTIVATIONS_PLOT, spec.name, notes, diverged),
         ]
         out += _quietly(lambda: _weights(model, inspection, run_dir, spec.name, kept, diverged))
-    if status != Status.DIVERGED:
+    if usable:
         if has_boundary(data):
             out += _quietly(lambda: _boundary(model, spec, data, inspection, run_dir))
         elif data.task == "regression":
@@ -144,6 +146,8 @@ def _boundary(
         for epoch, snapshot in sorted(inspection.snapshots.items()):
             model.set_weights(snapshot)
             probs = _probabilities(model, both)
+            if not np.isfinite(probs).all():  # the weights of an epoch that diverged: no regions to draw
+                continue
             guess = predicted_classes(probs[len(grid.points) :], data.task, spec.evaluation.threshold)
             frames.append((epoch, probs[: len(grid.points)], float(np.mean(guess == y_train))))
     finally:

@@ -7,7 +7,8 @@ is the mean over the point's completed runs, with its standard deviation (ddof=1
 The best point is chosen by a stated criterion (`nnrun.sweep.select`): by default the task's
 headline validation metric at the epoch whose weights each run kept, averaged over seeds,
 among points whose runs all completed (diverged, failed or unfinished runs disqualify a
-point). The summary says which criterion and why; curves.png draws that metric per epoch
+point: a run that diverged is not a candidate even when early stopping kept the weights of a
+good epoch from before it blew up, and summary.md says so). The summary says which criterion and why; curves.png draws that metric per epoch
 (the mean over seeds, with a min-max band).
 """
 
@@ -343,6 +344,11 @@ def _markdown(
             f"kept), {crit.get('reason')}. Points within one standard error of the best are tied (for an "
             "accuracy, the binomial error on the validation rows): a tie goes to a point whose runs all fit well, "
             "then to the lower val_loss. `lowest val_loss` is the lowest at any epoch, shown for reference only."
+        )
+    if any(Status.DIVERGED in str(row.get("status")) for row in rows):
+        lines.append(
+            "Points whose runs diverged are never chosen, even when early stopping kept the weights of an epoch "
+            "from before the loss blew up and those score well: a setting that blows up is not one to recommend."
         )
     if best is not None and best.get("same_rows"):
         lines.append(
