@@ -4,8 +4,8 @@
     python benchmarks/keras_mnist_fit.py mlp|cnn EPOCHS
 
 The arrays come from nnrun's loader (the same numbers both sides train on); the network is
-written by hand: the MLP 784-128-10, or the study guide's CNN. One epoch first (tracing
-included), then EPOCHS more; prints JSON with the per-epoch seconds after the first.
+written by hand: the MLP 784-128-10, or the study guide's CNN. One `fit` call of 1 + EPOCHS
+epochs (`keras_fit.timed_fit`); prints JSON with the per-epoch seconds after the first.
 """
 
 from __future__ import annotations
