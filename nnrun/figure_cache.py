@@ -69,6 +69,7 @@ class Sheet:
 
     def empty(self) -> None:
         """Take the last picture's data off, so the figure draws as a new one would."""
+        from matplotlib import rcParams
         from matplotlib.figure import SubplotParams
 
         for ax in self._grid:
@@ -81,6 +82,7 @@ class Sheet:
             ax._autotitlepos = True  # noqa: SLF001 - what a new axes starts with (nnrun.plots pins it)
             ax.set_xlabel("")
             ax.set_ylabel("")
+            ax.xaxis.labelpad = ax.yaxis.labelpad = rcParams["axes.labelpad"]  # `nnrun.ticks` moved them
             for axis, set_scale, set_lim in (
                 (ax.xaxis, ax.set_xscale, ax.set_xlim),
                 (ax.yaxis, ax.set_yscale, ax.set_ylim),

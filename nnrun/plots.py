@@ -54,10 +54,12 @@ def pyplot() -> Any:
 
 def save_png(fig: Any, path: Path) -> Path:
     """The figure as a PNG, written beside and renamed (a kill never leaves half a picture).
-    Drawn as `fig.savefig` draws it; encoded by `nnrun.png` (a few times faster than savefig's)."""
-    from nnrun import png
+    Drawn as `fig.savefig` draws it, with its ticks drawn as a few artists (`nnrun.ticks`, once
+    the layout is final); encoded by `nnrun.png` (a few times faster than savefig's)."""
+    from nnrun import png, ticks
     from nnrun.runs.files import atomic_write_bytes
 
+    ticks.flatten(fig)
     fig.canvas.draw()
     atomic_write_bytes(path, png.encode(fig.canvas.buffer_rgba(), fig.dpi))
     return path
@@ -127,13 +129,13 @@ def _text_size(renderer: Any, text: str, size: Any) -> tuple[float, float]:
     width, height = 0.0, 0.0
     family = tuple(rcParams["font.family"])
     for line in text.split("\n"):
-        w, h = _line_size(line or " ", size, renderer.dpi, family)
+        w, h = line_size(line or " ", size, renderer.dpi, family)
         width, height = max(width, w), height + h * 1.2
     return width, height
 
 
 @functools.lru_cache(maxsize=4096)
-def _line_size(line: str, size: Any, dpi: float, family: tuple[str, ...]) -> tuple[float, float]:
+def line_size(line: str, size: Any, dpi: float, family: tuple[str, ...]) -> tuple[float, float]:
     """(width, height) of one line of text in pixels, measured once per process: tick labels
     and axis labels repeat from one run's figures to the next."""
     from matplotlib.backends.backend_agg import RendererAgg

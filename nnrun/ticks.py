@@ -1,0 +1,145 @@
+"""An axes' ticks, tick labels and grid lines drawn as a few artists instead of one Tick each.
+
+matplotlib draws every tick as its own five artists (grid line, two tick marks, two labels),
+updates each before every draw and measures every label twice to place the axis label: for
+a line chart that is half the time of drawing the figure (a log axis has some thirty ticks).
+`flatten` puts the same ticks on the axes once the layout is final (`nnrun.plots.save_png`
+calls it after `arrange`): the tick marks of each kind as one line of markers, the grid lines
+of each kind as one line, a text per label, with the properties of the axis's own ticks; the
+axis keeps only its label, placed where matplotlib places it (beyond the tick labels).
+
+An axis it cannot draw the same way is left to matplotlib: an offset or scale text beside its
+labels ("1e-5", "+1000"), ticks on the top or right side. `nnrun.figure_cache.Sheet.empty`
+puts the axis back as a new one is (default locators, label pad).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from matplotlib.artist import Artist
+from matplotlib.lines import Line2D
+from matplotlib.text import Text
+from matplotlib.ticker import NullLocator
+
+from nnrun.plots import line_size
+
+
+def flatten(fig: Any) -> None:
+    """Flatten the ticks of each of `fig`'s grid axes (see the module docstring)."""
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        if ax.get_subplotspec() is None or not ax.axison:
+            continue  # a colour bar's axis belongs to its Colorbar
+        ax.apply_aspect()  # the box an image keeps: its size chooses the ticks
+        for axis, x in ((ax.xaxis, True), (ax.yaxis, False)):
+            if axis.get_visible():
+                _flatten(ax, axis, x, renderer)
+
+
+def _in_view(axis: Any, locs: Any, labels: list[str]) -> list[tuple[float, str]]:
+    """The ticks matplotlib would draw: inside the view, give or take rounding."""
+    if not len(locs):
+        return []
+    lo, hi = axis.get_transform().transform(sorted(axis.get_view_interval()))
+    slack = (hi - lo) * 1e-10
+    shown = axis.get_transform().transform(locs)
+    return [(float(v), s) for v, s, t in zip(locs, labels, shown, strict=True) if lo - slack <= t <= hi + slack]
+
+
+def _flatten(ax: Any, axis: Any, x: bool, renderer: Any) -> None:
+    groups = []
+    for major in (True, False):
+        locator = axis.get_major_locator() if major else axis.get_minor_locator()
+        if isinstance(locator, NullLocator):
+            continue
+        locs = axis.get_majorticklocs() if major else axis.get_minorticklocs()
+        formatter = axis.get_major_formatter() if major else axis.get_minor_formatter()
+        labels = formatter.format_ticks(locs)  # all of them, as matplotlib does: it may look at the whole range
+        if getattr(formatter, "get_offset", lambda: "")():
+            return  # an offset text is placed from the labels' boxes: matplotlib keeps it
+        tick = (axis.get_major_ticks if major else axis.get_minor_ticks)(1)[0]
+        if tick.tick2line.get_visible() or tick.label2.get_visible():
+            return  # ticks on the far side: not drawn here
+        groups.append((tick, _in_view(axis, locs, labels)))
+    if not groups:
+        return
+
+    zorder = axis.get_zorder()
+    drawn: list[Any] = []
+    px = ax.figure.dpi / 72
+    edge = ax.bbox.y0 if x else ax.bbox.x0
+    beyond = 0.0  # how far the ticks and their labels reach past the spine, in pixels
+    for tick, ticks in groups:
+        if not ticks:
+            continue
+        where = [v for v, _ in ticks]
+        for template in (tick.gridline, tick.tick1line):
+            if not template.get_visible():
+                continue
+            line = Line2D([], [])
+            line.update_from(template)  # style and transform: the axis's own
+            if template is tick.gridline:  # one line of separate segments
+                xs = [c for v in where for c in (v, v, math.nan)]
+                ys = [c for _ in where for c in (0.0, 1.0, math.nan)]
+            else:
+                xs, ys = where, [0.0] * len(where)
+                beyond = max(beyond, tick.get_tick_padding() * px)
+            line.set_data(xs, ys) if x else line.set_data(ys, xs)
+            if template is tick.gridline:
+                line.set_clip_path(ax.patch)
+            else:
+                line.set_clip_on(False)  # tick marks stand outside the axes
+            drawn.append(line)
+        if not tick.label1.get_visible():
+            continue
+        # an empty label still counts, as a point where its text would start
+        beyond = max(beyond, (tick.get_pad() + tick.get_tick_padding()) * px)
+        texts = []
+        for v, label in ticks:
+            if label:
+                text = Text(*((v, 0) if x else (0, v)), label)
+                text.update_from(tick.label1)  # font, colour, alignment, rotation, padded transform
+                text.set_rotation_mode(tick.label1.get_rotation_mode())
+                text.set_figure(ax.figure)
+                text.set_clip_on(False)
+                texts.append(text)
+        drawn += texts
+        beyond = max(beyond, _reach(texts, x, edge, renderer))
+    ax.add_artist(_Group(drawn, zorder))
+    axis.set_major_locator(NullLocator())
+    axis.set_minor_locator(NullLocator())
+    # matplotlib puts the axis label `labelpad` points beyond the tick labels, which are gone
+    axis.labelpad += beyond / px
+
+
+class _Group(Artist):
+    """Artists drawn together as one child of the axes: a legend placed at "best" avoids the
+    axes' lines and texts, and ticks are neither (nor are they measured for it)."""
+
+    def __init__(self, artists: list[Any], zorder: float) -> None:
+        super().__init__()
+        self.children = artists
+        self.set_zorder(zorder)
+
+    def draw(self, renderer: Any) -> None:
+        for artist in self.children:
+            artist.draw(renderer)
+
+
+def _reach(texts: list[Any], x: bool, edge: float, renderer: Any) -> float:
+    """How far past the spine at `edge` (pixels) the labels reach, measured as matplotlib
+    measures them: level labels on an x axis are all as tall, so one is measured; on a y axis
+    the widest; turned labels each."""
+    if not texts:
+        return 0.0
+    if texts[0].get_rotation() == 0:
+        if x:
+            texts = texts[:1]
+        else:
+            size, family = texts[0].get_fontsize(), texts[0].get_fontfamily()
+            dpi = renderer.dpi
+            texts = [max(texts, key=lambda t: line_size(t.get_text(), size, dpi, tuple(family))[0])]
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    return max(edge - (b.y0 if x else b.x0) for b in boxes)
