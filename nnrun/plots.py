@@ -28,11 +28,12 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: Any = None, dpi: Any 
     caller's backend, and in a Jupyter kernel never joins the inline backend's list of figures
     to show, which keeps every figure alive until the cell ends (a sweep of many points in one
     cell would grow by every point's PNGs). Separate Figures can be drawn in another thread."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from nnrun.canvas import Canvas
+
     fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
+    Canvas(fig)
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
