@@ -225,24 +225,68 @@ def _end(y: np.ndarray) -> float:
     return float(np.median(y[-3:]))
 
 
+@dataclass(frozen=True)
+class Explosion:
+    """A training loss that exploded while staying finite (rule 1): the first epoch above
+    `EXPLODE_FACTOR` x its lowest value so far, and its peak as a multiple of its lowest."""
+
+    epoch: int
+    factor: float
+
+    def times(self) -> str:
+        """`350x`, or `about 10⁵x` beyond a thousand."""
+        if self.factor < 1000:
+            return f"{self.factor:,.0f}x"
+        return f"about 10{str(int(math.log10(self.factor))).translate(_SUPERSCRIPT)}x"
+
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _exploded(history: Sequence[Mapping[str, Any]], train: np.ndarray) -> Explosion | None:
+    """Rule 1's finite explosion: at the end (the median of the last three epochs, so one bumpy
+    epoch never decides) the training loss is more than `EXPLODE_FACTOR` x its lowest value and
+    above where it started (a loss near zero that jitters by 10x is still near zero)."""
+    if len(train) < 2 or not np.isfinite(train).all():
+        return None
+    lowest = np.minimum.accumulate(train)
+    end = _end(train)
+    if not (end > EXPLODE_FACTOR * max(float(lowest[-1]), 1e-12) and end > train[0]):
+        return None
+    first = int(np.argmax(train > EXPLODE_FACTOR * np.maximum(lowest, 1e-12)))
+    peak = first + int(np.argmax(train[first:]))
+    return Explosion(_epoch(history, first), float(train[peak]) / max(float(lowest[peak]), 1e-12))
+
+
+def explosion(history: Sequence[Mapping[str, Any]]) -> Explosion | None:
+    """Where a run's training loss exploded while staying finite (the `diverged` verdict of a
+    run whose loss never became NaN/inf), or None: what loss.png and gradients.png mark."""
+    col = _series(history, "loss")
+    if col is None:
+        return None
+    values, present = col
+    if not present.all():
+        history = [row for row, k in zip(history, present, strict=True) if k]
+    return _exploded(history, values[present])
+
+
 def _diverged(history: Sequence[Mapping[str, Any]], train: np.ndarray, bad: np.ndarray) -> Diagnosis | None:
     if bad.any():
         return _diverged_at(_epoch(history, int(np.argmax(bad))), "became NaN/inf")
-    if len(train) >= 2:
-        lowest = np.minimum.accumulate(train)
-        end = _end(train)
-        if end > EXPLODE_FACTOR * max(float(lowest[-1]), 1e-12) and end > train[0]:
-            first = int(np.argmax(train > EXPLODE_FACTOR * np.maximum(lowest, 1e-12)))
-            return _diverged_at(_epoch(history, first), "exploded")
+    found = _exploded(history, train)
+    if found is not None:
+        return _diverged_at(
+            found.epoch, "exploded", f" (it stayed finite but grew to {found.times()} its lowest value)"
+        )
     return None
 
 
-def _diverged_at(epoch: int | None, how: str) -> Diagnosis:
+def _diverged_at(epoch: int | None, how: str, detail: str = "") -> Diagnosis:
     where = f" at epoch {epoch}" if epoch is not None else ""
     return Diagnosis(
         DIVERGED,
         f"diverged{where}",
-        f"the loss {how}{where}: lower optimizer.learning_rate (try 10x smaller) or standardize the inputs",
+        f"the loss {how}{where}{detail}: lower optimizer.learning_rate (try 10x smaller) or standardize the inputs",
         epoch,
     )
 

@@ -377,7 +377,7 @@ def draw_curve(
     """`key` by epoch on `ax`: training, validation (if recorded) and the kept epoch marked.
 
     A run that diverged is drawn up to its last finite values, with the epoch where a loss
-    became NaN/inf marked; the kept-weights mark only stands on an epoch whose losses are
+    became NaN/inf marked (or, when it stayed finite, the epoch where it exploded); the kept-weights mark only stands on an epoch whose losses are
     finite (the weights of the epoch that diverged are not a result to point at). Only finite
     values are computed with, so drawing a diverged run warns about nothing."""
     import numpy as np
@@ -395,6 +395,8 @@ def draw_curve(
     kept_drawn = _mark_kept(ax, history, key, kept_epoch)
     if blowup is not None:
         _mark_diverged(ax, blowup, kept_epoch, kept_drawn)
+    else:
+        _mark_exploded(ax, history)
     epoch_axis(ax)
     ax.set_ylabel(key)
     ax.set_title(f"{title}: {key}")
@@ -497,6 +499,17 @@ def _mark_diverged(ax: Any, blowup: Divergence, kept_epoch: int | None, kept_dra
     if not kept_drawn and kept_epoch is not None and kept_epoch >= blowup.epoch:
         label += f"\n(the saved model holds epoch {kept_epoch}'s weights)"
     ax.axvline(blowup.epoch, color=DIVERGED_COLOUR, linestyle=":", linewidth=1.5, zorder=2, label=label)
+
+
+def _mark_exploded(ax: Any, history: Sequence[Mapping[str, float]]) -> None:
+    """A red dotted line where the training loss exploded while staying finite (the fit
+    diagnosis's `diverged` rule, `nnrun.diagnose.explosion`), saying how far it grew."""
+    from nnrun.diagnose import explosion
+
+    found = explosion(history)
+    if found is not None:
+        label = f"loss exploded from epoch {found.epoch}\n(finite, up to {found.times()} its lowest)"
+        ax.axvline(found.epoch, color=DIVERGED_COLOUR, linestyle=":", linewidth=1.5, zorder=2, label=label)
 
 
 def _text_inches(text: str) -> float:

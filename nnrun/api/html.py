@@ -111,7 +111,7 @@ def sweep_html(sweep: Sweep) -> str:
             f"<i>chosen by {escape(str(best['criterion']))}</i></p>"
         )
     else:
-        chosen = "<p>best: none (no grid point has all its runs completed)</p>"
+        chosen = "<p>best: none (no grid point has all its runs completed without diverging)</p>"
     table = ""
     if rows:
         import pandas as pd

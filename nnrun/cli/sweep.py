@@ -238,6 +238,6 @@ def _finish(record: Any, quiet: bool) -> dict[str, int]:
                 "the best point's test figures are optimistic"
             )
     else:
-        out.print("best: none (no grid point has all its runs completed)")
+        out.print("best: none (no grid point has all its runs completed without diverging)")
     out.print(f"sweep folder: {record.dir}", markup=False)
     return counts

@@ -17,7 +17,7 @@ from nnrun.compare.filters import Filter
 from nnrun.compare.keys import COMPUTED_KEYS, getter, is_result, lookup
 from nnrun.errors import NnrunError
 from nnrun.inspect.verdicts import of_run
-from nnrun.runs.layout import RUN_STATUSES, Status
+from nnrun.runs.layout import RUN_STATUSES
 from nnrun.runs.reader import RunInfo
 
 #: Test metrics, in the order shown; others follow in the order first seen.
@@ -183,9 +183,10 @@ def select(
 def sort_runs(runs: Sequence[RunInfo], key: str, reverse: bool = False) -> list[RunInfo]:
     """Best first (descending for accuracy-like keys, ascending for losses); missing last.
 
-    By a result (`keys.is_result`), runs that diverged come after every run that did not, even
-    when early stopping kept the weights of an epoch before the blow-up and those score well: a
-    run that blew up is not the setting to recommend (a sweep never picks such a point either,
+    By a result (`keys.is_result`), runs that diverged (`RunInfo.blew_up`: NaN/inf, or a loss
+    that exploded while staying finite) come after every run that did not, even when early
+    stopping kept the weights of an epoch before the blow-up and those score well: a run that
+    blew up is not the setting to recommend (a sweep never picks such a point either,
     `nnrun.sweep.summary`). `reverse` reverses the whole order."""
     descending = sort_descending(key) != reverse
     present, missing = [], []
@@ -199,7 +200,7 @@ def sort_runs(runs: Sequence[RunInfo], key: str, reverse: bool = False) -> list[
     present.sort(key=lambda rv: rv[1] if numbers else str(rv[1]), reverse=descending)
     ranked = [r for r, _ in present]
     if is_result(key):  # stable: each part keeps its order
-        ranked = sorted(ranked, key=lambda r: (r.status == Status.DIVERGED) != reverse)
+        ranked = sorted(ranked, key=lambda r: r.blew_up != reverse)
     return ranked + missing
 
 

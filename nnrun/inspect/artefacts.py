@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from nnrun.data import Dataset
+from nnrun.diagnose import explosion
 from nnrun.inspect import internals, plots
 from nnrun.inspect.internals import Inspection
 from nnrun.inspect.verdicts import VERDICTS_FIELD, Verdict, judge
@@ -63,10 +64,14 @@ def figures(
     if inspection is not None:
         notes = [v.label for v in map(Verdict.from_dict, verdicts.get(VERDICTS_FIELD) or []) if v is not None]
         diverged = result.stopped_epoch if result.stop_reason == "diverged" else None
+        found = explosion(result.history) if diverged is None else None
+        exploded = found.epoch if found is not None else None
         rows = inspection.rows
         out += [
-            partial(plots.gradients, rows, folder.dir / RunFolder.GRADIENTS_PLOT, spec.name, notes, diverged),
-            partial(plots.activations, rows, folder.dir / RunFolder.ACTIVATIONS_PLOT, spec.name, notes, diverged),
+            partial(plots.gradients, rows, folder.dir / RunFolder.GRADIENTS_PLOT, spec.name, notes, diverged, exploded),
+            partial(
+                plots.activations, rows, folder.dir / RunFolder.ACTIVATIONS_PLOT, spec.name, notes, diverged, exploded
+            ),
         ]
         out += _quietly(lambda: _weights(model, inspection, run_dir, spec.name, kept, diverged))
     if usable:

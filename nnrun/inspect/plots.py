@@ -74,13 +74,16 @@ def _layer_lines(ax: Any, data: dict[str, tuple[np.ndarray, np.ndarray]], order:
     ax.grid(True, alpha=0.3, which="both")
 
 
-def _mark_diverged(ax: Any, rows: list[dict[str, Any]], diverged: int | None) -> None:
+def _mark_diverged(ax: Any, rows: list[dict[str, Any]], diverged: int | None, exploded: int | None = None) -> None:
     """The epoch whose loss became NaN/inf, a red dotted line (the internals there are NaN or
-    blown up, so the lines stop at or just before it), and whole epochs on a short run."""
+    blown up, so the lines stop at or just before it), or else the epoch from which the loss
+    exploded while staying finite; and whole epochs on a short run."""
     last = max((int(r["epoch"]) for r in rows), default=1)
     if diverged is not None:
         ax.axvline(diverged, color=DIVERGED_COLOUR, linestyle=":", lw=1.5, label=f"loss NaN/inf at epoch {diverged}")
         last = max(last, diverged)
+    elif exploded is not None:
+        ax.axvline(exploded, color=DIVERGED_COLOUR, linestyle=":", lw=1.5, label=f"loss exploded from epoch {exploded}")
     few_epochs(ax, last)
 
 
@@ -89,9 +92,15 @@ def _order(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def gradients(
-    rows: list[dict[str, Any]], path: Path, title: str, notes: Sequence[str] = (), diverged: int | None = None
+    rows: list[dict[str, Any]],
+    path: Path,
+    title: str,
+    notes: Sequence[str] = (),
+    diverged: int | None = None,
+    exploded: int | None = None,
 ) -> Path | None:
-    """`diverged`: the epoch whose loss became NaN/inf, marked on both panels."""
+    """`diverged`: the epoch whose loss became NaN/inf, marked on both panels; `exploded`: else
+    the epoch from which it exploded while staying finite (`nnrun.diagnose.explosion`)."""
     grads = series(rows, "grad_norm")
     if not grads:
         return None
@@ -99,13 +108,13 @@ def gradients(
         fig, (ax, ax2) = sheet.fig, sheet.axes
         order = _order(rows)
         _layer_lines(ax, grads, order, log=True)
-        _mark_diverged(ax, rows, diverged)
+        _mark_diverged(ax, rows, diverged, exploded)
         ax.set_ylabel("gradient L2 norm (mean over the epoch's updates)")
         ax.set_title("gradient norm per layer")
         ax.legend(fontsize=8, loc="best", ncol=2 if len(grads) > 6 else 1)
         _verdict_note(ax, notes)
         _layer_lines(ax2, series(rows, "update_ratio"), order, log=True)
-        _mark_diverged(ax2, rows, diverged)
+        _mark_diverged(ax2, rows, diverged, exploded)
         ax2.set_ylabel("||update|| / ||weights|| per epoch")
         ax2.set_title("how much each epoch moves the weights")
         fig.suptitle(f"{title}: gradients, input layer (dark) to output layer (light)")
@@ -113,9 +122,14 @@ def gradients(
 
 
 def activations(
-    rows: list[dict[str, Any]], path: Path, title: str, notes: Sequence[str] = (), diverged: int | None = None
+    rows: list[dict[str, Any]],
+    path: Path,
+    title: str,
+    notes: Sequence[str] = (),
+    diverged: int | None = None,
+    exploded: int | None = None,
 ) -> Path | None:
-    """`diverged`: the epoch whose loss became NaN/inf, marked on each panel. An epoch whose
+    """`diverged`: the epoch whose loss became NaN/inf, marked on each panel (`exploded`: as in `gradients`). An epoch whose
     activations are NaN/inf is left out: its units are neither dead nor saturated, they are broken."""
     order = _order(rows)
     # the output layer is left out: a confident classifier saturates its sigmoid by design
@@ -136,7 +150,7 @@ def activations(
         for ax, (data, label) in zip(axes[0], panels, strict=True):
             _layer_lines(ax, {k: (e, 100 * v) for k, (e, v) in data.items()}, order, log=False)
             ax.set_ylim(-3, 103)
-            _mark_diverged(ax, rows, diverged)
+            _mark_diverged(ax, rows, diverged, exploded)
             ax.set_ylabel("% of the layer's units")
             ax.set_title(label)
             ax.legend(fontsize=8, loc="best")

@@ -10,7 +10,8 @@ again on internals.csv for runs whose run.json lacks them. The rules:
    Hint: ReLU, He initialisation, batch normalisation.
 2. **exploding gradients**: the total gradient norm (all layers) grew more than
    `EXPLODING_GROWTH` times above its lowest value so far, and then either the run
-   diverged (a NaN/inf loss or gradient) or the growth held for `PERSIST` epochs.
+   diverged (a NaN/inf loss or gradient, or a training loss that exploded while staying
+   finite: `nnrun.diagnose.explosion`) or the growth held for `PERSIST` epochs.
    The epoch is the first one above that line. Hint: lower the learning rate, clip the
    gradients (`optimizer.clipnorm`).
 3. **dying ReLU**: at the last epoch at least `DEAD_FRACTION` of a ReLU layer's units are
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnrun.diagnose import Diagnosis
+from nnrun.diagnose import Diagnosis, explosion
 from nnrun.inspect.internals import read, series
 from nnrun.runs.layout import RunFolder
 
@@ -122,7 +123,7 @@ def _vanishing(rows: Sequence[Mapping[str, Any]]) -> Verdict | None:
     )
 
 
-def _exploding(rows: Sequence[Mapping[str, Any]], diverged: bool) -> Verdict | None:
+def _exploding(rows: Sequence[Mapping[str, Any]], diverged: bool, stayed_finite: bool = False) -> Verdict | None:
     grads = series(list(rows), "grad_norm")
     if not grads:
         return None
@@ -155,7 +156,7 @@ def _exploding(rows: Sequence[Mapping[str, Any]], diverged: bool) -> Verdict | N
         EXPLODING,
         f"exploding gradients from epoch {epoch}",
         f"the gradient norm grew {growth} above its lowest value"
-        + (" before the loss diverged" if diverged else "")
+        + (" as the loss exploded" if stayed_finite else " before the loss diverged" if diverged else "")
         + ": lower optimizer.learning_rate (try 10x smaller), clip the gradients (optimizer.clipnorm: 1.0) "
         "or standardize the inputs",
         epoch,
@@ -195,7 +196,9 @@ def judge(
         for k, v in row.items()
         if str(k).endswith("loss")
     )
-    found = [v for v in (_vanishing(rows), _exploding(rows, diverged)) if v is not None]
+    # a loss that exploded while staying finite diverged too (the fit diagnosis's rule 1)
+    exploded = not diverged and bool(history) and explosion(history) is not None
+    found = [v for v in (_vanishing(rows), _exploding(rows, diverged or exploded, exploded)) if v is not None]
     return found + _dying_relu(rows)
 
 

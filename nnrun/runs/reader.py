@@ -172,6 +172,14 @@ class RunInfo:
         return diagnose(rows, self.status, Facts.from_record(self.record)).as_dict()
 
     @property
+    def blew_up(self) -> bool:
+        """The run diverged: its loss became NaN/inf (status `diverged`) or exploded while staying
+        finite (fit verdict `diverged`). Never a setting to recommend, even when early stopping
+        kept the weights of a good epoch from before: a sweep does not choose it as best and
+        `compare --sort` by a result ranks it after the runs that did not blow up."""
+        return self.status == Status.DIVERGED or (self.diagnosis or {}).get("verdict") == "diverged"
+
+    @property
     def kept_epoch(self) -> int | None:
         """The epoch whose weights the model holds: run.json's `kept_epoch`; for runs that predate
         it, the epoch early stopping restored (`restore_best_weights`), else the last epoch."""

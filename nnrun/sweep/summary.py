@@ -192,7 +192,8 @@ def build(record: SweepRecord) -> tuple[list[Group], list[str], list[dict[str, A
 def _best(groups: list[Group], crit: select.Criterion) -> dict[str, Any] | None:
     scores = {}
     for g in groups:
-        if g.all_completed:
+        # a point whose loss exploded (finite) completed, but blew up all the same: not a candidate
+        if g.all_completed and not any(r.blew_up for r in g.runs):
             found = select.score(g.completed, crit)
             if found is not None:
                 scores[g.number] = found
@@ -336,7 +337,7 @@ def _markdown(
             f"Best point: **{best['point']}** ({best['label']}): mean {best['metric']} {best['value']:.4g}{spread}."
         )
     else:
-        lines.append("No best point: no grid point has all its runs completed.")
+        lines.append("No best point: no grid point has all its runs completed without diverging.")
     if crit:
         word = "highest" if crit.get("mode") == "max" else "lowest"
         lines.append(
@@ -345,7 +346,7 @@ def _markdown(
             "accuracy, the binomial error on the validation rows): a tie goes to a point whose runs all fit well, "
             "then to the lower val_loss. `lowest val_loss` is the lowest at any epoch, shown for reference only."
         )
-    if any(Status.DIVERGED in str(row.get("status")) for row in rows):
+    if any(Status.DIVERGED in str(row.get("status")) or Status.DIVERGED in str(row.get("fit")) for row in rows):
         lines.append(
             "Points whose runs diverged are never chosen, even when early stopping kept the weights of an epoch "
             "from before the loss blew up and those score well: a setting that blows up is not one to recommend."
