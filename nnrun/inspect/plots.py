@@ -57,9 +57,16 @@ def _verdict_note(ax: Any, notes: Sequence[str]) -> None:
         )
 
 
-def _layer_lines(ax: Any, data: dict[str, tuple[np.ndarray, np.ndarray]], order: Sequence[str], log: bool) -> None:
-    """One line per layer, coloured by the layer's place in `order` (every layer, input to output)."""
+def _layer_lines(
+    ax: Any, data: dict[str, tuple[np.ndarray, np.ndarray]], order: Sequence[str], log: bool, zero: str = ""
+) -> None:
+    """One line per layer, coloured by the layer's place in `order` (every layer, input to output).
+
+    On a log scale a value of exactly 0 has no place, yet it is the one that matters (a layer
+    that gets no gradient at all: dead units, a vanished gradient): zeros are drawn as
+    triangles on a floor line below the smallest positive value, labelled `0 (zero)`."""
     colours = _ramp(len(order))
+    zeros: list[tuple[str, np.ndarray, Any]] = []
     for layer, (epochs, values) in data.items():
         i = order.index(layer) if layer in order else 0
         where = " (input side)" if i == 0 else " (output)" if i == len(order) - 1 else ""
@@ -68,10 +75,52 @@ def _layer_lines(ax: Any, data: dict[str, tuple[np.ndarray, np.ndarray]], order:
         ax.plot(
             epochs, shown, color=colours[i], lw=1.8, label=f"{layer}{where}", marker="o" if len(epochs) < 12 else None
         )
+        if log and bool((values == 0).any()):
+            zeros.append((layer, epochs[values == 0], colours[i]))
     if log:
         log_axis(ax)
+        if zeros:
+            _zero_floor(ax, data, zeros, zero)
     epoch_axis(ax)
     ax.grid(True, alpha=0.3, which="both")
+
+
+#: Where exact zeros go on a log axis (decades): the floor line below the smallest positive
+#: value, the spacing of one layer's row of zeros under it, the room under them for the label.
+ZERO_FLOOR_DECADES = 1.0
+ZERO_ROW_DECADES = 0.15
+ZERO_FLOOR_ROOM = 0.45
+
+
+def _zero_floor(
+    ax: Any, data: dict[str, tuple[np.ndarray, np.ndarray]], zeros: list[tuple[str, np.ndarray, Any]], zero: str
+) -> None:
+    """Draw exact zeros on a log axis: under a grey dashed line a decade below the smallest
+    positive value (at 1e-8 when nothing is positive), one row of triangles per layer in its
+    colour (input side on top), and a label naming them, so they are not read as tiny numbers."""
+    positive = np.concatenate([v[np.isfinite(v) & (v > 0)] for _, v in data.values()])
+    floor = float(positive.min()) / 10**ZERO_FLOOR_DECADES if len(positive) else 1e-8
+    rows = [floor / 10 ** (ZERO_ROW_DECADES * (n + 1)) for n in range(len(zeros))]
+    top = max(ax.get_ylim()[1], float(positive.max()) * 2) if len(positive) else floor * 10
+    ax.set_ylim(rows[-1] / 10**ZERO_FLOOR_ROOM, top)
+    if not len(positive):  # every value is 0: a scale would only invite reading the floor as 1e-8
+        ax.set_yticks([])
+        ax.set_yticks([], minor=True)
+    ax.axhline(floor, color="0.45", linestyle="--", linewidth=0.9, zorder=1)
+    for (_, epochs, colour), y in zip(zeros, rows, strict=True):
+        ax.plot(epochs, np.full(len(epochs), y), linestyle="none", marker="v", markersize=6, color=colour, zorder=5)
+    names = ", ".join(layer for layer, _, _ in zeros)
+    ax.text(
+        0.99,
+        rows[-1] / 10**0.1,
+        textwrap.shorten(f"\u25bc = 0 ({zero}): {names}" if zero else f"\u25bc = 0: {names}", 70, placeholder=" ..."),
+        transform=ax.get_yaxis_transform(),
+        ha="right",
+        va="top",
+        fontsize=8.5,
+        color="0.2",
+        zorder=9,
+    )
 
 
 def _mark_diverged(ax: Any, rows: list[dict[str, Any]], diverged: int | None, exploded: int | None = None) -> None:
@@ -107,13 +156,13 @@ def gradients(
     with lend("gradients", 1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [3, 2]}) as sheet:
         fig, (ax, ax2) = sheet.fig, sheet.axes
         order = _order(rows)
-        _layer_lines(ax, grads, order, log=True)
+        _layer_lines(ax, grads, order, log=True, zero="no gradient")
         _mark_diverged(ax, rows, diverged, exploded)
         ax.set_ylabel("gradient L2 norm (mean over the epoch's updates)")
         ax.set_title("gradient norm per layer")
         ax.legend(fontsize=8, loc="best", ncol=2 if len(grads) > 6 else 1)
         _verdict_note(ax, notes)
-        _layer_lines(ax2, series(rows, "update_ratio"), order, log=True)
+        _layer_lines(ax2, series(rows, "update_ratio"), order, log=True, zero="no update")
         _mark_diverged(ax2, rows, diverged, exploded)
         ax2.set_ylabel("||update|| / ||weights|| per epoch")
         ax2.set_title("how much each epoch moves the weights")

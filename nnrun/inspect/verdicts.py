@@ -110,13 +110,18 @@ def _vanishing(rows: Sequence[Mapping[str, Any]]) -> Verdict | None:
     start = _persistent_start(flags)
     if start is None:
         return None
-    k = int(math.floor(-math.log10(max(float(np.median(ratio[start:][np.isfinite(ratio[start:])])), 1e-30))))
+    typical = float(np.median(ratio[start:][np.isfinite(ratio[start:])]))
     epoch = int(epochs[start])
+    size = (
+        f"is about 10^-{int(math.floor(-math.log10(typical)))} of the last layer's ({names[-1]}), so the early layers "
+        "barely learn"
+        if typical > 0
+        else f"is 0: it gets no gradient at all while the last layer's ({names[-1]}) does, so the early layers do not learn"
+    )
     return Verdict(
         VANISHING,
         f"vanishing gradients from epoch {epoch}",
-        f"the first layer's gradient ({names[0]}) is about 10^-{k} of the last layer's ({names[-1]}), so the "
-        "early layers barely learn: use relu (or leaky_relu) in the hidden layers, He initialisation or "
+        f"the first layer's gradient ({names[0]}) {size}: use relu (or leaky_relu) in the hidden layers, He initialisation or "
         "batch_normalization between layers",
         epoch,
         names[0],
