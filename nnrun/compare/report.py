@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nnrun.compare import budget
+from nnrun.compare.budget import Picture
 from nnrun.compare.formats import STATUS_STYLE, VERDICT_STYLE, human_seconds, plain, show
 from nnrun.compare.table import Table, build_table, sort_descending
 from nnrun.inspect.verdicts import of_run
@@ -37,10 +39,9 @@ WIDE_PLOTS = (
     RunFolder.ACTIVATIONS_PLOT,
     RunFolder.WEIGHTS_PLOT,
 )
-#: Images larger than this are left out (a page is meant to stay small enough to mail).
+#: Images larger than this are left out (a page is meant to stay small enough to mail; how
+#: many pictures it embeds is `nnrun.compare.budget`'s choice).
 MAX_IMAGE_BYTES = 5_000_000
-#: Above this many runs, the per-run sections have no figures (about 100 kB each).
-MAX_RUNS_WITH_IMAGES = 300
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#222;max-width:1500px}
@@ -137,7 +138,7 @@ def comparison_table(table: Table) -> str:
     )
 
 
-def _figures(run: RunInfo) -> list[tuple[str, bytes]]:
+def _figures(run: RunInfo) -> list[Picture]:
     """The run's PNGs (loss first, the confusion matrix last); drawn from history.csv if it has none."""
     pngs = list(run.dir.glob("*.png"))
     order = {RunFolder.LOSS_PLOT: 0, RunFolder.CONFUSION_PLOT: 2, **{n: 3 + i for i, n in enumerate(INSIDE_PLOTS)}}
@@ -145,22 +146,27 @@ def _figures(run: RunInfo) -> list[tuple[str, bytes]]:
     out = []
     for p in pngs:
         try:
-            out.append((p.name, read_regular(p, MAX_IMAGE_BYTES)))
+            out.append(Picture(p.name, read_regular(p, MAX_IMAGE_BYTES), p))
         except OSError:  # missing, a dangling link, a FIFO, too big: left out
             continue
-    if not any(name != RunFolder.CONFUSION_PLOT for name, _ in out) and run.history():
+    if not any(f.name != RunFolder.CONFUSION_PLOT for f in out) and run.history():
         from nnrun.compare.plot import curves_png
 
         try:
             out.insert(
-                0, ("loss (from history.csv)", curves_png([run], "val_loss", train=True, title=f"{run.name}: loss"))
+                0,
+                Picture(
+                    "loss (from history.csv)", curves_png([run], "val_loss", train=True, title=f"{run.name}: loss")
+                ),
             )
         except ValueError:
             pass
     return out
 
 
-def run_section(run: RunInfo, images: bool = True) -> str:
+def run_section(run: RunInfo, figures: Sequence[Picture] | None = None, linked: Sequence[Picture] = ()) -> str:
+    """One run's section; `figures`: the pictures to embed (None: all of the run's), `linked`:
+    those left out of the page's picture budget, linked to their files."""
     from nnrun.compare.show import config_changes
 
     rec = run.record
@@ -221,13 +227,24 @@ def run_section(run: RunInfo, images: bool = True) -> str:
             + (f"<p>{_e(note)}</p>" if note else "")
             + f'<table class="kv">{rows}</table></details>'
         )
-    figures = _figures(run) if images else []
+    figures = _figures(run) if figures is None else figures
     if figures:
+        parts.append('<div class="figs">' + "".join(_img(f.png, f"{run.name}: {f.name}") for f in figures) + "</div>")
+    links = [f'<a href="{_e(f.path.as_uri())}">{_e(f.name)}</a>' for f in linked if f.path is not None]
+    if links:
         parts.append(
-            '<div class="figs">' + "".join(_img(png, f"{run.name}: {name}") for name, png in figures) + "</div>"
+            f'<p class="meta">not embedded (the page\'s picture budget), in the run folder: {", ".join(links)}</p>'
         )
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _embedded_bytes(section: str) -> int:
+    """The PNG bytes a piece of the page embeds (3 for every 4 characters of base64)."""
+    total = 0
+    for chunk in section.split("data:image/png;base64,")[1:]:
+        total += len(chunk.split('"', 1)[0]) * 3 // 4
+    return total
 
 
 def _values(values: Any) -> str:
@@ -303,12 +320,14 @@ def build_report(
     out.append(comparison_table(table))
     if table.differing:
         out.append(f'<p class="meta">config keys that differ between these runs: {_e(", ".join(table.differing))}</p>')
+    spent = 0  # bytes of PNG embedded so far (`budget.IMAGE_BUDGET` for the whole page)
     with_curves = [r for r in runs if r.history()]
     if with_curves:
         from nnrun.compare.plot import curves_png
 
         try:
             png = curves_png(with_curves, "val_loss", train=False)
+            spent += len(png)
             out.append("<h2>Validation loss</h2>")
             out.append(f'<div class="figs wide">{_img(png, "validation loss of every run")}</div>')
         except ValueError:
@@ -319,14 +338,25 @@ def build_report(
             sweeps.setdefault(run.sweep, []).append(run)
     if sweeps:
         out.append("<h2>Sweeps</h2>")
-        out += [sweep_section(path, members) for path, members in sweeps.items()]
+        for path, members in sweeps.items():
+            section = sweep_section(path, members)
+            spent += _embedded_bytes(section)
+            out.append(section)
     out.append("<h2>Each run</h2>")
-    images = len(runs) <= MAX_RUNS_WITH_IMAGES
-    if not images:
+    chosen = budget.plan(
+        [_figures(run) for run in runs], budget.IMAGE_BUDGET - spent, [bool(of_run(run)) for run in runs]
+    )
+    if chosen.cut:
+        left = sum(len(links) for links in chosen.linked)
+        ranks = ", ".join(budget.RANK_NAMES[r] for r in chosen.cut)
         out.append(
-            f'<p class="meta">{len(runs)} runs: figures are left out of the sections below to keep the page '
-            f"small (up to {MAX_RUNS_WITH_IMAGES} runs have them); --filter or --last narrows the set.</p>"
+            f'<p class="meta">{left} pictures ({ranks}) are linked to their run folders instead of embedded, to '
+            f"keep the page under about {budget.PAGE_BYTES / 1e6:.0f} MB. Pictures go in by need over all runs: "
+            "each run's loss curve, then its results (confusion matrix, decision regions, predictions), its other "
+            "curves, then its insides (gradients, activations, weights). --filter or --last narrows the set.</p>"
         )
-    out += [run_section(run, images) for run in runs]
+    out += [
+        run_section(run, shown, links) for run, shown, links in zip(runs, chosen.embedded, chosen.linked, strict=True)
+    ]
     out.append(f"<script>{JS}</script></body></html>")
     return "\n".join(out) + "\n"

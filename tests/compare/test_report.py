@@ -185,12 +185,18 @@ def test_report_user_errors(made: MadeRuns, nnrun, args: list[str], message: str
 
 
 def test_many_runs_keep_the_page_small(made: MadeRuns, monkeypatch: pytest.MonkeyPatch) -> None:
-    from nnrun.compare import collect, report
+    """A budget too small for every picture: the loss curves go in first, the rest are linked."""
+    from nnrun.compare import budget, collect, report
 
     runs, _ = collect([made.root])
-    monkeypatch.setattr(report, "MAX_RUNS_WITH_IMAGES", 3)
+    losses = sum((run.dir / "loss.png").stat().st_size for run in runs if (run.dir / "loss.png").is_file())
+    monkeypatch.setattr(budget, "IMAGE_BUDGET", losses + 200_000)  # the page-wide validation loss, about 100 kB
     text = report.build_report(runs)
     assert text.count('<section class="run"') == len(runs)
-    assert "figures are left out" in text
+    assert "are linked to their run folders instead of embedded" in text
     assert 'alt="validation loss of every run"' in text
-    assert "confusion_matrix.png" not in text
+    for run in runs:
+        if (run.dir / "loss.png").is_file():
+            assert f'alt="{run.name}: loss.png"' in text
+    assert 'alt="moons: gradients.png"' not in text
+    assert (made.root.as_uri() + "/") in text and "gradients.png</a>" in text  # linked instead
