@@ -425,7 +425,9 @@ def boundary_epochs(
         axes[0][0].set_ylabel(features[1])
         axes[-1][0].set_xlabel(features[0])
         colours = f"red: {names[1]}, blue: {names[0]}, black line: p = 0.5" if len(names) == 2 else ""
-        fig.suptitle(f"{title}: the decision boundary forming (epochs on a log scale)\n{colours}")
+        head = f"{title}: the decision boundary forming (epochs on a log scale)"
+        # wrapped to the figure (about 10 characters an inch): one snapshot is one narrow panel
+        fig.suptitle("\n".join([*textwrap.wrap(head, int(4.3 * cols * 10)), colours]).strip())
         return _save(fig, path)
 
 
