@@ -245,9 +245,9 @@ def weights(
             if lo == hi:
                 lo, hi = lo - 0.5, hi + 0.5
             bins = np.linspace(lo, hi, 41)
-            ax.hist(b, bins=bins, histtype="stepfilled", alpha=0.35, color="tab:blue", label=f"epoch {first_epoch}")
+            _histogram(ax, b, bins, fill=True, alpha=0.35, facecolor="tab:blue", lw=0, label=f"epoch {first_epoch}")
             lost = f" ({len(after) - len(a)} not finite)" if len(a) < len(after) else ""
-            ax.hist(a, bins=bins, histtype="step", lw=2, color="tab:red", label=f"epoch {last_epoch}{lost}")
+            _histogram(ax, a, bins, fill=False, lw=2, edgecolor="tab:red", label=f"epoch {last_epoch}{lost}")
             ax.set_title(f"{layer} ({len(after)} weights)\n{_spread(b, a, first_epoch)}", fontsize=9)
             ax.set_xlabel("weight value")
             ax.legend(fontsize=8, loc="upper right")
@@ -259,6 +259,19 @@ def weights(
         text = f"{title}: weight histograms, epoch {first_epoch} vs the saved model (epoch {last_epoch}){more}{blew}"
         fig.suptitle("\n".join(textwrap.wrap(text, int(4.2 * cols * 10))))  # about 10 characters an inch
         return _save(fig, path)
+
+
+def _histogram(ax: Any, values: np.ndarray, bins: np.ndarray, **style: Any) -> None:
+    """What `ax.hist(values, bins, histtype="step"/"stepfilled")` draws, as one step patch whose
+    data limits are its bins and tallest bar (hist measures every vertex of its polygon, a
+    third of this picture's time)."""
+    from matplotlib.patches import StepPatch
+
+    counts, _ = np.histogram(values, bins)
+    patch = ax.add_artist(StepPatch(counts, bins, baseline=0, **style))
+    patch.sticky_edges.y.append(0)  # bars stand on the x axis, as hist's do
+    ax.update_datalim([(bins[0], 0), (bins[-1], counts.max())])
+    ax.autoscale_view()
 
 
 def _spread(before: np.ndarray, after: np.ndarray, first_epoch: int) -> str:
