@@ -28,7 +28,9 @@ def lr_find(
     from nnrun.experiment import prepare_experiment
     from nnrun.runs import folder
     from nnrun.runs.layout import RunFolder
+    from nnrun.tf_import import pause_collector
 
+    pause_collector()
     lrfind.check_range(start, end, steps)
     prepared = prepare_experiment(config, set_ or [])
     folder.ensure_writable(out)

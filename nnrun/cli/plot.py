@@ -145,13 +145,13 @@ def augmentation(
     from nnrun.errors import NnrunError
     from nnrun.experiment import prepare_experiment
     from nnrun.inspect import augmentation as aug
+    from nnrun.tf_import import import_tensorflow, pause_collector
 
+    pause_collector()
     output = _image(output)
     prepared = prepare_experiment(config)
     why = aug.problem(prepared.spec, prepared.data)
     if why is not None:
         raise NnrunError(f"{config}: nothing to show: {why}")
-    from nnrun.tf_import import import_tensorflow
-
     import_tensorflow()
     _write(aug.figure(prepared.spec, prepared.data, samples), output)

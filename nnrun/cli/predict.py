@@ -38,6 +38,9 @@ def predict(
     """
     from nnrun.output import write_output, write_stdout
     from nnrun.predict import check_output, csv_text, default_output, predict_csv
+    from nnrun.tf_import import pause_collector
+
+    pause_collector()
 
     path = Path(output) if output and output != "-" else default_output(input_csv)
     if output != "-":

@@ -21,6 +21,9 @@ def rerun(
     history.csv and metrics.json with the original. Exit 0 if identical, 1 if not."""
     from nnrun.experiment.rerun import prepare_rerun
     from nnrun.runs.match import compare_runs
+    from nnrun.tf_import import pause_collector
+
+    pause_collector()
 
     job = prepare_rerun(run_dir, out)
     original, run_dir = job.original, job.original.dir

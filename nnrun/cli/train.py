@@ -77,6 +77,9 @@ def train(
     one result line each; a config that fails does not stop the others unless --fail-fast,
     a stop signal ends the batch; the exit code is the worst of them.
     """
+    from nnrun.tf_import import pause_collector
+
+    pause_collector()
     paths = config_paths(configs)
     if len(paths) == 1:
         train_one(paths[0], set_ or [], out, quiet)

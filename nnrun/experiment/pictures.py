@@ -57,12 +57,20 @@ class _Mark:
             pass
 
 
-#: The drawing process's loop: read a pickled call, make it, answer b"1" (drawn) or b"0" (failed).
+#: The drawing process's loop: load the drawing code, then read a pickled call, make it, answer
+#: b"1" (drawn) or b"0" (failed).
 #: The answers have file descriptor 1 to themselves (whatever prints goes to stderr, the worker's
 #: log). It ignores the terminal's stop signals (the worker decides) and ends when the worker
 #: does (end of input).
 _CHILD = """
-import os, pickle, signal, struct, sys
+import gc, os, pickle, signal, struct, sys
+gc.disable()  # as nnrun.tf_import.collector_paused: load the drawing code without useless passes
+try:
+    import nnrun.inspect.plots, nnrun.plots
+except Exception:
+    pass  # each picture's own unpickling says what is missing
+gc.freeze()
+gc.enable()
 for s in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
     signal.signal(s, signal.SIG_IGN)
 answers = os.fdopen(os.dup(1), "wb")

@@ -233,7 +233,9 @@ def serve(conn: Any, threads: int, log_path: str | None) -> None:
     folder is final. Before it exits, on any path, it waits for every point it took to be final.
     """
     from nnrun.signals import leave_to_parent
+    from nnrun.tf_import import pause_collector
 
+    pause_collector()  # until setup() has loaded TensorFlow
     leave_to_parent()
     signal.signal(signal.SIGTERM, _on_term)
     _die_with_parent()
