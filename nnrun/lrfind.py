@@ -200,7 +200,7 @@ def run(
 
 def plot(result: LrFindResult, path: Path, title: str) -> Path:
     """Loss vs learning rate (log x), the suggestion marked."""
-    from nnrun.plots import pyplot
+    from nnrun.plots import pyplot, save_png
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
@@ -223,7 +223,7 @@ def plot(result: LrFindResult, path: Path, title: str) -> Path:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
+    save_png(fig, path)  # whole or not at all
     plt.close(fig)
     return path
 

@@ -53,16 +53,22 @@ def pyplot() -> Any:
     return _FileFigures
 
 
-def save_png(fig: Any, path: Path) -> Path:
-    """The figure as a PNG, written beside and renamed (a kill never leaves half a picture).
-    Drawn as `fig.savefig` draws it, with its ticks drawn as a few artists (`nnrun.ticks`, once
-    the layout is final); encoded by `nnrun.png` (a few times faster than savefig's)."""
+def png_bytes(fig: Any) -> bytes:
+    """The figure as PNG bytes: drawn as `fig.savefig` draws it, with its ticks drawn as a few
+    artists (`nnrun.ticks`, once the layout is final); encoded by `nnrun.png` (a few times faster
+    than savefig's). Every PNG nnrun writes or embeds is made here."""
     from nnrun import png, ticks
-    from nnrun.runs.files import atomic_write_bytes
 
     ticks.flatten(fig)
     fig.canvas.draw()
-    atomic_write_bytes(path, png.encode(fig.canvas.buffer_rgba(), fig.dpi))
+    return png.encode(fig.canvas.buffer_rgba(), fig.dpi)
+
+
+def save_png(fig: Any, path: Path) -> Path:
+    """The figure as a PNG, written beside and renamed (a kill never leaves half a picture)."""
+    from nnrun.runs.files import atomic_write_bytes
+
+    atomic_write_bytes(path, png_bytes(fig))
     return path
 
 

@@ -4,7 +4,6 @@ saved with `fig.savefig` elsewhere), drawn by the same code as the run folder's 
 from __future__ import annotations
 
 import base64
-import io
 from typing import TYPE_CHECKING, Any
 
 from nnrun.errors import NnrunError
@@ -57,9 +56,9 @@ def sweep_curves(sweep: Sweep, metric: str | None = None) -> Any:
 
 def png_data_uri(fig: Any) -> str:
     """A figure as an inline `data:` URI for HTML."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    from nnrun.plots import png_bytes
+
+    return file_data_uri(png_bytes(fig))
 
 
 def file_data_uri(data: bytes) -> str:

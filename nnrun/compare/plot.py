@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import statistics
@@ -394,7 +393,7 @@ def curves_png(
     """The figure as PNG bytes: `metric` per epoch, one panel per dataset and loss, one line
     per run (runs that differ only in the seed: their mean with a band), dashed: training."""
     from nnrun.compare.formats import plain
-    from nnrun.plots import epoch_axis, pyplot
+    from nnrun.plots import epoch_axis, png_bytes, pyplot
 
     train_key = metric.removeprefix("val_")
     groups = panels(runs)
@@ -460,10 +459,9 @@ def curves_png(
     else:
         axes.flat[0].set_title(head)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    data = png_bytes(fig)
     plt.close(fig)
-    return buf.getvalue()
+    return data
 
 
 def write_curves(runs: Sequence[RunInfo], path: Path, metric: str = "val_loss", train: bool = False) -> Path:

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnrun.plots import arrange, epoch_axis, log_axis, pyplot
-from nnrun.runs.files import atomic_write_bytes, atomic_write_text, write_csv_rows
+from nnrun.plots import arrange, epoch_axis, log_axis, pyplot, save_png
+from nnrun.runs.files import atomic_write_text, write_csv_rows
 from nnrun.runs.layout import Status, SweepFolder
 from nnrun.runs.reader import RunInfo, RunUnreadable, read_run
 from nnrun.runs.records import SweepPoint
@@ -364,14 +364,6 @@ def _markdown(
     return "\n".join(lines) + "\n"
 
 
-def _save(fig: Any, path: Path) -> None:
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    atomic_write_bytes(path, buf.getvalue())
-
-
 def curves(
     groups: list[Group], path: Path, title: str, metric: str = "val_loss", mode: str = "min", best: int | None = None
 ) -> bool:
@@ -379,7 +371,7 @@ def curves(
     fig = curves_figure(groups, title, metric, mode, best)
     if fig is None:
         return False
-    _save(fig, path)
+    save_png(fig, path)
     return True
 
 
@@ -502,7 +494,7 @@ def lr_vs_metric(
     fig = lr_vs_metric_figure(groups, rows, varied, title, best, x_key)
     if fig is None:
         return False
-    _save(fig, path)
+    save_png(fig, path)
     return True
 
 
