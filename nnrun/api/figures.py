@@ -37,6 +37,7 @@ def sweep_curves(sweep: Sweep, metric: str | None = None) -> Any:
     """The sweep's curves.png as a Figure: `metric` (default: the selection metric) per epoch per point."""
     import matplotlib.pyplot  # noqa: F401 - in a notebook, registers how a Figure is shown inline
 
+    from nnrun.sweep.select import auto_mode
     from nnrun.sweep.summary import curves_figure, groups_of
 
     record = sweep.sweep_record()
@@ -44,9 +45,7 @@ def sweep_curves(sweep: Sweep, metric: str | None = None) -> Any:
     mode = selection.get("mode", "min") if metric in (None, selection.get("metric")) else None
     metric = metric or selection.get("metric") or "val_loss"
     if mode is None:
-        from nnrun.compare.table import higher_is_better
-
-        mode = "max" if higher_is_better(metric) else "min"
+        mode = auto_mode(metric)
     best = (record.json.best or {}).get("point")  # the sweep's choice, whatever the metric drawn
     fig = curves_figure(groups_of(record), str(record.json.name or "sweep"), metric, mode, best)
     if fig is None:

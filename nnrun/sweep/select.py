@@ -25,19 +25,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from nnrun.compare.table import higher_is_better
 from nnrun.errors import NnrunError
 from nnrun.runs.reader import RunInfo
 
 Mode = Literal["min", "max"]
-#: Metrics that are better when higher; any other column is better when lower.
-HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "f1", "r2")
 #: Metrics a regression grid over `loss` can share, in order of preference.
 SHARED_REGRESSION = ("mae", "mse")
 LOSS_KEYS = ("loss", "loss.name")
 
 
 def auto_mode(metric: str) -> Mode:
-    return "max" if any(w in metric.lower() for w in HIGHER_IS_BETTER) else "min"
+    """Which way `metric` is better (`compare.table.higher_is_better`: accuracies, AUC, ... up)."""
+    return "max" if higher_is_better(metric) else "min"
 
 
 @dataclass(frozen=True)
