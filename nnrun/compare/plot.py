@@ -6,7 +6,7 @@ import math
 import os
 import statistics
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -350,12 +350,22 @@ def colour_key(runs: Sequence[RunInfo]) -> str | None:
     return next((k for k in numeric if "learning_rate" in k), numeric[0] if numeric else None)
 
 
-def style_key(runs: Sequence[RunInfo], colour: str) -> str | None:
-    """The differing key, other than the colour key, whose few values (2 to 4) can be line styles."""
-    for key in rank_differing(runs, differing_keys(runs)):
-        if key not in (colour, SEED_KEY) and 1 < len({repr(r.flat_config.get(key)) for r in runs}) <= len(LINE_STYLES):
+def few_valued(keys: Iterable[str], values: Callable[[str], Iterable[Any]], skip: Container[str]) -> str | None:
+    """The first of `keys` (not in `skip`) with a few distinct `values(key)` (2 to 4): what line
+    styles can tell apart beside the colours (compare's overlay, a sweep's curves)."""
+    for key in keys:
+        if key not in skip and 1 < len(set(values(key))) <= len(LINE_STYLES):
             return key
     return None
+
+
+def style_key(runs: Sequence[RunInfo], colour: str) -> str | None:
+    """The differing key, other than the colour key, whose few values can be line styles."""
+    return few_valued(
+        rank_differing(runs, differing_keys(runs)),
+        lambda key: (repr(r.flat_config.get(key)) for r in runs),
+        (colour, SEED_KEY),
+    )
 
 
 def panels(runs: Sequence[RunInfo]) -> dict[str, list[RunInfo]]:

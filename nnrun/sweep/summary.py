@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -375,11 +376,13 @@ def curves(
     return True
 
 
-def point_label(group: Group, varied: list[str]) -> str:
-    """`learning_rate=0.01, units=4`: the point's swept values under their short names."""
-    from nnrun.compare.plot import short_keys
+def point_label(group: Group, varied: list[str], short: Mapping[str, str] | None = None) -> str:
+    """`learning_rate=0.01, units=4`: the point's swept values under their short names
+    (`short`: `compare.plot.short_keys(varied)`, when the caller labels many points)."""
+    if short is None:
+        from nnrun.compare.plot import short_keys
 
-    short = short_keys(varied)
+        short = short_keys(varied)
     return ", ".join(f"{short[k]}={format_value(group.values.get(k))}" for k in varied) or group.label
 
 
@@ -391,7 +394,7 @@ def curves_figure(
     run has no such column. Colours follow a numeric swept key (the learning rate on a log
     scale); the best point (`best`, a group number) is drawn outlined and named in the legend
     (`nnrun.compare.plot.draw`). A closed matplotlib Figure, or None if no point has a curve."""
-    from nnrun.compare.plot import LINE_STYLES, MAX_LINES, Series, draw, series_of, short_keys
+    from nnrun.compare.plot import MAX_LINES, Series, draw, few_valued, series_of, short_keys
 
     varied = [k for k in (groups[0].values if groups else {})]
     numeric = [
@@ -402,14 +405,7 @@ def curves_figure(
     key = LR_KEY if LR_KEY in numeric else (numeric[0] if numeric else None)
     short = short_keys(varied)
     # a 2-D grid: the other key's values (a few of them) as line styles
-    style_key = next(
-        (
-            k
-            for k in varied
-            if k != key and 1 < len({format_value(g.values.get(k)) for g in groups}) <= len(LINE_STYLES)
-        ),
-        None,
-    )
+    style_key = few_valued(varied, lambda k: (format_value(g.values.get(k)) for g in groups), (key,))
     series: list[Series] = []
     best_index = None
     only_metric = True
@@ -438,13 +434,22 @@ def curves_figure(
             kept = runs[0].kept_epoch if len(runs) == 1 else None
             series.append(
                 Series(
-                    point_label(g, varied), epochs, mean, low, high, n, value, style=style, diverged=diverged, kept=kept
+                    point_label(g, varied, short),
+                    epochs,
+                    mean,
+                    low,
+                    high,
+                    n,
+                    value,
+                    style=style,
+                    diverged=diverged,
+                    kept=kept,
                 )
             )
         elif any(st in (Status.DIVERGED, Status.FAILED) for st in g.statuses):
             status = Status.DIVERGED if Status.DIVERGED in g.statuses else Status.FAILED
             # one swept key: its values only (learning_rate = 0.01, 0.1, 1), else each point's label
-            name = format_value(g.values.get(varied[0])) if len(varied) == 1 else point_label(g, varied)
+            name = format_value(g.values.get(varied[0])) if len(varied) == 1 else point_label(g, varied, short)
             undrawn.setdefault(str(status), []).append(name)
     if not series:
         return None
