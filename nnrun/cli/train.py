@@ -27,7 +27,7 @@ def summary_line(outcome: Any) -> str:
     if "loss" in test:
         parts.append(f"test loss {test['loss']:.4g}")
     if test and outcome.status == Status.DIVERGED:  # early stopping kept an epoch from before it
-        parts.append(f"of epoch {rec.get('kept_epoch')}'s weights")
+        parts[-1] += f" (epoch {rec.get('kept_epoch')}'s weights)"
     parts.append(f"{rec.get('epochs_run', 0)} epochs in {rec.get('train_seconds') or 0:.2f} s ({rec.get('trainer')})")
     diagnosis = rec.get("diagnosis") or {}
     if diagnosis.get("verdict"):

@@ -100,7 +100,7 @@ def test_the_summary_line_says_whose_weights_were_tested(made: dict[str, Path]) 
 
     record, metrics, _ = _read(made["graph"])
     line = summary_line(Outcome(made["graph"], record["status"], record, metrics))
-    assert line.startswith("diverged, test accuracy ") and "of epoch 1's weights" in line, line
+    assert line.startswith("diverged, test accuracy ") and " (epoch 1's weights), 2 epochs in " in line, line
 
 
 def test_a_sweep_never_picks_the_point_that_diverged(made: dict[str, Path]) -> None:
