@@ -185,6 +185,7 @@ def _npz_frames(path: Path, run: SavedRun) -> Iterator[Any]:
     one value a row, whole); its layout is checked before the first frame is asked for."""
     import pandas as pd
 
+    from nnrun.data.files import npz_error
     from nnrun.data.rows import member_batches
 
     if not path.is_file():
@@ -197,7 +198,7 @@ def _npz_frames(path: Path, run: SavedRun) -> Iterator[Any]:
             raise NnrunError(f"{path.name} has no array x; it holds {sorted(names)}")
         shape, batches = member_batches(path, "x", PREDICT_BATCH)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise NnrunError(f"cannot read {path} as a NumPy .npz file: {str(exc).splitlines()[0]}") from None
+        raise npz_error(path, exc) from None
     if len(shape) < 2 or math.prod(shape[1:]) != len(run.input_columns):
         raise NnrunError(
             f"{path.name}: x is {list(shape)} but the model takes rows of {list(run.preprocessor.input_shape or [])}"
@@ -217,7 +218,7 @@ def _npz_frames(path: Path, run: SavedRun) -> Iterator[Any]:
                 start += len(x)
                 yield frame
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise NnrunError(f"cannot read {path} as a NumPy .npz file: {str(exc).splitlines()[0]}") from None
+            raise npz_error(path, exc) from None
 
     return frames()
 

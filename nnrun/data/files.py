@@ -45,7 +45,12 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as f:
             return {k: np.asarray(f[k]) for k in f.files}
     except (OSError, ValueError) as exc:
-        raise NnrunError(f"cannot read {path} as a NumPy .npz file: {str(exc).splitlines()[0]}") from None
+        raise npz_error(path, exc) from None
+
+
+def npz_error(path: Path, exc: Exception) -> NnrunError:
+    """What a reader says of an .npz it cannot read (its first line of `exc`)."""
+    return NnrunError(f"cannot read {path} as a NumPy .npz file: {(str(exc).splitlines() or [type(exc).__name__])[0]}")
 
 
 def _numeric(x: np.ndarray, name: str, path: Path) -> np.ndarray:
