@@ -1,5 +1,9 @@
-"""`--backend ray` on a local Ray: the same sweep as the local backend, the same folder layout,
-and the same numbers for the same seeds."""
+"""`--backend ray` on a local Ray: the same sweep as nnrun's own backends, the same folder layout,
+and the same numbers for the same seeds.
+
+The sweep it is checked against trains its points in this process (`--backend inline`, the same
+`worker.run_point` as a local worker; tests/sweep/test_warm.py shows a worker's points equal
+fresh runs bit for bit), so the only processes started are Ray's."""
 
 from __future__ import annotations
 
@@ -22,11 +26,15 @@ def _start(root: Path, *extra: str) -> subprocess.Popen:
     return start_cli("sweep", str(CONFIGS / "xor.yaml"), *ARGS, "--out", str(root), *extra)
 
 
+def _read(root: Path) -> tuple[dict, Path]:
+    (sweep_dir,) = (root / "xor").iterdir()
+    return json.loads((sweep_dir / "sweep.json").read_text()), sweep_dir
+
+
 def _finish(proc: subprocess.Popen, root: Path) -> tuple[dict, Path]:
     out, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, out + err
-    (sweep_dir,) = (root / "xor").iterdir()
-    return json.loads((sweep_dir / "sweep.json").read_text()), sweep_dir
+    return _read(root)
 
 
 def _history(sweep_dir: Path, point: dict) -> list[dict[str, str]]:
@@ -34,12 +42,17 @@ def _history(sweep_dir: Path, point: dict) -> list[dict[str, str]]:
 
 
 @requires("ray", "ray")
-def test_ray_backend_matches_the_local_backend(tmp_path: Path) -> None:
-    # both at once: Ray's start-up overlaps the local workers' TensorFlow import
+def test_ray_backend_matches_the_inline_backend(tmp_path: Path, nnrun) -> None:
+    # both at once: Ray starts up while this process trains the same points
     ray_proc = _start(tmp_path / "ray", "--backend", "ray")
-    local_proc = _start(tmp_path / "local")
+    try:
+        code, out, err = nnrun("sweep", CONFIGS / "xor.yaml", *ARGS, "--backend", "inline", "--out", tmp_path / "local")
+    except BaseException:
+        ray_proc.kill()
+        raise
     ray_record, ray_dir = _finish(ray_proc, tmp_path / "ray")
-    local_record, local_dir = _finish(local_proc, tmp_path / "local")
+    assert code == 0, out + err
+    local_record, local_dir = _read(tmp_path / "local")
 
     assert ray_record["backend"] == "ray" and ray_record["status"] == "completed"
     assert [p["values"] for p in ray_record["points"]] == [p["values"] for p in local_record["points"]]

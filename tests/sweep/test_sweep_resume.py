@@ -1,5 +1,9 @@
 """Stopping a real sweep half-way (Ctrl-C, or the sweep process killed outright) and resuming it:
-completed points are kept as they are, everything else runs again."""
+completed points are kept as they are, everything else runs again.
+
+The sweep that is stopped is a real `nnrun sweep` process with its worker; the resume, which is
+about what the folder says and not about processes, runs through the CLI's main in this process
+(`--backend inline`), so it imports no TensorFlow of its own."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFIGS, run_cli, start_cli
+from tests.conftest import CONFIGS, start_cli
 
 #: Every test here trains or starts nnrun processes: only in the full suite.
 pytestmark = pytest.mark.slow
@@ -56,11 +60,11 @@ def _run_statuses(sweep_dir: Path) -> dict[str, str]:
     }
 
 
-def _resume_and_check(sweep_dir: Path, kept: dict[int, str]) -> dict:
-    proc = run_cli("sweep", "--resume", str(sweep_dir), "--workers", "1", "--quiet")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+def _resume_and_check(nnrun, sweep_dir: Path, kept: dict[int, str]) -> dict:
+    code, out, err = nnrun("sweep", "--resume", sweep_dir, "--backend", "inline", "--quiet")
+    assert code == 0, out + err
     record = _record(sweep_dir)
-    assert record["status"] == "completed"
+    assert record["status"] == "completed" and record["backend"] == "inline"
     assert [p["status"] for p in record["points"]] == ["completed"] * 4
     for index, run_dir in kept.items():
         assert record["points"][index]["run_dir"] == run_dir  # not trained again
@@ -72,7 +76,7 @@ def _resume_and_check(sweep_dir: Path, kept: dict[int, str]) -> dict:
     return record
 
 
-def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
+def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path, nnrun) -> None:
     root = tmp_path / "runs"
     proc = _start(root)
     sweep_dir = _wait_until_some_completed(root, proc)
@@ -96,7 +100,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
     assert (sweep_dir / "summary.md").is_file()
 
     kept = {p["index"]: p["run_dir"] for p in record["points"] if p["status"] == "completed"}
-    resumed = _resume_and_check(sweep_dir, kept)
+    resumed = _resume_and_check(nnrun, sweep_dir, kept)
     for p in resumed["points"]:
         if p["index"] not in kept and record["points"][p["index"]]["run_dir"]:
             assert p["attempts"][-1]["status"] == "interrupted"
@@ -124,7 +128,7 @@ def test_closed_terminal_stops_the_sweep_cleanly(tmp_path: Path) -> None:
         assert (sweep_dir / run_dir / "model.keras").is_file()
 
 
-def test_sweep_killed_outright_then_resumed(tmp_path: Path) -> None:
+def test_sweep_killed_outright_then_resumed(tmp_path: Path, nnrun) -> None:
     root = tmp_path / "runs"
     proc = _start(root)
     sweep_dir = _wait_until_some_completed(root, proc)
@@ -141,4 +145,4 @@ def test_sweep_killed_outright_then_resumed(tmp_path: Path) -> None:
         if p["run_dir"] and _run_statuses(sweep_dir).get(p["run_dir"]) == "completed":
             kept[p["index"]] = p["run_dir"]
     assert 1 <= len(kept) < 4
-    _resume_and_check(sweep_dir, kept)
+    _resume_and_check(nnrun, sweep_dir, kept)
