@@ -48,6 +48,17 @@ def quiet_stderr() -> Iterator[None]:
             os.close(saved)
 
 
+#: Threads per op asked for before the runtime starts (`request_intra_op_threads`).
+_intra_op_threads: int | None = None
+
+
+def request_intra_op_threads(threads: int | None) -> None:
+    """Give each op `threads` threads (None: TensorFlow's default, one per core) when
+    `import_tensorflow` starts the runtime; no effect once it has (`nnrun.train.threads`)."""
+    global _intra_op_threads
+    _intra_op_threads = threads
+
+
 def import_tensorflow() -> ModuleType:
     """`import tensorflow` (and keras), silently, once per process."""
     if "tensorflow" in sys.modules and "keras" in sys.modules:
@@ -59,6 +70,9 @@ def import_tensorflow() -> ModuleType:
         import keras  # noqa: F401
         import tensorflow as tf
 
+        if _intra_op_threads is not None:
+            with contextlib.suppress(RuntimeError):  # the runtime exists: TensorFlow was used before
+                tf.config.threading.set_intra_op_parallelism_threads(_intra_op_threads)
         tf.constant(1.0) + 1.0  # the first op loads the CPU kernels, which log too
     return tf
 

@@ -15,6 +15,8 @@ from nnrun.spec import Spec
 from nnrun.spec.checks import DataFacts, static_facts
 from nnrun.spec.loader import Document
 from nnrun.spec.parse import dotted, load_spec, semantic_problems
+from nnrun.tf_import import request_intra_op_threads
+from nnrun.train.threads import intra_op_threads
 
 
 @dataclass
@@ -46,6 +48,8 @@ def prepare_experiment(config: str | Path, overrides: list[str] | None = None) -
 
 
 def prepare_loaded(spec: Spec, doc: Document, base: Path, config_path: Path | None = None) -> Prepared:
+    # before loading the data, which may start TensorFlow (the Keras datasets); imports nothing
+    request_intra_op_threads(intra_op_threads(spec))
     try:
         data = prepare(spec, base)
     except DataProblem as exc:
