@@ -23,6 +23,7 @@ import numpy as np
 
 from nnrun.figure_cache import lend
 from nnrun.inspect.internals import series
+from nnrun.inspect.regions import regions
 from nnrun.plots import COLORBAR_ROOM, DIVERGED_COLOUR, arrange, epoch_axis, few_epochs, log_axis, save_png
 
 #: Colour ramp from the input layer (dark) to the output layer (light).
@@ -348,16 +349,7 @@ def _regions(ax: Any, grid: Grid, probs: np.ndarray, names: Sequence[str]) -> An
         p = probs[:, 1].reshape(grid.shape)
         levels = np.linspace(0, 1, 11)
         bands = _over_white(matplotlib.colormaps["RdBu_r"]((levels[:-1] + levels[1:]) / 2), 0.75)
-        im = ax.imshow(
-            p.astype("float32"),
-            origin="lower",
-            extent=grid.extent(),
-            aspect="auto",
-            cmap=bands,
-            norm=BoundaryNorm(levels, bands.N),
-            interpolation="bilinear",
-            interpolation_stage="data",
-        )
+        im = regions(ax, p, grid.extent(), bands, BoundaryNorm(levels, bands.N))
         if np.nanmin(p) < 0.5 < np.nanmax(p):
             _line(ax, grid, p, 0.5)
         return im
