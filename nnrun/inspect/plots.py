@@ -205,7 +205,8 @@ def activations(
             ax.set_title(label)
             ax.legend(fontsize=8, loc="best")
         _verdict_note(axes[0][0], notes)
-        fig.suptitle(f"{title}: hidden layers' activations on a fixed batch of training rows")
+        text = f"{title}: hidden layers' activations on a fixed batch of training rows"
+        fig.suptitle("\n".join(textwrap.wrap(text, int(6.2 * len(panels) * 11))))  # one panel: no room for one line
         return _save(fig, path)
 
 
