@@ -7,6 +7,7 @@ loaded: the decision regions are the model's predictions on a grid, once per wei
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -76,10 +77,21 @@ def figures(
         out += _quietly(lambda: _weights(model, inspection, run_dir, spec.name, kept, diverged))
     if usable:
         if has_boundary(data):
-            out += _quietly(lambda: _boundary(model, spec, data, inspection, run_dir))
+            shown = _whose(result, kept)
+            out += _quietly(lambda: _boundary(model, spec, data, inspection, run_dir, shown))
         elif data.task == "regression":
             out += _quietly(lambda: _predictions(model, spec, data, run_dir))
     return out
+
+
+def _whose(result: TrainResult, kept: int | None) -> str:
+    """Whose weights the saved model holds, for a title: the final model's, or those of the
+    epoch early stopping restored (then the drawn regions are not the last epoch's)."""
+    epochs = [int(e) for r in result.history if isinstance(e := r.get("epoch"), (int, float)) and math.isfinite(e)]
+    last = max(epochs, default=None)
+    if kept is None or last is None or kept >= last:
+        return "final model"
+    return f"kept weights, epoch {kept} of {last}"
 
 
 def _quietly(compute: Callable[[], list[Callable[[], Any]]]) -> list[Callable[[], Any]]:
@@ -126,7 +138,7 @@ def _probabilities(model: Any, x: np.ndarray) -> np.ndarray:
 
 
 def _boundary(
-    model: Any, spec: Spec, data: Dataset, inspection: Inspection | None, run_dir: Path
+    model: Any, spec: Spec, data: Dataset, inspection: Inspection | None, run_dir: Path, shown: str = "final model"
 ) -> list[Callable[[], Any]]:
     from nnrun.train.evaluate import predicted_classes, true_classes
 
@@ -140,7 +152,18 @@ def _boundary(
     test = None if same else (data.x_test, y_test)
     final = _probabilities(model, grid.points)
     out: list[Callable[[], Any]] = [
-        partial(plots.boundary, grid, final, train, test, names, features, run_dir / RunFolder.BOUNDARY_PLOT, spec.name)
+        partial(
+            plots.boundary,
+            grid,
+            final,
+            train,
+            test,
+            names,
+            features,
+            run_dir / RunFolder.BOUNDARY_PLOT,
+            spec.name,
+            shown,
+        )
     ]
     if inspection is None or not inspection.snapshots:
         return out

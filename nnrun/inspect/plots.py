@@ -4,7 +4,7 @@ gradients.png    gradient norm per layer by epoch (log scale), input to output l
                  colour ramp, with the update-to-weight ratio beside it
 activations.png  dead (ReLU) and saturated (sigmoid/tanh) fractions per layer by epoch
 weights.png      each layer's weight histogram after the first epoch and at the end
-boundary.png     decision regions of the final model with the training and test points
+boundary.png     decision regions of the saved model (the kept epoch's weights) with the training and test points
 boundary_epochs.png  the regions at about six epochs spaced on a log scale
 predictions.png  regression: predicted against actual on the test split (a sequence: both over time)
 
@@ -380,7 +380,10 @@ def boundary(
     features: Sequence[str],
     path: Path,
     title: str,
+    weights: str = "final model",
 ) -> Path:
+    """`weights`: whose decision regions these are (the saved model's: "kept weights, epoch 3 of 9"
+    when early stopping restored an earlier epoch)."""
     with lend("boundary", figsize=(6.8, 5.6)) as sheet:
         fig, ax = sheet.fig, sheet.axes
         im = _regions(ax, grid, probs, names)
@@ -394,7 +397,7 @@ def boundary(
         ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
         classes = ", ".join(f"{n}" for n in names)
         ax.set_title(
-            f"{title}: decision regions (final model)\nclasses {classes}; circles train, triangles test", fontsize=10
+            f"{title}: decision regions ({weights})\nclasses {classes}; circles train, triangles test", fontsize=10
         )
         arrange(fig, right=COLORBAR_ROOM if im is not None else 0.0)
         if im is not None:

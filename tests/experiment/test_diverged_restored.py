@@ -36,20 +36,32 @@ training: {epochs: 6, batch_size: 16, early_stopping: {monitor: val_loss, patien
 """
 
 
+#: The title of every run picture the fixture's runs drew, by the PNG's path.
+TITLES: dict[Path, str] = {}
+
+
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The diverged run (both trainers) and a sweep over the learning rate whose other point
     barely learns (1e-4 for 2 epochs), trained in this process."""
     import nnrun
     from nnrun.experiment import execute, prepare_experiment
+    from nnrun.inspect import plots
+
+    def save_png(fig, path: Path) -> Path:  # noqa: ANN001 - the titles as drawn, read off the figure
+        TITLES[path] = fig.axes[0].get_title()
+        return real(fig, path)
 
     root = tmp_path_factory.mktemp("restored")
     config = root / "moons.yaml"
     config.write_text(MOONS)
     out: dict[str, Path] = {}
-    for trainer in ("graph", "fit"):
-        prepared = prepare_experiment(config, [f"training.trainer={trainer}"])
-        out[trainer] = execute(prepared, root / "runs", command=["test"]).run_dir
+    real = plots.save_png
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(plots, "save_png", save_png)
+        for trainer in ("graph", "fit"):
+            prepared = prepare_experiment(config, [f"training.trainer={trainer}"])
+            out[trainer] = execute(prepared, root / "runs", command=["test"]).run_dir
     slow = root / "slow.yaml"
     slow.write_text(MOONS.replace("epochs: 6", "epochs: 2"))
     out["sweep"] = nnrun.sweep(slow, workers=0, out=root / "sweeps", lr=[1e-4, 100.0]).dir  # type: ignore[arg-type]
@@ -82,6 +94,9 @@ def test_the_kept_weights_are_evaluated_and_drawn(made: dict[str, Path], trainer
     for picture in ("boundary.png", "boundary_epochs.png", "confusion_matrix.png", "loss.png", "weights.png"):
         assert (run_dir / picture).stat().st_size > 1000, picture
     assert (run_dir / "predictions.csv").is_file()
+    # the regions drawn are the kept epoch's, and the title says so (as loss.png and weights.png do)
+    title = TITLES[run_dir / "boundary.png"]
+    assert "decision regions (kept weights, epoch 1 of 2)" in title and "final model" not in title, title
 
 
 def test_run_json_and_verdict_still_say_it_diverged(made: dict[str, Path]) -> None:
