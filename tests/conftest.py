@@ -10,8 +10,10 @@ that sends one to a child would otherwise test nothing but a hang.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import importlib.util
 import os
+import pickle
 import random
 import re
 import signal
@@ -85,11 +87,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def made(tmp_path_factory: pytest.TempPathFactory):
-    """Real run folders of every kind (tests/compare/made_runs.py), trained once per worker and
-    read by the reader, compare, show and report tests."""
+    """Real run folders of every kind (tests/compare/made_runs.py), read by the reader, compare,
+    show and report tests, trained once per session: under pytest-xdist the first worker that
+    asks trains them in a folder every worker of the session shares, and the others wait for it
+    and read the same folders (the tests only read them, and copy a run before changing it)."""
     from tests.compare.made_runs import make_runs
 
-    return make_runs(tmp_path_factory.mktemp("made"))
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return make_runs(tmp_path_factory.mktemp("made"))
+    shared = tmp_path_factory.getbasetemp().parent  # the session's, above each worker's own
+    with (shared / "made.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = shared / "made.pickle"
+        if done.is_file():
+            return pickle.loads(done.read_bytes())
+        made = make_runs(tmp_path_factory.mktemp("made"))
+        done.write_bytes(pickle.dumps(made))
+        return made
 
 
 @pytest.fixture
