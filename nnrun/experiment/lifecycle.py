@@ -249,7 +249,7 @@ def _finish(
     # their data is computed here (only this thread calls the model).
     lr_steps = artefacts.learning_rate_steps(model, result, run_dir)
     pictures.add(artefacts.curve_figures(result.history, run_dir, spec.name, kept, lr_steps))
-    verdicts = inside.record(run_dir, result, status)
+    verdicts = inside.record(run_dir, result, status, spec)
     pictures.add(inside.figures(model, spec, prepared.data, run_dir, result, verdicts, usable, kept))
     artefacts.save_model(model, run_dir)
     metrics: dict[str, Any] = {}

@@ -34,13 +34,14 @@ def is_sequence(data: Dataset) -> bool:
     return len(data.input_shape) == 2
 
 
-def record(run_dir: Path, result: TrainResult, status: str) -> dict[str, Any]:
+def record(run_dir: Path, result: TrainResult, status: str, spec: Spec | None = None) -> dict[str, Any]:
     """internals.csv; returns the run.json fields to add (the verdicts), {} when not inspected."""
     inspection: Inspection | None = result.inspection
     if inspection is None:
         return {}
     internals.write(RunFolder(run_dir).internals, inspection.rows)
-    return {VERDICTS_FIELD: [v.as_dict() for v in judge(inspection.rows, result.history, status)]}
+    config = spec.to_yaml_dict() if spec is not None else None  # what the hints leave out
+    return {VERDICTS_FIELD: [v.as_dict() for v in judge(inspection.rows, result.history, status, config)]}
 
 
 def figures(

@@ -7,7 +7,9 @@ again on internals.csv for runs whose run.json lacks them. The rules:
 1. **vanishing gradients**: in a network with at least `MIN_DEPTH` layers with weights, the
    first layer's gradient norm is below `VANISHING_RATIO` of the last layer's for
    `PERSIST` epochs in a row (all of them when fewer ran). The epoch is the first of those.
-   Hint: ReLU, He initialisation, batch normalisation.
+   Hint (`vanishing_hint`): what the network does not do yet. Sigmoid/tanh hidden layers: ReLU
+   or leaky ReLU with He initialisation; ReLU ones: leaky ReLU (a unit at 0 passes no gradient
+   back), He initialisation, batch normalisation, fewer layers.
 2. **exploding gradients**: the total gradient norm (all layers) grew more than
    `EXPLODING_GROWTH` times above its lowest value so far, and then either the run
    diverged (a NaN/inf loss or gradient, or a training loss that exploded while staying
@@ -93,7 +95,79 @@ def _persistent_start(flags: np.ndarray) -> int | None:
     return None
 
 
-def _vanishing(rows: Sequence[Mapping[str, Any]]) -> Verdict | None:
+#: Activations that squash their input (the study guide: both suffer from vanishing gradients).
+SATURATING = ("sigmoid", "tanh")
+#: Initializers that start every unit of a layer alike (no random start to break the symmetry).
+ALIKE = ("zeros", "ones", "constant")
+
+
+def _config_layers(config: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """Every layer of config.yaml's model (plain data), nested ones included."""
+    out: list[Mapping[str, Any]] = []
+    todo = [(config or {}).get("model")]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, Mapping):
+            if "type" in item:
+                out.append(item)
+            todo += [v for v in item.values() if isinstance(v, (Mapping, list))]
+        elif isinstance(item, list):
+            todo += item
+    return out
+
+
+def _initializer(layer: Mapping[str, Any]) -> str:
+    init = layer.get("kernel_initializer")
+    name = init.get("name") if isinstance(init, Mapping) else init
+    return str(name) if name else "glorot_uniform"  # Keras's default
+
+
+def vanishing_hint(rows: Sequence[Mapping[str, Any]], config: Mapping[str, Any] | None = None) -> str:
+    """What to try against vanishing gradients, leaving out what the network already does.
+
+    The hidden layers' activations are read from internals.csv's rows (every layer but the
+    last with weights, the output); the initializers and batch normalisation from config.yaml
+    (plain data; without it nothing is known of them and both are suggested)."""
+    output = [r["layer"] for r in rows if isinstance(r.get("grad_norm"), float) and math.isfinite(r["grad_norm"])]
+    hidden = {str(r["activation"]) for r in rows if r.get("activation") and (not output or r["layer"] != output[-1])}
+    layers = _config_layers(config)
+    weighted = [layer for layer in layers if "units" in layer or "filters" in layer]
+    inits = {_initializer(layer) for layer in weighted}
+    normalised = any(layer.get("type") == "batch_normalization" for layer in layers) or any(
+        str(r.get("layer", "")).startswith("batch_normalization") for r in rows
+    )
+    he = "He initialisation (kernel_initializer: he_normal)"
+    alike = sorted(inits & set(ALIKE))
+    if alike:
+        he = f"random starting weights (kernel_initializer: he_normal, not {'/'.join(alike)})"
+    elif inits and all(i.startswith("he_") for i in inits):
+        he = ""
+    tries: list[str] = []
+    squashing = sorted(hidden & set(SATURATING))
+    if squashing:
+        lead = (
+            f"the hidden layers use {'/'.join(squashing)}, which shrinks the gradient at every layer: "
+            f"use relu (or leaky_relu) there instead" + (f", with {he}" if he else "")
+        )
+        tries += ["batch_normalization between layers"] if not normalised else []
+    else:
+        relu = "relu" in hidden
+        lead = "the hidden layers already use relu: try " if relu else "the hidden layers already use leaky_relu: try "
+        if not hidden:
+            lead = "try relu (or leaky_relu) in the hidden layers, "
+        tries += (
+            ["leaky_relu (a ReLU unit stuck at 0 passes no gradient back)"]
+            if relu and "leaky_relu" not in hidden
+            else []
+        )
+        tries += [he] if he else []
+        tries += ["batch_normalization between layers"] if not normalised else []
+        tries += ["fewer layers"]
+        return lead + (", ".join(tries[:-1]) + " or " + tries[-1] if len(tries) > 1 else tries[0])
+    return lead + (f", or {tries[0]}" if tries else "")
+
+
+def _vanishing(rows: Sequence[Mapping[str, Any]], config: Mapping[str, Any] | None = None) -> Verdict | None:
     grads = series(list(rows), "grad_norm")
     if len(grads) < MIN_DEPTH:
         return None
@@ -121,8 +195,7 @@ def _vanishing(rows: Sequence[Mapping[str, Any]]) -> Verdict | None:
     return Verdict(
         VANISHING,
         f"vanishing gradients from epoch {epoch}",
-        f"the first layer's gradient ({names[0]}) {size}: use relu (or leaky_relu) in the hidden layers, He initialisation or "
-        "batch_normalization between layers",
+        f"the first layer's gradient ({names[0]}) {size}: {vanishing_hint(rows, config)}",
         epoch,
         names[0],
     )
@@ -193,8 +266,10 @@ def judge(
     rows: Sequence[Mapping[str, Any]],
     history: Sequence[Mapping[str, Any]] = (),
     status: str | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> list[Verdict]:
-    """Every verdict on one run's internals (rows of internals.csv), in the order of `VERDICTS`."""
+    """Every verdict on one run's internals (rows of internals.csv), in the order of `VERDICTS`;
+    `config`: config.yaml as plain data (what the hints leave out: what the network already does)."""
     diverged = status == "diverged" or any(
         isinstance(v, float) and not math.isfinite(v)
         for row in history
@@ -203,7 +278,7 @@ def judge(
     )
     # a loss that exploded while staying finite diverged too (the fit diagnosis's rule 1)
     exploded = not diverged and bool(history) and explosion(history) is not None
-    found = [v for v in (_vanishing(rows), _exploding(rows, diverged or exploded, exploded)) if v is not None]
+    found = [v for v in (_vanishing(rows, config), _exploding(rows, diverged or exploded, exploded)) if v is not None]
     return found + _dying_relu(rows)
 
 
@@ -229,4 +304,4 @@ def of_run(run: RunInfo) -> list[Verdict] | None:
     if run.status not in ("completed", "interrupted", "diverged"):
         return None
     rows = read(RunFolder(run.dir).internals)
-    return judge(rows, run.history(), run.status) if rows else None
+    return judge(rows, run.history(), run.status, run.config) if rows else None

@@ -26,7 +26,10 @@ def test_deep_sigmoid_has_vanishing_gradients_and_deep_relu_not(tmp_path: Path) 
     sigmoid, _ = verdicts_of("deep_sigmoid.yaml", tmp_path, ["training.epochs=8"])
     assert [v.verdict for v in sigmoid] == [VANISHING]
     assert sigmoid[0].epoch == 1 and (sigmoid[0].layer or "").startswith("dense")  # the first layer
-    assert "10^-" in sigmoid[0].hint and "relu" in sigmoid[0].hint
+    assert "10^-" in sigmoid[0].hint and "the hidden layers use sigmoid" in sigmoid[0].hint
+    assert "use relu (or leaky_relu) there instead, with He initialisation (kernel_initializer: he_normal)" in (
+        sigmoid[0].hint
+    )
     relu, _ = verdicts_of("deep_relu.yaml", tmp_path, ["training.epochs=8"])
     assert relu == []
 
@@ -77,6 +80,21 @@ def test_one_low_epoch_is_not_vanishing_but_three_are() -> None:
     (v,) = judge(rows([[1, 1, 1], [1e-4, 1, 1], [1e-4, 1, 1], [1e-5, 1, 1]]))
     assert (v.verdict, v.epoch) == (VANISHING, 2)
     assert "10^-4" in v.hint
+
+
+def test_the_vanishing_hint_never_suggests_what_the_network_already_does() -> None:
+    """A deep ReLU net (the rows' activations) whose gradients vanish is not told to use ReLU; one
+    already started with He initialisation and normalised between layers is told neither."""
+    vanishing = [[1e-4, 1, 1, 1]] * 3
+    (v,) = judge(rows(vanishing))
+    assert "already use relu" in v.hint and "use relu" not in v.hint.replace("already use relu", ""), v.hint
+    assert "leaky_relu" in v.hint and "he_normal" in v.hint and "batch_normalization" in v.hint
+    layers = [{"type": "dense", "units": 8, "activation": "relu", "kernel_initializer": "he_normal"}] * 3
+    config = {"model": {"layers": [*layers, {"type": "batch_normalization"}, {"type": "dense", "units": 1}]}}
+    config["model"]["layers"][-1]["kernel_initializer"] = {"name": "he_uniform", "seed": 1}
+    (v,) = judge(rows(vanishing), config=config)
+    assert "He initialisation" not in v.hint and "batch_normalization" not in v.hint, v.hint
+    assert v.hint.endswith("try leaky_relu (a ReLU unit stuck at 0 passes no gradient back) or fewer layers")
 
 
 def test_two_layers_are_too_shallow_to_call_vanishing() -> None:

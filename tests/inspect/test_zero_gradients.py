@@ -107,3 +107,20 @@ def test_the_verdict_says_the_first_layer_gets_no_gradient(dead: Path) -> None:
     (vanishing,) = [v for v in found if v is not None and v.verdict == VANISHING]
     assert "(dense) is 0: it gets no gradient at all" in vanishing.hint
     assert "10^-" not in vanishing.hint
+    # a ReLU net whose first layer starts at zeros: not told to use ReLU, told what it lacks
+    assert "the hidden layers already use relu: try leaky_relu" in vanishing.hint, vanishing.hint
+    assert "random starting weights (kernel_initializer: he_normal, not zeros)" in vanishing.hint
+    assert "use relu (or" not in vanishing.hint
+
+
+def test_a_run_judged_again_from_its_folder_gets_the_same_hint(dead: Path) -> None:
+    """Runs whose run.json has no verdicts are judged from internals.csv and config.yaml."""
+    from dataclasses import replace
+
+    from nnrun.inspect.verdicts import of_run
+    from nnrun.runs.reader import read_run
+
+    run = read_run(dead)
+    stored = of_run(run)
+    run = replace(run, run_json=run.run_json.model_copy(update={"internals_verdicts": None}))
+    assert of_run(run) == stored
