@@ -21,11 +21,13 @@ sum, the activation layers' outputs through one concatenation and one reduction 
 ops the recorder adds to the traced loop (about 100 for a small MLP, against about 470 for its
 training) do not grow with depth; tracing them is most of what inspecting costs.
 
-The graph trainer takes `stats` inside its traced loop after every epoch, or, in a long run of
-tiny epochs (`stride` > 1: about `internals.MAX_RECORDED` recorded epochs), once at the end of
-each call, the calls ending at the recorded epochs: an outer loop around the epoch loop,
-which ran it to the next recorded epoch, traced the epoch's captures twice (on XOR about
-0.025 s more tracing; an extra call costs about 0.4 ms). The `fit` trainer calls the same functions, each wrapped in a
+The graph trainer takes `stats` inside its traced loop (`take`): after every epoch, or, in a
+long run of tiny epochs (`stride` > 1: about `internals.MAX_RECORDED` recorded epochs), in a
+loop of one iteration or none after each epoch, which runs at the recorded epochs and at each
+call's last. A call costs 0.5-0.7 ms of CPU, and ending one at each recorded epoch made about
+30 more of them; a loop that runs no iteration costs about 2 microseconds. In full-batch training the
+gradients of the epoch's one update are taken as they are (`carrying`), with no op per update.
+The `fit` trainer calls the same functions, each wrapped in a
 `tf.function`, from `RecorderCallback`. There is no `tf.cond` here on purpose: without
 Grappler each one is a function call that costs more than an epoch of a small MLP.
 See `nnrun.inspect.internals` for what each number means.
@@ -72,6 +74,27 @@ def activation_kind(layer: keras.layers.Layer) -> str | None:
     return name if name in ("relu", "sigmoid", "tanh") else None
 
 
+def _inference(layer: keras.layers.Layer, h: Any) -> Any:
+    """`layer(h, training=False)`; a plain float32 Dense layer (or a dropout layer, which does
+    nothing then) by its own ops, as its `call` runs them: the same numbers, without the
+    milliseconds of Python that tracing a Keras layer call costs."""
+    if type(layer) is keras.layers.Dropout:
+        return h
+    if (
+        type(layer) is keras.layers.Dense
+        and layer.dtype_policy.name == "float32"
+        and layer.quantization_mode is None
+        and not layer.lora_enabled
+        and h.dtype == tf.float32
+        and len(h.shape) == 2
+    ):
+        h = tf.matmul(h, layer.kernel.value)
+        if layer.bias is not None:
+            h = tf.add(h, layer.bias.value)
+        return h if layer.activation is None else layer.activation(h)
+    return layer(h, training=False)
+
+
 class Recorder:
     """The accumulators, snapshots and probe batch of one training (see the module docstring)."""
 
@@ -109,6 +132,11 @@ class Recorder:
         self._recorded_set = set(self.recorded_epochs)
         self._snap_set = set(snapshot_epochs(epochs))
         self._pending: tuple[int, np.ndarray] | None = None
+        self._taken: list[tuple[int, np.ndarray]] = []
+        #: While the graph trainer traces an epoch (`carrying`): that graph, and the gradients
+        #: of the update traced in it, which the epoch's statistics take as they are.
+        self._carry_graph: Any = None
+        self._carried: list[Any] | None = None
         weights = list(model.weights)
         self.inspection = Inspection(
             layers=[
@@ -141,6 +169,7 @@ class Recorder:
         self.probe.assign(x_train[:PROBE_ROWS])
         self._restart(self._flat([v.value for v in self.params]))
         self._pending = None
+        self._taken = []
         self.inspection = Inspection(layers=self.inspection.layers, kernels=self.inspection.kernels)
 
     def _flat(self, values: list[Any], *tail: Any) -> Any:
@@ -174,10 +203,46 @@ class Recorder:
             if g is not None and i is not None:
                 grads[i] = tf.convert_to_tensor(g)
         grads = [tf.zeros(v.shape) if g is None else g for g, v in zip(grads, self.params, strict=True)]
+        if self._carried is None and tf.compat.v1.get_default_graph() is self._carry_graph:
+            self._carried = grads  # the epoch's one update: its statistics take them (`take`), no op here
+            return
+        self.grads.assign_add(self._norms(grads))
+
+    def _norms(self, grads: list[Any]) -> Any:
+        """[each layer's gradient norm..., 1]: one update's share of the gradient sums."""
         # the trailing 1, alone in the last segment, counts the update (its norm is 1)
         flat = self._flat(grads, tf.ones([1]))
         n = len(self.weighted) + 1
-        self.grads.assign_add(tf.sqrt(tf.math.unsorted_segment_sum(tf.square(flat), self._counted, n)))
+        return tf.sqrt(tf.math.unsorted_segment_sum(tf.square(flat), self._counted, n))
+
+    # -- in the graph trainer's loop -------------------------------------------------
+
+    def carrying(self) -> None:
+        """Before the graph trainer traces an epoch: the gradients of an update traced in the
+        epoch's own graph (full batch: `train_step` is called there, not in a loop over batches)
+        go to `take` as they are, rather than through the accumulator."""
+        self._carry_graph, self._carried = tf.compat.v1.get_default_graph(), None
+
+    def take(self, stats: Any, i: Any, done: Any, last: Any) -> Any:
+        """After the epoch traced since `carrying`, the `i`-th of the call (`done` epochs done):
+        `stats` (a TensorArray) with the epoch's `stats_row` at `i` if it is recorded, or
+        if it is the call's `last` (kept in case it ends the run), else as it was.
+
+        With `stride` > 1 the statistics run in a loop of one iteration or none: a few ops
+        and a function call per epoch (a `tf.cond` costs several times more without Grappler),
+        against half a millisecond per call the loop would otherwise end at each recorded epoch.
+        """
+        carried, self._carry_graph, self._carried = self._carried, None, None
+        if self.stride == 1:
+            return stats.write(i, self.stats_row(done, carried))
+        due = np.zeros(self.recorded_epochs[-1] + 2, bool)
+        due[self.recorded_epochs] = True
+        now = tf.logical_or(tf.gather(tf.constant(due), tf.minimum(done, len(due) - 1)), last)
+
+        def record(k: Any, stats: Any) -> tuple[Any, Any]:
+            return k + 1, stats.write(i, self.stats_row(done, carried))
+
+        return tf.while_loop(lambda k, _: k < tf.cast(now, tf.int32), record, (tf.constant(0), stats))[1]
 
     # -- every epoch, and after a recorded one -----------------------------------------
 
@@ -195,7 +260,7 @@ class Recorder:
     def _restart(self, weights: Any) -> list[Any]:
         return [self.grads.assign(tf.zeros_like(self.grads)), self.start.assign(weights)]
 
-    def stats(self, restart: bool = False) -> Any:
+    def stats(self, restart: bool = False, carried: list[Any] | None = None) -> Any:
         """What the epoch that just ended leaves to measure, as one float32 vector (`_derive`
         turns it into internals' numbers); with `restart`, then the start of the next epoch's
         (as `epoch_begin`).
@@ -205,19 +270,22 @@ class Recorder:
         layers, `_units`]: the square roots, ratios and the layer means are left to `_derive`,
         in NumPy, where they cost no op in the traced loop.
         """
+        grads = self.grads.read_value()
+        if carried is not None:
+            grads = grads + self._norms(carried)
         now, before = self._flat([v.value for v in self.params]), self.start.read_value()
         squares = tf.square(tf.stack([now, now - before, before], 1))
         norms = tf.math.unsorted_segment_sum(squares, self._segments, len(self.weighted))
-        values = tf.concat([self.grads.read_value(), tf.reshape(norms, [-1]), self._units()], 0)
+        values = tf.concat([grads, tf.reshape(norms, [-1]), self._units()], 0)
         if not restart:
             return values
         with tf.control_dependencies([values]), tf.control_dependencies(self._restart(now)):
             return tf.identity(values)
 
-    def stats_row(self, done: Any) -> Any:
-        """[epoch (`done`, 1-based), `stats()`...]: what the graph trainer keeps of a recorded epoch."""
+    def stats_row(self, done: Any, carried: list[Any] | None = None) -> Any:
+        """[epoch (`done`, 1-based), `stats()`...]: what the graph trainer keeps of an epoch."""
         epoch = tf.cast(tf.reshape(done, [1]), tf.float32)
-        return tf.concat([epoch, self.stats(restart=self.stride == 1)], 0)
+        return tf.concat([epoch, self.stats(restart=self.stride == 1, carried=carried)], 0)
 
     def _units(self) -> Any:
         """Per unit of every activation layer on the probe batch: [max over rows; fraction of
@@ -234,7 +302,7 @@ class Recorder:
         groups: dict[Any, list[tuple[int, Any]]] = {}  # by number of rows
         h = self.probe.read_value()
         for layer in self.model.layers:
-            h = layer(h, training=False)
+            h = _inference(layer, h)
             j = watched.get(id(layer))
             if j is not None:
                 out = tf.cast(h, tf.float32)
@@ -275,35 +343,36 @@ class Recorder:
         return np.asarray(centre, np.float32), np.asarray(reach, np.float32)
 
     def _derive(self, raw: np.ndarray) -> np.ndarray:
-        """`stats`'s vector -> internals' (see `internals.rows_from_vector`)."""
+        """`stats`'s vectors (one a row) -> internals' (see `internals.rows_from_vector`), in one
+        pass over all the rows."""
         raw = np.asarray(raw, dtype="float64")
-        n = len(self.weighted)
-        grad, count = raw[:n], raw[n]
-        now, moved, before = np.sqrt(raw[n + 1 : 4 * n + 1].reshape(n, 3)).T
-        units = raw[4 * n + 1 :].reshape(4, -1)
+        n, k = len(self.weighted), len(raw)
+        grad, count = raw[:, :n], raw[:, n : n + 1]
+        squares = np.sqrt(raw[:, n + 1 : 4 * n + 1].reshape(k, n, 3))
+        now, moved, before = squares[..., 0], squares[..., 1], squares[..., 2]
+        units = raw[:, 4 * n + 1 :].reshape(k, 4, -1)
         kinds = [kind for _, kind in self.watched]
-        dead, sat, mean, std = (np.full(len(kinds), np.nan) for _ in range(4))
+        dead, sat, mean, std = (np.full((k, len(kinds)), np.nan) for _ in range(4))
         start = 0
         for j, width in self._layout:
-            top, near, mu, var = units[:, start : start + width]
+            top, near, mu, var = (units[:, q, start : start + width] for q in range(4))
             start += width
             if kinds[j] == "relu":
-                dead[j] = np.mean(top <= 0.0)
+                dead[:, j] = np.mean(top <= 0.0, axis=1)
             if kinds[j] in _RANGES:
-                sat[j] = np.mean(near >= SATURATED_ROWS)
+                sat[:, j] = np.mean(near >= SATURATED_ROWS, axis=1)
             # the layer's mean and variance over all its outputs, from its units' (every unit has as many rows)
-            mean[j] = np.mean(mu)
-            std[j] = np.sqrt(np.mean(var) + np.var(mu))
-        return np.concatenate([grad / max(count, 1.0), now, moved / np.maximum(before, 1e-12), dead, sat, mean, std])
+            mean[:, j] = np.mean(mu, axis=1)
+            std[:, j] = np.sqrt(np.mean(var, axis=1) + np.var(mu, axis=1))
+        ratio = moved / np.maximum(before, 1e-12)
+        return np.concatenate([grad / np.maximum(count, 1.0), now, ratio, dead, sat, mean, std], axis=1)
 
     # -- Python side ---------------------------------------------------------------------
 
     def next_stop(self, done: int) -> int:
         """Where the graph trainer ends its next call after `done` epochs: the next epoch whose
-        weights are kept (a snapshot; the last epoch is one), or with `stride` > 1 the next
-        recorded epoch, whose statistics it takes at the end of the call."""
-        stops = self._snap_set if self.stride == 1 else self._recorded_set
-        return min((e for e in stops if e > done), default=self.recorded_epochs[-1])
+        weights are kept (a snapshot; the last epoch is one)."""
+        return min((e for e in self._snap_set if e > done), default=self.recorded_epochs[-1])
 
     def snapshot(self, epoch: int) -> None:
         """Keep the weights after `epoch` if it is a snapshot epoch."""
@@ -315,21 +384,28 @@ class Recorder:
 
     def add(self, epoch: int, values: np.ndarray) -> None:
         """The statistics after `epoch` (1-based) into the rows."""
-        self.inspection.add_epoch(epoch, self._derive(values))
+        self.inspection.add_epoch(epoch, self._derive(values[None])[0])
 
     def offer(self, epoch: int, values: np.ndarray) -> None:
         """Statistics the graph took after `epoch`: kept when it is a recorded epoch, else held
-        until `finish` in case it is the run's last (a run that stopped early records it)."""
+        until `finish` in case it is the run's last (a run that stopped early records it);
+        turned into rows by `finish`, all at once."""
         if self.is_recorded(epoch):
-            self.add(epoch, values)
+            self._taken.append((epoch, values))
             self._pending = None
         else:
             self._pending = (epoch, values)
 
     def finish(self) -> Inspection:
         if self._pending is not None:
-            self.add(*self._pending)
+            self._taken.append(self._pending)
             self._pending = None
+        if self._taken:
+            for (epoch, _), derived in zip(
+                self._taken, self._derive(np.stack([v for _, v in self._taken])), strict=True
+            ):
+                self.inspection.add_epoch(epoch, derived)
+            self._taken = []
         return self.inspection
 
 

@@ -410,31 +410,24 @@ class _EpochLoop:
         self.traces += 1  # Python runs here only while tracing
 
         recorder = self.recorder
-        every = recorder is not None and recorder.stride == 1
 
-        def run(i: Any, end: Any, rows: Any, code: Any, *stats: Any) -> tuple[Any, ...]:
-            def body(i: Any, rows: Any, code: Any, *stats: Any) -> tuple[Any, ...]:
-                row, code = self._epoch(x, y, x_val, y_val, seed)
-                if every:  # the internals of every epoch, in the same loop
-                    stats = (stats[0].write(i, recorder.stats_row(self.epoch)),)  # type: ignore[union-attr]
-                return (i + 1, rows.write(i, row), code, *stats)
-
-            return tf.while_loop(
-                lambda i, rows, code, *_: tf.logical_and(i < end, tf.equal(code, _RUNNING)),
-                body,
-                (i, rows, code, *stats),
-            )
+        def body(i: Any, rows: Any, code: Any, *stats: Any) -> tuple[Any, ...]:
+            if recorder is not None:
+                recorder.carrying()
+            row, code = self._epoch(x, y, x_val, y_val, seed)
+            if recorder is not None:  # the internals of the recorded epochs and of the call's last, in the loop
+                last = tf.logical_or(tf.equal(i + 1, epochs), tf.not_equal(code, _RUNNING))
+                stats = (recorder.take(stats[0], i, self.epoch.read_value(), last),)
+            return (i + 1, rows.write(i, row), code, *stats)
 
         start = (tf.constant(0), tf.TensorArray(tf.float32, size=epochs), tf.constant(_RUNNING))
-        if every:
-            count, rows, code, stats = run(start[0], epochs, *start[1:], tf.TensorArray(tf.float32, size=epochs))
-            return rows.stack(), count, code, stats.stack()
-        count, rows, code = run(start[0], epochs, *start[1:])
-        if recorder is None:
-            return rows.stack(), count, code, tf.zeros([0, 0])
-        # every `stride` epochs: the call ends at each recorded epoch (`Recorder.next_stop`), whose
-        # internals are taken here, after the loop (a loop around it would trace the epoch's captures twice)
-        return rows.stack(), count, code, tf.reshape(recorder.stats_row(self.epoch), [1, -1])
+        stats = (tf.TensorArray(tf.float32, size=epochs),) if recorder is not None else ()
+        count, rows, code, *stats = tf.while_loop(
+            lambda i, rows, code, *_: tf.logical_and(i < epochs, tf.equal(code, _RUNNING)),
+            body,
+            (*start, *stats),
+        )
+        return rows.stack(), count, code, stats[0].stack() if stats else tf.zeros([0, 0])
 
     # -- Python side ---------------------------------------------------------------------
 
@@ -464,8 +457,9 @@ class _EpochLoop:
             row["learning_rate"] = float(vals[width - 1])
             rows.append(row)
         if self.recorder is not None and rows:
-            for taken in stats.numpy()[: int(count)]:  # [epoch, internals...]: recorded epochs, the call's last
-                self.recorder.offer(int(taken[0]), taken[1:])
+            for taken in stats.numpy()[: int(count)]:  # [epoch, internals...]; epoch 0: none taken
+                if taken[0] > 0:
+                    self.recorder.offer(int(taken[0]), taken[1:])
             self.recorder.snapshot(first + len(rows))
         return rows, int(code)
 
