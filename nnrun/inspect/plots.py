@@ -273,7 +273,7 @@ def _histogram(ax: Any, values: np.ndarray, bins: np.ndarray, **style: Any) -> N
     patch = ax.add_artist(StepPatch(counts, bins, baseline=0, **style))
     patch.sticky_edges.y.append(0)  # bars stand on the x axis, as hist's do
     ax.update_datalim([(bins[0], 0), (bins[-1], counts.max())])
-    ax.autoscale_view()
+    ax.autoscale(True)  # the limits from the data, worked out once when first asked for
 
 
 def _spread(before: np.ndarray, after: np.ndarray, first_epoch: int) -> str:
