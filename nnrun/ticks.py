@@ -78,15 +78,13 @@ def _flatten(ax: Any, axis: Any, x: bool, renderer: Any) -> None:
         for template in (tick.gridline, tick.tick1line):
             if not template.get_visible():
                 continue
-            line = Line2D([], [])
-            line.update_from(template)  # style and transform: the axis's own
             if template is tick.gridline:  # one line of separate segments
                 xs = [c for v in where for c in (v, v, math.nan)]
                 ys = [c for _ in where for c in (0.0, 1.0, math.nan)]
             else:
                 xs, ys = where, [0.0] * len(where)
                 beyond = max(beyond, tick.get_tick_padding() * px)
-            line.set_data(xs, ys) if x else line.set_data(ys, xs)
+            line = _like(template, *((xs, ys) if x else (ys, xs)))
             if template is tick.gridline:
                 line.set_clip_path(ax.patch)
             else:
@@ -96,22 +94,52 @@ def _flatten(ax: Any, axis: Any, x: bool, renderer: Any) -> None:
             continue
         # an empty label still counts, as a point where its text would start
         beyond = max(beyond, (tick.get_pad() + tick.get_tick_padding()) * px)
-        texts = []
-        for v, label in ticks:
-            if label:
-                text = Text(*((v, 0) if x else (0, v)), label)
-                text.update_from(tick.label1)  # font, colour, alignment, rotation, padded transform
-                text.set_rotation_mode(tick.label1.get_rotation_mode())
-                text.set_figure(ax.figure)
-                text.set_clip_on(False)
-                texts.append(text)
-        drawn += texts
-        beyond = max(beyond, _reach(texts, x, edge, renderer))
+        labels = [((v, 0.0) if x else (0.0, v), label) for v, label in ticks if label]
+        if labels:
+            text = Text(0, 0, "")
+            text.update_from(tick.label1)  # font, colour, alignment, rotation, padded transform
+            text.set_rotation_mode(tick.label1.get_rotation_mode())
+            text.set_figure(ax.figure)
+            text.set_clip_on(False)
+            drawn.append(_Labels(text, labels))
+            beyond = max(beyond, _reach(text, labels, x, edge, renderer))
     ax.add_artist(_Group(drawn, zorder))
     axis.set_major_locator(NullLocator())
     axis.set_minor_locator(NullLocator())
     # matplotlib puts the axis label `labelpad` points beyond the tick labels, which are gone
     axis.labelpad += beyond / px
+
+
+def _like(template: Any, xs: list[float], ys: list[float]) -> Any:
+    """A line through (xs, ys) drawn as `template` (a tick's mark or grid line) is."""
+    return Line2D(
+        xs,
+        ys,
+        color=template.get_color(),
+        linewidth=template.get_linewidth(),
+        linestyle=template.get_linestyle(),
+        alpha=template.get_alpha(),
+        marker=template.get_marker(),
+        markersize=template.get_markersize(),
+        markeredgewidth=template.get_markeredgewidth(),
+        markeredgecolor=template.get_markeredgecolor(),
+        markerfacecolor=template.get_markerfacecolor(),
+        transform=template.get_transform(),
+    )
+
+
+class _Labels(Artist):
+    """An axis's tick labels: one text drawn at each place with each string."""
+
+    def __init__(self, text: Any, labels: list[tuple[tuple[float, float], str]]) -> None:
+        super().__init__()
+        self.text, self.labels = text, labels
+
+    def draw(self, renderer: Any) -> None:
+        for where, label in self.labels:
+            self.text.set_position(where)
+            self.text.set_text(label)
+            self.text.draw(renderer)
 
 
 class _Group(Artist):
@@ -128,18 +156,20 @@ class _Group(Artist):
             artist.draw(renderer)
 
 
-def _reach(texts: list[Any], x: bool, edge: float, renderer: Any) -> float:
-    """How far past the spine at `edge` (pixels) the labels reach, measured as matplotlib
-    measures them: level labels on an x axis are all as tall, so one is measured; on a y axis
-    the widest; turned labels each."""
-    if not texts:
-        return 0.0
-    if texts[0].get_rotation() == 0:
+def _reach(text: Any, labels: list[tuple[tuple[float, float], str]], x: bool, edge: float, renderer: Any) -> float:
+    """How far past the spine at `edge` (pixels) the labels drawn with `text` reach, measured
+    as matplotlib measures them: level labels on an x axis are all as tall, so one is measured;
+    on a y axis the widest; turned labels each."""
+    if text.get_rotation() == 0:
         if x:
-            texts = texts[:1]
+            labels = labels[:1]
         else:
-            size, family = texts[0].get_fontsize(), texts[0].get_fontfamily()
-            dpi = renderer.dpi
-            texts = [max(texts, key=lambda t: line_size(t.get_text(), size, dpi, tuple(family))[0])]
-    boxes = [t.get_window_extent(renderer) for t in texts]
-    return max(edge - (b.y0 if x else b.x0) for b in boxes)
+            size, family = text.get_fontsize(), tuple(text.get_fontfamily())
+            labels = [max(labels, key=lambda label: line_size(label[1], size, renderer.dpi, family)[0])]
+    reach = 0.0
+    for where, label in labels:
+        text.set_position(where)
+        text.set_text(label)
+        box = text.get_window_extent(renderer)
+        reach = max(reach, edge - (box.y0 if x else box.x0))
+    return reach
