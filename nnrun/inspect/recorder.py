@@ -74,10 +74,11 @@ def activation_kind(layer: keras.layers.Layer) -> str | None:
     return name if name in ("relu", "sigmoid", "tanh") else None
 
 
-def _inference(layer: keras.layers.Layer, h: Any) -> Any:
+def _inference(layer: keras.layers.Layer, h: Any, read: dict[int, Any]) -> Any:
     """`layer(h, training=False)`; a plain float32 Dense layer (or a dropout layer, which does
-    nothing then) by its own ops, as its `call` runs them: the same numbers, without the
-    milliseconds of Python that tracing a Keras layer call costs."""
+    nothing then) by its own ops, as its `call` runs them, with its weights' values already
+    `read` (by id): the same numbers, without the milliseconds of Python that tracing a Keras
+    layer call costs."""
     if type(layer) is keras.layers.Dropout:
         return h
     if (
@@ -88,11 +89,16 @@ def _inference(layer: keras.layers.Layer, h: Any) -> Any:
         and h.dtype == tf.float32
         and len(h.shape) == 2
     ):
-        h = tf.matmul(h, layer.kernel.value)
+        h = tf.matmul(h, _value(layer.kernel, read))
         if layer.bias is not None:
-            h = tf.add(h, layer.bias.value)
+            h = tf.add(h, _value(layer.bias, read))
         return h if layer.activation is None else layer.activation(h)
     return layer(h, training=False)
+
+
+def _value(variable: Any, read: dict[int, Any]) -> Any:
+    value = read.get(id(variable))
+    return variable.value if value is None else value
 
 
 class Recorder:
@@ -175,7 +181,8 @@ class Recorder:
     def _flat(self, values: list[Any], *tail: Any) -> Any:
         """The tensors (one per `params` entry), then `tail`, as one float32 vector."""
         flat = tf.constant([-1])
-        return tf.concat([tf.reshape(tf.cast(v, tf.float32), flat) for v in values] + list(tail), 0)
+        parts = [tf.cast(v, tf.float32) for v in values]  # vectors (biases) as they are: fewer ops to trace
+        return tf.concat([v if len(v.shape) == 1 else tf.reshape(v, flat) for v in parts] + list(tail), 0)
 
     # -- every update --------------------------------------------------------------------
 
@@ -273,10 +280,11 @@ class Recorder:
         grads = self.grads.read_value()
         if carried is not None:
             grads = grads + self._norms(carried)
-        now, before = self._flat([v.value for v in self.params]), self.start.read_value()
+        weights = [v.value for v in self.params]  # read once, for the norms and the probe pass
+        now, before = self._flat(weights), self.start.read_value()
         squares = tf.square(tf.stack([now, now - before, before], 1))
         norms = tf.math.unsorted_segment_sum(squares, self._segments, len(self.weighted))
-        values = tf.concat([grads, tf.reshape(norms, [-1]), self._units()], 0)
+        values = tf.concat([grads, tf.reshape(norms, [-1]), self._units(weights)], 0)
         if not restart:
             return values
         with tf.control_dependencies([values]), tf.control_dependencies(self._restart(now)):
@@ -287,7 +295,7 @@ class Recorder:
         epoch = tf.cast(tf.reshape(done, [1]), tf.float32)
         return tf.concat([epoch, self.stats(restart=self.stride == 1, carried=carried)], 0)
 
-    def _units(self) -> Any:
+    def _units(self, weights: list[Any]) -> Any:
         """Per unit of every activation layer on the probe batch: [max over rows; fraction of
         rows near a limit of its range; mean; mean squared deviation from that mean], as one
         vector of 4 x units, in `_layout`'s order.
@@ -301,8 +309,9 @@ class Recorder:
         watched = {id(layer): j for j, (layer, _) in enumerate(self.watched)}
         groups: dict[Any, list[tuple[int, Any]]] = {}  # by number of rows
         h = self.probe.read_value()
+        read = {id(v): w for v, w in zip(self.params, weights, strict=True)}
         for layer in self.model.layers:
-            h = _inference(layer, h)
+            h = _inference(layer, h, read)
             j = watched.get(id(layer))
             if j is not None:
                 out = tf.cast(h, tf.float32)
