@@ -28,6 +28,9 @@ MAX_KEPT = 4096
 _LOCK = threading.Lock()
 _BITMAPS: OrderedDict[tuple[Any, ...], tuple[np.ndarray, float, float, float]] = OrderedDict()
 _HEIGHTS: dict[tuple[int, float], tuple[float, float, float] | tuple[None, None, None]] = {}
+#: False once a text could not be drawn this way (the private matplotlib calls above changed in
+#: a matplotlib newer than pyproject.toml allows): matplotlib draws every text from then on.
+_OWN_TEXT = True
 
 
 class Renderer(RendererAgg):
@@ -36,14 +39,21 @@ class Renderer(RendererAgg):
     def draw_text(
         self, gc: Any, x: float, y: float, s: str, prop: Any, angle: float, ismath: Any = False, mtext: Any = None
     ) -> None:
+        global _OWN_TEXT
         if (
-            ismath
+            not _OWN_TEXT
+            or ismath
             or angle % 90  # a turned bitmap is blurred: FreeType turns the glyphs instead
             or (mtext is not None and (mtext.get_fontfeatures() is not None or mtext.get_language() is not None))
         ):
             super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
             return
-        image, xo, yo, descent = self._bitmap(s, prop, bool(gc.get_antialiased()))
+        try:
+            image, xo, yo, descent = self._bitmap(s, prop, bool(gc.get_antialiased()))
+        except (AttributeError, TypeError):  # a matplotlib whose insides differ: its own way from now on
+            _OWN_TEXT = False
+            super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+            return
         # where matplotlib up to 3.9 put a text's bitmap: the descent turned with the text
         turn = math.radians(angle)
         x = round(x + xo + descent * math.sin(turn))
@@ -98,7 +108,7 @@ class Canvas(FigureCanvasAgg):
     def get_renderer(self) -> Any:
         w, h = self.get_width_height(physical=True)
         key = w, h, self.figure.dpi
-        if self._lastKey != key:
+        if getattr(self, "_lastKey", None) != key:
             self.renderer = Renderer(w, h, self.figure.dpi)
             self._lastKey = key
         return self.renderer

@@ -42,3 +42,17 @@ def test_the_kept_bitmaps_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         fig.text(0.1, 0.1, str(i))
     fig.canvas.draw()
     assert len(canvas._BITMAPS) == 20
+
+
+def test_a_matplotlib_whose_insides_differ_draws_its_own_texts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the private calls the kept bitmaps need are gone, every text is drawn by matplotlib."""
+
+    def gone(*args: object) -> None:
+        raise AttributeError("'RendererAgg' object has no attribute '_prepare_font'")
+
+    monkeypatch.setattr(canvas.Renderer, "_bitmap", gone)
+    monkeypatch.setattr(canvas, "_OWN_TEXT", True)
+    text = "a new text 123"
+    drawn = _ink(canvas.Canvas, 0, text)
+    assert canvas._OWN_TEXT is False
+    assert np.array_equal(drawn, _ink(FigureCanvasAgg, 0, text))
