@@ -98,6 +98,19 @@ class Series:
     diverged: bool = False
     #: The epoch whose weights the run kept (early stopping restores an earlier one), for a line of one run.
     kept: float | None = None
+    #: The run's loss exploded while staying finite (`RunInfo.blew_up` without a NaN/inf): its
+    #: finite curve is drawn whole (on a log axis), named as exploded and its end marked.
+    exploded: bool = False
+
+    @property
+    def blew_up(self) -> bool:
+        """Diverged or exploded: never ranked among the best lines."""
+        return self.diverged or self.exploded
+
+    @property
+    def how(self) -> str:
+        """`diverged`, `exploded` or ``: what the legend says of the line."""
+        return "diverged" if self.diverged else "exploded" if self.exploded else ""
 
     def best(self, higher_better: bool) -> float:
         return max(self.mean) if higher_better else min(self.mean)
@@ -175,7 +188,7 @@ def draw(
             bar.set_label(colour_key)
     elif many:
         sign = -1 if higher_better else 1
-        ranked = sorted(range(len(series)), key=lambda i: (series[i].diverged, sign * series[i].best(higher_better)))
+        ranked = sorted(range(len(series)), key=lambda i: (series[i].blew_up, sign * series[i].best(higher_better)))
         labelled = set(ranked[:BEST_LABELLED])
         palette = ["C0", "C1", "C2", "C3", "C4", "C5"]
         rank = {i: n for n, i in enumerate(ranked)}
@@ -206,7 +219,7 @@ def draw(
         (line,) = ax.plot(x, y, zorder=4 if i == best else 3 if i in labelled else 2, **kw)
         drawn.append(line.get_color())
         if i in labelled:
-            name = s.label + (f" (mean of {s.runs})" if s.runs > 1 else "") + (" (diverged)" if s.diverged else "")
+            name = s.label + (f" (mean of {s.runs})" if s.runs > 1 else "") + (f" ({s.how})" if s.how else "")
             line.set_label(f"best: {name}" if i == best else name)
             handles[i] = line
         if s.runs > 1 and not many:  # dozens of overlapping bands hide the lines
@@ -216,12 +229,14 @@ def draw(
             ax.plot(tx, ty, linestyle="--", linewidth=1, color=line.get_color())
         if not s.diverged:
             shown += [v for v in (*s.low, *s.high) if math.isfinite(v)]
-    if spans_decades(shown):
+    # an exploded line grew tenfold or more: a log axis keeps the other lines readable beside it
+    if spans_decades(shown) or (any(s.exploded for s in series) and spans_decades(shown, 1)):
         ax.set_yscale("log")
     ax.grid(True, which="both", alpha=0.3)
     shown = _cut_spikes(ax, series, shown)
-    crosses = _mark_diverged(ax, series, shown) + _mark_kept(ax, series, drawn)
-    if (handles or styled or crosses) and (len(series) > 1 or series[0].runs > 1):
+    crosses = _mark_diverged(ax, series, shown) + _mark_exploded(ax, series) + _mark_kept(ax, series, drawn)
+    # a line that blew up is named as such even alone
+    if (handles or styled or crosses) and (len(series) > 1 or series[0].runs > 1 or series[0].blew_up):
         entries = [handles[i] for i in order if i in handles] + crosses
         if styled and many:  # the colour bar names the colours; these name the line styles
             from matplotlib.lines import Line2D
@@ -336,6 +351,20 @@ def _mark_diverged(ax: Any, series: Sequence[Series], calm: list[float]) -> list
     return [cross]
 
 
+def _mark_exploded(ax: Any, series: Sequence[Series]) -> list[Any]:
+    """A cross like a diverged line's, hollow, at the end of each line whose loss exploded while
+    staying finite (drawn whole: its values are real, if useless): named even where a colour
+    bar leaves the lines unnamed. The crosses' legend entry, if any."""
+    ends = [(s.epochs[-1], s.mean[-1]) for s in series if s.exploded and s.epochs]
+    if not ends:
+        return []
+    (cross,) = ax.plot(
+        *zip(*ends, strict=True), linestyle="none", marker="X", markersize=10, color="white", markeredgecolor="red",
+        markeredgewidth=1.8, zorder=6, clip_on=False, label="exploded: the loss grew, still finite",
+    )  # fmt: skip
+    return [cross]
+
+
 def colour_key(runs: Sequence[RunInfo]) -> str | None:
     """The numeric config key to colour many lines by: the learning rate if it varies, else
     the first varying numeric key."""
@@ -437,10 +466,24 @@ def curves_png(
                 t = _curve(group[0], train_key)
                 tr = (sorted(t), [t[e] for e in sorted(t)]) if t else None
             diverged = any(r.status == Status.DIVERGED for r in group)
+            exploded = not diverged and any(r.blew_up for r in group)
             kept = group[0].kept_epoch if len(group) == 1 else None
             styled = f"{short[style]}={plain(group[0].flat_config.get(style), 4)}" if style else None
             series.append(
-                Series(text, epochs, mean, low, high, len(group), value, tr, style=styled, diverged=diverged, kept=kept)
+                Series(
+                    text,
+                    epochs,
+                    mean,
+                    low,
+                    high,
+                    len(group),
+                    value,
+                    tr,
+                    style=styled,
+                    diverged=diverged,
+                    kept=kept,
+                    exploded=exploded,
+                )  # fmt: skip
             )
         if not series:
             ax.set_visible(False)

@@ -431,6 +431,7 @@ def curves_figure(
                 best_index = len(series)
             style = f"{short[style_key]}={format_value(g.values.get(style_key))}" if style_key else None
             diverged = any(r.status == Status.DIVERGED for r in runs)
+            exploded = not diverged and any(r.blew_up for r in runs)
             kept = runs[0].kept_epoch if len(runs) == 1 else None
             series.append(
                 Series(
@@ -444,6 +445,7 @@ def curves_figure(
                     style=style,
                     diverged=diverged,
                     kept=kept,
+                    exploded=exploded,
                 )
             )
         elif any(st in (Status.DIVERGED, Status.FAILED) for st in g.statuses):

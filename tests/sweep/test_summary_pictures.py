@@ -1,6 +1,8 @@
-"""The sweep's pictures agree with its text: a real sweep of a line fit over three learning
-rates, the largest of which diverges. curves.png and lr_vs_metric.png mark the point the
-summary calls best and show the diverged one as diverged, on axes scaled to the others."""
+"""The sweep's pictures agree with its text: a real sweep of a line fit over four learning
+rates, the largest of which diverges (NaN/inf) and the next explodes while staying finite
+(test R^2 about -2e5). curves.png and lr_vs_metric.png mark the point the summary calls best,
+show the diverged one as diverged and the exploded one as exploded, on axes the others can be
+read on; so does `nnrun compare --plot` over the same runs."""
 
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("pictures")
     config = root / "line.yaml"
     config.write_text(LINE)
-    return _inline(config, root / "runs", lr=[0.01, 0.1, 100])
+    return _inline(config, root / "runs", lr=[0.01, 0.1, 1.6, 100])
 
 
 def _summary(sweep_dir: Path):  # noqa: ANN202
@@ -51,14 +53,19 @@ def test_the_curves_name_the_best_point_and_mark_the_diverged_one(sweep: Path) -
 
     groups, _, _, best = _summary(sweep)
     statuses = [p["status"] for p in json.loads((sweep / "sweep.json").read_text())["points"]]
-    assert statuses == ["completed", "completed", "diverged"]
+    assert statuses == ["completed", "completed", "completed", "diverged"]
+    assert [g.runs[0].blew_up for g in groups] == [False, False, True, True]  # 1.6 exploded, finite
     fig = curves_figure(groups, "line", best["metric"], best["mode"], best["point"])
     (ax,) = fig.axes
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert texts[0] == f"best: learning_rate={best['values']['optimizer.learning_rate']:g}"
     assert "learning_rate=100 (diverged)" in texts
     assert ax.get_ylabel() == "val_loss"  # not the training loss of the diverged run
-    assert ax.get_ylim()[1] < 1  # the two that fit set the scale, not 10^35
+    # the exploded line is drawn whole and named, on a log axis where the others stay readable
+    assert "learning_rate=1.6 (exploded)" in texts and "exploded: the loss grew, still finite" in texts
+    exploded = next(line for line in ax.get_lines() if line.get_label() == "learning_rate=1.6 (exploded)")
+    assert ax.get_yscale() == "log" and max(exploded.get_ydata()) > 1e4
+    assert ax.get_ylim()[1] < 1e7  # its finite values set the scale, the diverged 10^35 does not
     assert (sweep / "curves.png").stat().st_size > 10_000
 
 
@@ -73,6 +80,31 @@ def test_lr_vs_metric_rings_the_best_point_and_crosses_the_diverged_one(sweep: P
         assert list(ring.get_xdata()) == [best["values"]["optimizer.learning_rate"]]
         assert list(lines["diverged (no value)"].get_xdata()) == [100.0]
         assert ax.get_xscale() == "log"
+
+
+def _compare_figure(runs, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN202
+    """`nnrun compare --plot`'s figure for `runs`, as drawn."""
+    from nnrun import plots
+    from nnrun.compare.plot import curves_png
+
+    drawn = []
+    real = plots.png_bytes
+    monkeypatch.setattr(plots, "png_bytes", lambda fig: drawn.append(fig) or real(fig))
+    assert curves_png(runs).startswith(b"\x89PNG")
+    return drawn[0]
+
+
+def test_compare_names_the_exploded_run_alone_and_among_others(sweep: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nnrun.compare import collect
+
+    runs, _ = collect([sweep])
+    (blown,) = [r for r in runs if r.flat_config["optimizer.learning_rate"] == 1.6]
+    for shown in ([blown], runs):
+        (ax,) = _compare_figure(shown, monkeypatch).axes
+        texts = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert any(t.endswith("(exploded)") for t in texts), texts
+        assert "exploded: the loss grew, still finite" in texts
+        assert ax.get_yscale() == "log" and ax.get_ylim()[1] < 1e7
 
 
 def test_the_api_figure_names_the_same_best_point_whatever_metric_it_draws(sweep: Path) -> None:
@@ -94,7 +126,9 @@ def test_the_report_states_the_best_point_and_shows_the_pictures_wide(sweep: Pat
     runs, _ = collect([sweep])
     page = build_report(runs)
     best = json.loads((sweep / "sweep.json").read_text())["best"]
-    assert '<pre class="grid">optimizer.learning_rate: 0.01, 0.1, 100</pre>' in page  # one line, not a JSON column
+    assert (
+        '<pre class="grid">optimizer.learning_rate: 0.01, 0.1, 1.6, 100 (4 values)</pre>' in page
+    )  # one line, not a JSON column
     assert f"<b>best point {best['point']}</b> (optimizer.learning_rate=0.1): mean val_loss" in page
     figures = re.search(r'<div class="figs wide">(.*?)</div>', page.split("<h2>Sweeps</h2>")[1], re.S)
     assert figures and {"curves.png", "lr_vs_metric.png"} <= set(re.findall(r'alt="sweep [^:]*: ([^"]+)"', figures[1]))
@@ -164,4 +198,4 @@ def test_no_lr_picture_when_no_point_has_a_value(sweep: Path) -> None:
 
     groups, varied, rows, _ = _summary(sweep)
     # only the diverged point: a picture of empty axes with a -0.04..0.04 scale would say nothing
-    assert lr_vs_metric_figure(groups[2:], rows[2:], varied, "line", None) is None
+    assert lr_vs_metric_figure(groups[3:], rows[3:], varied, "line", None) is None
