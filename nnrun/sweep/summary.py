@@ -555,16 +555,26 @@ def lr_vs_metric_figure(
     outside = False
     for ax, name in zip(axes[0], panels, strict=True):
         missing: dict[str, list[float]] = {}
+        values = [r[name] for pts in lines.values() for _, r in pts if r.get(name) is not None]
+        log_y = name.endswith("loss") and bool(values) and min(values) > 0 and max(values) / min(values) > 100
+        scale = None if log_y else _scale(lines, name)
+        outliers: list[tuple[float, float, float, Any]] = []  # (x, value, y drawn at the edge, colour)
         for line, pts in lines.items():
             pts = sorted(pts, key=lambda t: t[0])
             xs = [lr for lr, r in pts if r.get(name) is not None]
             ys = [r[name] for _, r in pts if r.get(name) is not None]
             errs = [r.get(f"{name}_std") or 0.0 for _, r in pts if r.get(name) is not None]
+            # a point off the scale: its line runs to the axes' edge, where its value is written
+            at = [_edge(y, scale) for y in ys]
+            errs = [0.0 if a is not None else e for a, e in zip(at, errs, strict=True)]
+            ys_drawn = [y if a is None else a for y, a in zip(ys, at, strict=True)]
             if xs:
-                ax.errorbar(
-                    xs, ys, yerr=_bounded(ys, errs, name) if any(errs) else None, marker="o", capsize=3,
-                    label=line if others else None,
+                bars = ax.errorbar(
+                    xs, ys_drawn, yerr=_bounded(ys_drawn, errs, name) if any(errs) else None, marker="o",
+                    capsize=3, label=line if others else None,
                 )  # fmt: skip
+                colour = bars.lines[0].get_color()
+                outliers += [(x, y, a, colour) for x, y, a in zip(xs, ys, at, strict=True) if a is not None]
             for lr, r in pts:
                 if r.get(name) is None:
                     missing.setdefault(_missing_reason(r), []).append(lr)
@@ -588,9 +598,10 @@ def lr_vs_metric_figure(
             ax.xaxis.set_major_locator(FixedLocator(sorted(set(xs_all))))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_value(int(v) if v == int(v) else v)))
             ax.xaxis.set_minor_formatter(NullFormatter())
-        shown = [r[name] for pts in lines.values() for _, r in pts if r.get(name) is not None]
-        if name.endswith("loss") and shown and min(shown) > 0 and max(shown) / min(shown) > 100:
+        if log_y:
             log_axis(ax)
+        elif scale is not None:
+            _mark_outliers(ax, scale, outliers)
         ax.set_xlabel(x_name)
         ax.set_ylabel(_axis_name(name))
         ax.grid(True, which="both", alpha=0.3)
@@ -606,6 +617,81 @@ def lr_vs_metric_figure(
         arrange(fig)
     plt.close(fig)
     return fig
+
+
+#: On a linear axis, a point this many times the other points' spread away from them (an R^2
+#: of -2.9e5 from a blown-up run beside scores near 0.5) would flatten them all into one line:
+#: it is drawn at the edge instead, with its value written beside it.
+OFF_SCALE = 30.0
+
+
+def off_scale(values: list[float]) -> set[int]:
+    """Indices of the few values (one in four at most, of three or more) that lie more than
+    `OFF_SCALE` times the spread of the others away from them; the spread is at least a tenth
+    of their size, so a score of 0.5 among scores of 1.0 is a result, not an outlier."""
+    out: set[int] = set()
+    if len(values) < 3:
+        return out
+    while len(out) < max(1, len(values) // 4):
+        kept = [i for i in range(len(values)) if i not in out]
+        middle = statistics.median(values[i] for i in kept)
+        far = max(kept, key=lambda i: abs(values[i] - middle))
+        rest = [values[i] for i in kept if i != far]
+        centre = statistics.median(rest)
+        spread = max(max(rest) - min(rest), 0.1 * abs(centre), 1e-12)
+        if abs(values[far] - centre) <= OFF_SCALE * spread:
+            break
+        out.add(far)
+    return out
+
+
+def _scale(lines: Mapping[str, list[tuple[float, dict[str, Any]]]], name: str) -> tuple[float, float] | None:
+    """A linear panel's y limits when some points are off the scale (`off_scale`): the other
+    points' range with their error bars, padded; None when every point fits."""
+    points = [
+        (r[name], r.get(f"{name}_std") or 0.0) for pts in lines.values() for _, r in pts if r.get(name) is not None
+    ]
+    far = off_scale([y for y, _ in points])
+    if not far:
+        return None
+    rest = [p for i, p in enumerate(points) if i not in far]
+    low, high = min(y - e for y, e in rest), max(y + e for y, e in rest)
+    pad = 0.08 * (high - low) if high > low else abs(high) * 0.1 or 1.0
+    return low - pad, high + pad
+
+
+#: Where an off-scale point is drawn, as a fraction of the axes' height from the edge it lies beyond.
+EDGE = 0.03
+
+
+def _edge(value: float, scale: tuple[float, float] | None) -> float | None:
+    """The y an off-scale value is drawn at (just inside the edge it lies beyond), else None."""
+    if scale is None:
+        return None
+    bottom, top = scale
+    if value > top:
+        return top - EDGE * (top - bottom)
+    if value < bottom:
+        return bottom + EDGE * (top - bottom)
+    return None
+
+
+def _mark_outliers(ax: Any, scale: tuple[float, float], outliers: list[tuple[float, float, float, Any]]) -> None:
+    """The axis kept to `scale`; each off-scale point a triangle pointing off the axes, in its
+    line's colour, with its value written beside it."""
+    ax.set_ylim(*scale)
+    for n, (x, value, y, colour) in enumerate(outliers):
+        up = value > scale[1]
+        ax.plot(
+            [x], [y], marker="^" if up else "v", markersize=10, color=colour, markeredgecolor="black",
+            linestyle="none", zorder=6, label="off the scale (value written inside)" if n == 0 else None,
+        )  # fmt: skip
+        # upright beside its triangle: neighbouring points' values never overlap
+        ax.annotate(
+            f"{value:.3g}", xy=(x, y), xytext=(0, -9 if up else 9), textcoords="offset points", rotation=90,
+            ha="center", va="top" if up else "bottom", fontsize="small", color="0.2", zorder=7,
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "0.8", "alpha": 0.9},
+        )  # fmt: skip
 
 
 def _swept_number(groups: list[Group], varied: list[str]) -> str | None:

@@ -82,6 +82,21 @@ def test_lr_vs_metric_rings_the_best_point_and_crosses_the_diverged_one(sweep: P
         assert ax.get_xscale() == "log"
 
 
+def test_lr_vs_metric_keeps_the_r2_axis_to_the_sensible_points_and_writes_the_blown_up_one(sweep: Path) -> None:
+    from nnrun.sweep.summary import lr_vs_metric_figure
+
+    groups, varied, rows, best = _summary(sweep)
+    r2 = {row["optimizer.learning_rate"]: row["test_r2"] for row in rows}
+    assert r2[1.6] < -1000 < 0.9 < r2[0.01] and r2[100] is None  # the fixture is what it says
+    loss_ax, r2_ax = lr_vs_metric_figure(groups, rows, varied, "line", best).axes
+    low, high = r2_ax.get_ylim()
+    assert 0.9 < low < min(r2[0.01], r2[0.1]) and max(r2[0.01], r2[0.1]) < high < 1.01  # not flattened
+    (mark,) = [line for line in r2_ax.get_lines() if line.get_label().startswith("off the scale")]
+    assert list(mark.get_xdata()) == [1.6] and mark.get_marker() == "v" and low <= mark.get_ydata()[0] < high
+    assert [t.get_text() for t in r2_ax.texts] == [f"{r2[1.6]:.3g}"]
+    assert loss_ax.get_yscale() == "log" and not loss_ax.texts  # the loss panel spans the decades on a log axis
+
+
 def _compare_figure(runs, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN202
     """`nnrun compare --plot`'s figure for `runs`, as drawn."""
     from nnrun import plots
@@ -199,3 +214,19 @@ def test_no_lr_picture_when_no_point_has_a_value(sweep: Path) -> None:
     groups, varied, rows, _ = _summary(sweep)
     # only the diverged point: a picture of empty axes with a -0.04..0.04 scale would say nothing
     assert lr_vs_metric_figure(groups[3:], rows[3:], varied, "line", None) is None
+
+
+@pytest.mark.parametrize(
+    ("values", "far"),
+    [
+        ([0.97, 0.99, -2.1e5], {2}),  # a blown-up R^2
+        ([1.0, 1.0, 1.0, 0.5], set()),  # a poor accuracy is a result, not an outlier
+        ([0.4, 0.45, 0.3, -0.5], set()),  # an R^2 below 0 still fits on the axis
+        ([0.4, 0.45, -30.0, -2e5, 0.5, 0.42, 0.41, 0.44], {2, 3}),  # one in four at most
+        ([0.1, -2e5], set()),  # two points: no telling which one is off
+    ],
+)
+def test_off_scale_picks_only_far_off_points(values: list[float], far: set[int]) -> None:
+    from nnrun.sweep.summary import off_scale
+
+    assert off_scale(values) == far
