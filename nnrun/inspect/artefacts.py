@@ -131,17 +131,11 @@ def _weights(
     return [partial(plots.weights, kernels, first, last, run_dir / RunFolder.WEIGHTS_PLOT, title, diverged)]
 
 
-def _probabilities(model: Any, x: np.ndarray) -> np.ndarray:
-    from nnrun.train.evaluate import probabilities
-
-    # called directly: predict() traces a graph function per model, longer than this takes
-    return probabilities(np.asarray(model(x, training=False)))
-
-
 def _boundary(
     model: Any, spec: Spec, data: Dataset, inspection: Inspection | None, run_dir: Path, shown: str = "final model"
 ) -> list[Callable[[], Any]]:
-    from nnrun.train.evaluate import predicted_classes, true_classes
+    from nnrun.train import forward
+    from nnrun.train.evaluate import predicted_classes, probabilities, true_classes
 
     y_train = true_classes(data, data.y_train)
     y_test = true_classes(data, data.y_test)
@@ -151,7 +145,7 @@ def _boundary(
     features = [f"{n} (standardized)" if spec.data.standardize else n for n in data.feature_names[:2]]
     train = (data.x_train, y_train)
     test = None if same else (data.x_test, y_test)
-    final = _probabilities(model, grid.points)
+    final = probabilities(forward.call(model, grid.points))
     out: list[Callable[[], Any]] = [
         partial(
             plots.boundary,
@@ -168,19 +162,16 @@ def _boundary(
     ]
     if inspection is None or not inspection.snapshots:
         return out
-    weights = model.get_weights()
     frames = []
     both = np.concatenate([grid.points, data.x_train.astype(grid.points.dtype)])  # one call per snapshot
-    try:
-        for epoch, snapshot in sorted(inspection.snapshots.items()):
-            model.set_weights(snapshot)
-            probs = _probabilities(model, both)
-            if not np.isfinite(probs).all():  # the weights of an epoch that diverged: no regions to draw
-                continue
-            guess = predicted_classes(probs[len(grid.points) :], data.task, spec.evaluation.threshold)
-            frames.append((epoch, probs[: len(grid.points)], float(np.mean(guess == y_train))))
-    finally:
-        model.set_weights(weights)
+    epochs = sorted(inspection.snapshots)
+    outputs = forward.call_each(model, both, [inspection.snapshots[e] for e in epochs])
+    for epoch, raw in zip(epochs, outputs, strict=True):
+        probs = probabilities(raw)
+        if not np.isfinite(probs).all():  # the weights of an epoch that diverged: no regions to draw
+            continue
+        guess = predicted_classes(probs[len(grid.points) :], data.task, spec.evaluation.threshold)
+        frames.append((epoch, probs[: len(grid.points)], float(np.mean(guess == y_train))))
     path = run_dir / RunFolder.BOUNDARY_EPOCHS_PLOT
     out.append(partial(plots.boundary_epochs, grid, frames, train, names, features, path, spec.name))
     return out

@@ -31,14 +31,13 @@ def outputs(model: Any, x: Any) -> np.ndarray:
     """The model's outputs for every row of `x`, `EVAL_BATCH` rows at a time (arrays up to that
     size in one call): arrays or streamed rows (`nnrun.data.stream.Rows`)."""
     from nnrun.data.stream import EVAL_BATCH, Rows
+    from nnrun.train.forward import call
 
     if isinstance(x, Rows):
-        return np.concatenate([np.asarray(model(batch, training=False)) for _, batch in x.batches(EVAL_BATCH)])
+        return np.concatenate([call(model, batch) for _, batch in x.batches(EVAL_BATCH)])
     if len(x) <= EVAL_BATCH:
-        return np.asarray(model(x, training=False))
-    return np.concatenate(
-        [np.asarray(model(x[i : i + EVAL_BATCH], training=False)) for i in range(0, len(x), EVAL_BATCH)]
-    )
+        return call(model, x)
+    return np.concatenate([call(model, x[i : i + EVAL_BATCH]) for i in range(0, len(x), EVAL_BATCH)])
 
 
 def pipeline(rows: Rows, y: np.ndarray, batch_size: int, seed: int | None = None) -> Any:

@@ -45,6 +45,7 @@ ENV = "NNRUN_SWEEP_WARM"
 class _Entry:
     model: keras.Model
     loop: Any = None  # the graph trainer's loop, made by the first run
+    forward: Any = None  # its outputs as a traced function (`nnrun.train.forward`), made by the first run that asks
 
 
 class _Cache:
@@ -143,6 +144,19 @@ def keep_loop(model: keras.Model, loop: Any) -> None:
     entry = _cache.find(model) if _cache is not None else None
     if entry is not None:
         entry.loop = loop
+
+
+def forward_of(model: keras.Model) -> Any:
+    """The traced forward pass kept with `model` (`nnrun.train.forward.Traced`, made on the first
+    call), or None for a model that is not kept."""
+    entry = _cache.find(model) if _cache is not None else None
+    if entry is None:
+        return None
+    if entry.forward is None:
+        from nnrun.train.forward import Traced
+
+        entry.forward = Traced(model)
+    return entry.forward
 
 
 def forget(model: keras.Model) -> None:
