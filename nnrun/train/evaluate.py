@@ -51,11 +51,13 @@ def evaluate(outputs: np.ndarray, data: Dataset, threshold: float = 0.5) -> tupl
     labels = list(range(k))
     names = data.class_names or [str(i) for i in labels]
     average = "binary" if k == 2 else "macro"
+    # one call for the three (what precision_score, recall_score and f1_score each compute in full)
+    precision, recall, f1, _ = skm.precision_recall_fscore_support(true, pred, average=average, zero_division=0)
     result = {
         "accuracy": float(skm.accuracy_score(true, pred)),
-        "precision": float(skm.precision_score(true, pred, average=average, zero_division=0)),
-        "recall": float(skm.recall_score(true, pred, average=average, zero_division=0)),
-        "f1": float(skm.f1_score(true, pred, average=average, zero_division=0)),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
     }
     roc = float("nan")
     if finite and len(set(true.tolist())) == k:
