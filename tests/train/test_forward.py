@@ -16,7 +16,7 @@ from tests.conftest import CONFIGS
 @pytest.fixture
 def kept() -> Iterator[tuple[object, np.ndarray]]:
     from nnrun.build.model import build_model
-    from nnrun.experiment.lifecycle import seed_everything
+    from nnrun.experiment.lifecycle import release_session, seed_everything
 
     prepared = prepare_experiment(CONFIGS / "xor.yaml", ["training.inspect=false"])
     seed_everything(0)
@@ -28,6 +28,7 @@ def kept() -> Iterator[tuple[object, np.ndarray]]:
         yield model, x
     finally:
         warm.disable()
+        release_session()  # the next test's layers are named as in a fresh process
 
 
 def test_a_kept_model_is_called_through_one_traced_function(kept: tuple[object, np.ndarray]) -> None:
