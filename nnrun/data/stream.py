@@ -10,8 +10,9 @@ applies to every batch as it is read. The splits' inputs are `Rows`: they look l
 arrays (length, shape, slicing) but hold only row numbers; `nnrun.train.stream.pipeline`
 makes them the `tf.data` pipeline `fit` trains on (this module never imports TensorFlow).
 Peak memory is bounded, whatever the size of the file: a pass over a split holds `BUFFER_BYTES`
-of shuffled rows, `TRANSFORM_BYTES` being read, and up to `rows.LENT` arrays of
-`TRANSFORM_BYTES` handed to tf.data (`rows.Scratch`), plus the in-flight batches.
+of shuffled rows, `TRANSFORM_BYTES` being read, and up to `rows.LENT` pieces handed to tf.data
+(`rows.Scratch`; a piece is `TRANSFORM_BYTES`, or one batch if a batch is larger), plus the
+in-flight batches.
 
 Which sources stream: uncompressed npz files (`np.savez`) and image folders. A compressed npz
 (`np.savez_compressed`) can only be read from its start, a CSV is parsed whole by pandas, and
@@ -292,21 +293,28 @@ class Rows:
             out[part] = self.pre.transform_numeric(raw, self.source, check=not self.checked)
         return out
 
-    def pieces(self, seed: int | None = None, epoch: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(positions, inputs) of up to `TRANSFORM_BYTES` of rows at a time: in order, or shuffled
-        (`seed`): blocks of neighbouring rows in a random order, read `BUFFER_BYTES` of them at a
-        time, the rows of each such buffer shuffled."""
+    def piece_rows(self, batch_size: int) -> int:
+        """Rows of a piece (`pieces`) for batches of `batch_size`: a whole number of batches of
+        about `TRANSFORM_BYTES` (one batch at least)."""
+        return max(1, TRANSFORM_BYTES // (4 * self.row_values) // batch_size) * batch_size
+
+    def pieces(self, size: int, seed: int | None = None, epoch: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(positions, inputs) of `size` rows at a time (the last piece may be smaller): in order,
+        or shuffled (`seed`): blocks of neighbouring rows in a random order, read `BUFFER_BYTES` of
+        them at a time, the rows of each such buffer shuffled. The epoch's order of rows does not
+        depend on `size`."""
         scratch = self._idle.pop() if self._idle else Scratch()  # kept from epoch to epoch
         try:
-            yield from self._pieces(scratch, seed, epoch)
+            yield from self._pieces(scratch, size, seed, epoch)
         finally:
             self._idle.append(scratch)
 
-    def _pieces(self, scratch: Scratch, seed: int | None, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def _pieces(
+        self, scratch: Scratch, size: int, seed: int | None, epoch: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         n = len(self.rows)
-        hand = max(1, TRANSFORM_BYTES // (4 * self.row_values))
         if seed is None:
-            for positions in _chunks(np.arange(n), hand):
+            for positions in _chunks(np.arange(n), size):
                 out = scratch.lend((len(positions), *self.shape[1:]), self.dtype)
                 yield positions, self.take(positions, scratch, out)
             return
@@ -314,34 +322,38 @@ class Rows:
         rng = np.random.default_rng([seed, epoch])
         block = self.reader.block_rows
         order = rng.permutation(math.ceil(n / block))
+        # What is handed over are arrays lent by `scratch` (a consumer such as tf.data may keep them
+        # without copying; let go, their memory is reused: fresh memory costs a page fault a page, as
+        # much as reading the rows). A piece may take rows from two buffers.
+        out, taken = scratch.lend((min(size, n), *self.shape[1:]), self.dtype), 0
+        out_positions = np.empty(len(out), dtype="int64")
+        done = 0
         for group in _chunks(order, max(1, buffer_rows // block)):
             positions = rng.permutation(np.concatenate([np.arange(b * block, min((b + 1) * block, n)) for b in group]))
-            # The buffer's rows are read in file order into memory reused from one buffer to the
-            # next; what is handed over are small fresh arrays (a consumer such as tf.data may keep
-            # them without copying; freed, their memory is reused too: fresh memory costs a page
-            # fault a page, as much as reading the rows).
+            # The buffer's rows are read in file order into memory reused from one buffer to the next.
             in_file = np.argsort(self.rows[positions], kind="stable")
             shape = (len(positions), *self.shape[1:])
             rows = self.take(positions[in_file], scratch, scratch.array("buffer", shape, self.dtype))
             at = np.empty(len(positions), dtype="int64")
             at[in_file] = np.arange(len(positions))
-            for part in _chunks(np.arange(len(positions)), hand):
-                out = scratch.lend((len(part), *self.shape[1:]), self.dtype)
-                yield positions[part], np.take(rows, at[part], axis=0, out=out, mode="clip")
+            start = 0
+            while start < len(positions):
+                m = min(len(out) - taken, len(positions) - start)
+                np.take(rows, at[start : start + m], axis=0, out=out[taken : taken + m], mode="clip")
+                out_positions[taken : taken + m] = positions[start : start + m]
+                start, taken = start + m, taken + m
+                if taken == len(out):
+                    yield out_positions, out
+                    done += taken
+                    if done < n:
+                        out, taken = scratch.lend((min(size, n - done), *self.shape[1:]), self.dtype), 0
+                        out_positions = np.empty(len(out), dtype="int64")
 
     def batches(
         self, batch_size: int, seed: int | None = None, epoch: int = 0
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The `pieces` cut into batches of `batch_size` rows (the last may be smaller, as when
-        the arrays are in memory); what `tf.data`'s `rebatch` makes of them in the pipeline."""
-        carry_p = np.empty(0, dtype="int64")
-        carry_x = np.empty((0, *self.shape[1:]), dtype="float32")
-        for piece, x in self.pieces(seed, epoch):
-            p = np.concatenate([carry_p, piece])
-            x = np.concatenate([carry_x, x]) if len(carry_p) else x
-            full = len(p) // batch_size * batch_size
-            for start in range(0, full, batch_size):
-                yield p[start : start + batch_size], x[start : start + batch_size]
-            carry_p, carry_x = p[full:], x[full:]
-        if len(carry_p):
-            yield carry_p, carry_x
+        """The epoch's rows in batches of `batch_size` (the last may be smaller, as when the arrays
+        are in memory): the batches the `tf.data` pipeline (`nnrun.train.stream.pipeline`) gives."""
+        for positions, x in self.pieces(self.piece_rows(batch_size), seed, epoch):
+            for start in range(0, len(positions), batch_size):
+                yield positions[start : start + batch_size], x[start : start + batch_size]

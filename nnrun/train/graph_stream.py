@@ -4,6 +4,8 @@ A streamed dataset (`nnrun.data.stream`) cannot sit in the graph as tensors. `St
 the graph trainer's `_EpochLoop` with the rows coming from iterators instead: one over the
 training pipeline (`nnrun.train.stream.pipeline`, repeated: each pass is the next epoch, with
 the next shuffle), one over the validation pipeline (batches of `EVAL_BATCH`, in order). The
+iterators give whole pieces of rows, each a whole number of batches, which the loop cuts into
+batches (slices of a tensor, not copies): a `get_next` per piece instead of per batch. The
 batches are the ones `fit` trains on from the same pipeline, so the two trainers see the same
 rows in the same order and their losses agree epoch by epoch; everything else (metrics,
 learning rate, early stopping, divergence, `training.inspect`) is the in-memory loop's.
@@ -55,8 +57,8 @@ class StreamLoop(_EpochLoop):
         tf = self.tf
         self.seed = tf.constant(int(spec.seed), tf.int64)
         seed = spec.seed if spec.training.shuffle else None
-        train = pipeline(data.x_train, data.y_train, self.bs, seed)  # type: ignore[arg-type]
-        val = pipeline(data.x_val, data.y_val, EVAL_BATCH)  # type: ignore[arg-type]
+        train = pipeline(data.x_train, data.y_train, self.bs, seed, whole=True)  # type: ignore[arg-type]
+        val = pipeline(data.x_val, data.y_val, EVAL_BATCH, whole=True)  # type: ignore[arg-type]
         self.x, self.x_val = iter(train.repeat()), iter(val.repeat())
         # the loop's signature keeps the in-memory loop's arguments: the targets come with the inputs
         self.y = self.y_val = tf.zeros([0])
@@ -69,23 +71,35 @@ class StreamLoop(_EpochLoop):
 
     def _train_epoch(self, epoch: Any, x: Any, y: Any, seed: Any) -> None:
         """The next epoch's batches from the training iterator, until a stop request."""
-        tf = self.tf
-
-        def body(b: Any) -> tuple[Any]:
-            self.model.train_step(x.get_next())
-            return (b + 1,)
-
-        tf.while_loop(lambda b: tf.logical_and(b < self.batches, tf.logical_not(self.stop)), body, (tf.constant(0),))
+        self._batches(x, self.batches, self.bs, self.model.train_step, stoppable=True)
 
     def _validate(self, x_val: Any, y_val: Any) -> None:
         """Every validation batch through `test_step`: the metrics add up over the batches."""
+        from nnrun.data.stream import EVAL_BATCH
+
+        self._batches(x_val, self.val_batches, EVAL_BATCH, self.model.test_step)
+
+    def _batches(self, it: Any, batches: int, size: int, step: Any, stoppable: bool = False) -> None:
+        """`step` on each of the next `batches` batches of `size` rows, cut from the pieces `it`
+        gives (a whole number of batches each, the epoch's last one may end in a shorter batch);
+        `stoppable`: until a stop request too."""
         tf = self.tf
 
-        def body(b: Any) -> tuple[Any]:
-            self.model.test_step(x_val.get_next())
-            return (b + 1,)
+        def more(b: Any) -> Any:
+            return tf.logical_and(b < batches, tf.logical_not(self.stop)) if stoppable else b < batches
 
-        tf.while_loop(lambda b: b < self.val_batches, body, (tf.constant(0),))
+        def element(b: Any) -> tuple[Any]:
+            x, y = it.get_next()
+            n = tf.shape(x)[0]
+
+            def body(b: Any, start: Any) -> tuple[Any, Any]:
+                step((x[start : start + size], y[start : start + size]))
+                return b + 1, start + size
+
+            b, _ = tf.while_loop(lambda b, start: tf.logical_and(start < n, more(b)), body, (b, tf.constant(0)))
+            return (b,)
+
+        tf.while_loop(more, element, (tf.constant(0),))
 
     def _epoch(self, x: Any, y: Any, x_val: Any, y_val: Any, seed: Any) -> tuple[Any, Any]:
         row, code = super()._epoch(x, y, x_val, y_val, seed)

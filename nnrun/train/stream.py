@@ -2,13 +2,12 @@
 made here, `fit` through `model.fit`, the graph trainer in its in-graph loop
 (`nnrun.train.graph_stream`), which `trainer: auto` picks for streamed data as for loaded data.
 
-Measured on the MLP 784-128-10 with 38 400 MNIST-shaped training rows per epoch (in-process,
-CPU seconds per epoch, medians of 4 A/B rounds on a shared machine): the graph trainer on the
-stream 0.69 s, `fit` on the same stream 0.90 s, the graph trainer on the arrays loaded whole
-0.62 s. A stream's epoch is bounded below by its pipeline (reading, transforming, handing the
-pieces to tf.data); the graph trainer saves `fit`'s Python around each batch and epoch.
-The pipeline alone costs 0.09-0.11 s an epoch (0.38-0.43 s before its reads went into reused
-memory: `nnrun.data.rows.Scratch`).
+Measured on the MLP 784-128-10 with 48 000 MNIST-shaped training rows per epoch (in-process,
+CPU seconds per epoch, medians of 3 rounds on a shared machine): the graph trainer on the
+stream 0.55 s (0.68 s while the pipeline was built with `Dataset.from_generator`, see
+`pipeline`), on the arrays loaded whole 0.51 s. A stream's epoch is bounded below by its
+pipeline (reading, transforming, handing the pieces to tf.data): about 0.05 s an epoch here
+(0.38-0.43 s before its reads went into reused memory: `nnrun.data.rows.Scratch`).
 """
 
 from __future__ import annotations
@@ -40,27 +39,42 @@ def outputs(model: Any, x: Any) -> np.ndarray:
     return np.concatenate([call(model, x[i : i + EVAL_BATCH]) for i in range(0, len(x), EVAL_BATCH)])
 
 
-def pipeline(rows: Rows, y: np.ndarray, batch_size: int, seed: int | None = None) -> Any:
+def pipeline(rows: Rows, y: np.ndarray, batch_size: int, seed: int | None = None, whole: bool = False) -> Any:
     """A `tf.data.Dataset` of (inputs, targets) batches of streamed rows; each pass over it is
-    the next epoch (a new shuffle when `seed` is given). Batches are read ahead of training."""
+    the next epoch (a new shuffle when `seed` is given). Batches are read ahead of training.
+
+    `whole`: the elements are the pieces as read (`Rows.pieces`: `Rows.piece_rows` rows each, a
+    whole number of batches, the epoch's last piece may be smaller), for a consumer that cuts
+    them into the same batches itself (`nnrun.train.graph_stream`)."""
     import tensorflow as tf
 
+    size = rows.piece_rows(batch_size)
+    count = math.ceil(len(rows) / size)
     epochs = itertools.count()
+    reading: list[Iterator[tuple[np.ndarray, np.ndarray]]] = []
 
-    def generate() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        epoch = next(epochs)
-        for positions, x in rows.pieces(seed, epoch):
-            yield x, y[positions]
+    def piece(i: np.int64) -> tuple[np.ndarray, np.ndarray]:
+        if i == 0:  # an epoch begins (the pieces come in order: one call at a time)
+            reading[:] = [rows.pieces(size, seed, next(epochs))]
+        positions, x = next(reading[0])
+        return x, y[positions]
 
-    signature = (
-        tf.TensorSpec((None, *rows.shape[1:]), tf.float32),
-        tf.TensorSpec((None, *y.shape[1:]), tf.as_dtype(y.dtype)),
-    )
-    # Python hands over whole pieces (megabytes of rows); tf.data cuts them into batches exactly as
-    # `Rows.batches` does. A Python call per batch cost about 1.3 ms of CPU (MNIST MLP: 0.5 s an epoch).
-    # The next pieces are read while the net trains on this one (PIECES_AHEAD more in memory, fewer
-    # than `rows.LENT`, so their memory is reused).
-    ds = tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(PIECES_AHEAD)
+    def read(i: Any) -> tuple[Any, Any]:
+        x, t = tf.numpy_function(piece, [i], (tf.float32, tf.as_dtype(y.dtype)), stateful=True)
+        x.set_shape((None, *rows.shape[1:]))
+        t.set_shape((None, *y.shape[1:]))
+        return x, t
+
+    # Python hands over whole pieces (megabytes of rows); a Python call per batch cost about 1.3 ms
+    # of CPU (MNIST MLP: 0.5 s an epoch). The next pieces are read while the net trains on this one
+    # (PIECES_AHEAD more in memory, fewer than `rows.LENT`, so their memory is reused).
+    # Not `Dataset.from_generator`: building one sets glibc's mmap threshold for the whole process
+    # to 128 KiB for good (TensorFlow's mitigation of a Python 3.11 leak), and each step of a
+    # model's matrix products then maps and faults in fresh pages (MNIST MLP: 36 000 page faults,
+    # about 0.1 s of CPU, an epoch).
+    ds = tf.data.Dataset.range(count).map(read).prefetch(PIECES_AHEAD)
+    if whole:
+        return ds.apply(tf.data.experimental.assert_cardinality(count))
     ds = ds.rebatch(batch_size)
     ds = ds.apply(tf.data.experimental.assert_cardinality(math.ceil(len(rows) / batch_size)))
     return ds.prefetch(2)
