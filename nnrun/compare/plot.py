@@ -250,8 +250,8 @@ def draw(
         wide = max(len(e.get_label()) for e in entries) > LEGEND_INSIDE_CHARS  # would spill over the y label
         if (len(entries) > LEGEND_INSIDE or bands or wide) and legend_below:
             where = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16), "ncol": 2 if not wide else 1}
-        elif len(entries) > LEGEND_INSIDE or bands or wide:
-            where = dict(LEGEND_BESIDE)
+        elif (len(entries) > LEGEND_INSIDE or bands or wide) and not (many and ramp):
+            where = dict(LEGEND_BESIDE)  # (beside a colour bar it would lie on it: inside, where best)
         ax.legend(handles=entries, fontsize="small", title=title, title_fontsize="small", **where)
 
 

@@ -183,3 +183,17 @@ def test_a_few_doubling_values_get_colours_far_enough_apart_to_tell() -> None:
     rgb = [line.get_color()[:3] for line in ax.get_lines()[: len(series)]]
     gap = min(sum(abs(a - b) for a, b in zip(rgb[i], rgb[i + 1], strict=True)) for i in range(len(rgb) - 1))
     assert gap > 0.25  # on a linear 1..16 scale units=1 and units=2 were the same dark purple
+
+
+def test_beside_a_colour_bar_the_legend_of_the_marks_stays_inside_the_axes() -> None:
+    series = _series(MAX_LINES + 3)
+    series[-1].mean = [1e3, 1e20, 1e35, 1e35, 1e35]
+    series[-1].diverged = True
+    series[-2].exploded = True
+    fig, ax = _draw(series, "optimizer.learning_rate")
+    assert len(fig.axes) == 2  # the colour bar
+    texts = _legend_texts(ax)
+    assert "diverged: off the scale from here" in texts and "exploded: the loss grew, still finite" in texts
+    fig.canvas.draw()
+    legend, axes, bar = ax.get_legend().get_window_extent(), ax.get_window_extent(), fig.axes[1].get_window_extent()
+    assert axes.x0 <= legend.x0 and legend.x1 <= axes.x1 < bar.x0  # not lying on the colour bar
