@@ -288,9 +288,19 @@ class Rows:
         order = np.argsort(file_rows, kind="stable")
         for start in range(0, len(positions), step):
             part = order[start : start + step]
-            raw = scratch.array("rows", (len(part), *self.reader.row_shape), self.reader.dtype)
+            # Positions in file order already (a shuffled buffer, an epoch in order): the rows are
+            # read straight into `out`, and a transform that passes them through copies nothing.
+            into = out[start : start + len(part)] if np.array_equal(part, np.arange(start, start + len(part))) else None
+            if into is not None and self.reader.dtype == out.dtype and into.flags.c_contiguous:
+                raw = into.reshape(len(part), *self.reader.row_shape)
+            else:
+                raw = scratch.array("rows", (len(part), *self.reader.row_shape), self.reader.dtype)
             raw = self.reader.read(file_rows[part], raw, scratch)
-            out[part] = self.pre.transform_numeric(raw, self.source, check=not self.checked)
+            x = self.pre.transform_numeric(raw, self.source, check=not self.checked)
+            if into is None:
+                out[part] = x
+            elif not np.may_share_memory(x, into):
+                into[...] = x
         return out
 
     def piece_rows(self, batch_size: int) -> int:
