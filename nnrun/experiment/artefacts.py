@@ -69,17 +69,29 @@ def summary_text(model: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def evaluate_test(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> dict[str, Any]:
-    """Test-split metrics (with the loss); writes predictions.csv."""
-
-    from nnrun.train.evaluate import evaluate, with_inputs
-
+def test_outputs(model: Any, data: Dataset) -> Any:
+    """The model's outputs for the test split, or None if they cannot be computed (then
+    `evaluate_test` tries again and the run fails there, after its model is saved)."""
     # The model is called directly, in one batch, not through predict() and evaluate(): those
     # trace two graph functions for every new model, which takes longer than the evaluation
     # itself and was most of what a warm second run in a notebook waited for besides training.
+    from nnrun.train.stream import outputs
+
+    try:
+        return outputs(model, data.x_test)  # streamed rows: batch by batch
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def evaluate_test(model: Any, spec: Spec, data: Dataset, run_dir: Path, outputs: Any = None) -> dict[str, Any]:
+    """Test-split metrics (with the loss); writes predictions.csv. `outputs`: what
+    `test_outputs` returned, if the caller has them."""
+
+    from nnrun.train.evaluate import evaluate, with_inputs
     from nnrun.train.stream import outputs as model_outputs
 
-    outputs = model_outputs(model, data.x_test)  # streamed rows: batch by batch
+    if outputs is None:
+        outputs = model_outputs(model, data.x_test)
     test, rows = evaluate(outputs, data, spec.evaluation.threshold)
     # the compiled loss with the regularization penalties: what evaluate() reports for one batch
     loss = model.compute_loss(x=None, y=data.y_test, y_pred=outputs, training=False)

@@ -250,11 +250,13 @@ def _finish(
     lr_steps = artefacts.learning_rate_steps(model, result, run_dir)
     pictures.add(artefacts.curve_figures(result.history, run_dir, spec.name, kept, lr_steps))
     verdicts = inside.record(run_dir, result, status, spec)
-    pictures.add(inside.figures(model, spec, prepared.data, run_dir, result, verdicts, usable, kept))
+    # the test split's outputs, computed once for the predictions picture and the test metrics
+    outputs = artefacts.test_outputs(model, prepared.data) if usable else None
+    pictures.add(inside.figures(model, spec, prepared.data, run_dir, result, verdicts, usable, kept, outputs))
     artefacts.save_model(model, run_dir)
     metrics: dict[str, Any] = {}
     if usable:
-        metrics["test"] = artefacts.evaluate_test(model, spec, prepared.data, run_dir)
+        metrics["test"] = artefacts.evaluate_test(model, spec, prepared.data, run_dir, outputs)
         pictures.add(artefacts.test_figures(metrics, run_dir, spec.name))
     metrics.update(artefacts.epoch_metrics(result, kept))
     artefacts.write_metrics(run_dir, metrics)

@@ -53,13 +53,15 @@ def figures(
     verdicts: dict[str, Any],
     usable: bool,
     kept: int | None = None,
+    test_outputs: Any = None,
 ) -> list[Callable[[], Any]]:
     """The pictures that apply to this run, each a call that only draws (a `partial` of a plot
     function and its data): the model's part (weights, predictions on the boundary grid) is computed now. What cannot be computed is
     left out (a picture is never worth a run). `verdicts`: what `record` returned; `usable`: the
     saved model's weights are finite ones (a run that did not diverge, or whose early stopping
     restored an epoch before it did), so its decision regions / predictions are drawn; `kept`:
-    the epoch whose weights the saved model holds (`nnrun.experiment.artefacts.kept_epoch`)."""
+    the epoch whose weights the saved model holds (`nnrun.experiment.artefacts.kept_epoch`);
+    `test_outputs`: the model's outputs for the test split, if already computed."""
     inspection: Inspection | None = result.inspection
     folder = RunFolder(run_dir)
     out: list[Callable[[], Any]] = []
@@ -81,7 +83,7 @@ def figures(
             shown = _whose(result, kept)
             out += _quietly(lambda: _boundary(model, spec, data, inspection, run_dir, shown))
         elif data.task == "regression":
-            out += _quietly(lambda: _predictions(model, spec, data, run_dir))
+            out += _quietly(lambda: _predictions(model, spec, data, run_dir, test_outputs))
     return out
 
 
@@ -102,10 +104,13 @@ def _quietly(compute: Callable[[], list[Callable[[], Any]]]) -> list[Callable[[]
         return []
 
 
-def _predictions(model: Any, spec: Spec, data: Dataset, run_dir: Path) -> list[Callable[[], Any]]:
+def _predictions(
+    model: Any, spec: Spec, data: Dataset, run_dir: Path, predicted: Any = None
+) -> list[Callable[[], Any]]:
     from nnrun.train.stream import outputs
 
-    predicted = outputs(model, data.x_test)  # called directly (predict() traces a function); streamed: in batches
+    if predicted is None:  # called directly (predict() traces a function); streamed: in batches
+        predicted = outputs(model, data.x_test)
     target = data.preprocessor.target.column if data.preprocessor.target is not None else None
     path = run_dir / RunFolder.PREDICTIONS_PLOT
     return [partial(plots.predictions, data.y_test, predicted, is_sequence(data), path, spec.name, target or "target")]
