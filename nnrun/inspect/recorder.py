@@ -16,10 +16,11 @@ Both trainers use one `Recorder`, so they record the same numbers:
   (`epoch_begin`), or by `stats` itself when every epoch is recorded; and, in Python, a
   copy of the weights at the `snapshot_epochs`.
 
-Nothing is built per layer: weights and gradients go through one flat vector and one segment
-sum, the activation layers' outputs through one concatenation and one reduction each, so the
-ops the recorder adds to the traced loop (about 100 for a small MLP, against about 470 for its
-training) do not grow with depth; tracing them is most of what inspecting costs.
+Little is built per layer: a recorded epoch's weights go through one flat vector and one
+segment sum, the activation layers' outputs through one concatenation and one reduction each;
+each update's gradients through one op per weight tensor (`_norms`: copying them into one
+vector every update cost more than the norms). Tracing these ops is most of what inspecting
+costs a small network.
 
 The graph trainer takes `stats` inside its traced loop (`take`): after every epoch, or, in a
 long run of tiny epochs (`stride` > 1: about `internals.MAX_RECORDED` recorded epochs), in a
