@@ -25,6 +25,7 @@ MAY_IMPORT_TENSORFLOW = {
     "nnrun.train.graph_stream",  # the graph trainer's loop over the tf.data pipeline
     "nnrun.train.warm",  # kept models and traced loops of a sweep worker (type hints only)
     "nnrun.train.stream",  # the tf.data pipeline over streamed rows
+    "nnrun.train.forward",  # a kept model's traced forward pass in a sweep worker
     "nnrun.experiment.lifecycle",  # seeds TensorFlow before building
     "nnrun.integrations.tensorboard",  # event files
     "nnrun.predict",  # loads model.keras
