@@ -26,6 +26,15 @@ INLINE_LAYERS = frozenset(
 )
 
 
+#: ... as long as no layer is wider than this: a wide dense layer's matrix product (a batch of
+#: 128 rows through 4096 x 4096 weights) is real work that a second core does share. Only
+#: narrower networks were measured to gain from one thread.
+MAX_INLINE_UNITS = 512
+
+
 def intra_op_threads(spec: Spec) -> int | None:
-    """1 for a network of `INLINE_LAYERS` only, else None (TensorFlow's default)."""
-    return 1 if all(layer.type in INLINE_LAYERS for layer in spec.model.layers) else None
+    """1 for a network of `INLINE_LAYERS` only, none wider than `MAX_INLINE_UNITS`, else None
+    (TensorFlow's default)."""
+    layers = spec.model.layers
+    narrow = all(getattr(layer, "units", 0) <= MAX_INLINE_UNITS for layer in layers)
+    return 1 if narrow and all(layer.type in INLINE_LAYERS for layer in layers) else None

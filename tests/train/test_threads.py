@@ -23,6 +23,14 @@ def test_dense_networks_get_one_thread_an_op(config: str, threads: int | None) -
     assert intra_op_threads(spec) == threads
 
 
+def test_a_wide_dense_network_keeps_the_default_pool(tmp_path: Path) -> None:
+    wide = (CONFIGS / "mlp_mnist.yaml").read_text().replace("units: 128", "units: 2048")
+    (tmp_path / "wide.yaml").write_text(wide)
+    spec, _ = load_spec(tmp_path / "wide.yaml")
+    assert spec.model.layers[1].units == 2048
+    assert intra_op_threads(spec) is None
+
+
 @pytest.mark.slow
 def test_a_fresh_process_starts_tensorflow_with_the_specs_threads() -> None:
     code = (
