@@ -301,7 +301,8 @@ def _kept_before(
     if kept is None or found.epoch is None or kept >= found.epoch:
         return found
     epochs = [_epoch(history, i) for i in range(len(history))]
-    if kept not in epochs or bad[epochs.index(kept)] or not math.isfinite(float(train[epochs.index(kept)])):
+    at = epochs.index(kept) if kept in epochs else None
+    if at is None or bad[at] or not math.isfinite(float(train[at])):
         return found
     return Diagnosis(
         found.verdict,

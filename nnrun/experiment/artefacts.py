@@ -72,9 +72,9 @@ def summary_text(model: Any) -> str:
 def test_outputs(model: Any, data: Dataset) -> Any:
     """The model's outputs for the test split, or None if they cannot be computed (then
     `evaluate_test` tries again and the run fails there, after its model is saved)."""
-    # The model is called directly, in one batch, not through predict() and evaluate(): those
-    # trace two graph functions for every new model, which takes longer than the evaluation
-    # itself and was most of what a warm second run in a notebook waited for besides training.
+    # The model is called directly (in batches of EVAL_BATCH rows), not through predict() and
+    # evaluate(): those trace two graph functions for every new model, which takes longer than
+    # the evaluation itself and was most of what a warm second run in a notebook waited for.
     from nnrun.train.stream import outputs
 
     try:
