@@ -42,3 +42,11 @@ def test_a_drawn_figure_is_written_as_savefig_draws_it(tmp_path) -> None:
     fig.savefig(buf, format="png")
     ours = decode(save_png(fig, tmp_path / "f.png").read_bytes())
     assert np.array_equal(np.asarray(ours), np.asarray(decode(buf.getvalue()).convert("RGB")))
+
+
+def test_one_pixel_not_quite_opaque_keeps_the_alpha_channel() -> None:
+    rgba = np.full((9, 11, 4), 255, dtype=np.uint8)
+    rgba[4, 7, 3] = 254
+    image = decode(png.encode(rgba, dpi=100))
+    assert image.mode == "RGBA"
+    assert np.array_equal(np.asarray(image), rgba)
