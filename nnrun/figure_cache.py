@@ -87,9 +87,10 @@ class Sheet:
                 (ax.xaxis, ax.set_xscale, ax.set_xlim),
                 (ax.yaxis, ax.set_yscale, ax.set_ylim),
             ):
-                chosen = (axis.isDefault_majloc, axis.isDefault_minloc, axis.isDefault_majfmt, axis.isDefault_minfmt)
-                if axis.get_scale() != "linear" or not all(chosen):
+                if axis.get_scale() != "linear" or not (axis.isDefault_majfmt and axis.isDefault_minfmt):
                     set_scale("linear")  # also the default tick locators and formatters
+                elif not (axis.isDefault_majloc and axis.isDefault_minloc):
+                    _default_locators(axis)
                 if axis.get_inverted():
                     set_lim(0, 1)  # a new axes' limits, not inverted (an image's y axis is)
             ax.set_aspect("auto", adjustable="box")
@@ -105,6 +106,20 @@ class Sheet:
             suptitle.set_text("")
         for bar in self._bars.values():
             bar.ax.set_visible(False)
+
+
+def _default_locators(axis: Any) -> None:
+    """The tick locators a linear scale gives a new axis (`LinearScale.set_default_locators_and_formatters`),
+    for an axis whose scale and formatters are still a new one's: `nnrun.ticks` and the
+    pictures change only its locators, and making the scale again would also make a new
+    ScalarFormatter, which looks its font up (a third of emptying a figure)."""
+    from matplotlib import rcParams
+    from matplotlib.ticker import AutoLocator, AutoMinorLocator, NullLocator
+
+    axis.set_major_locator(AutoLocator())
+    minor = rcParams[f"{axis.axis_name}tick.minor.visible"]
+    axis.set_minor_locator(AutoMinorLocator() if minor else NullLocator())
+    axis.isDefault_majloc = axis.isDefault_minloc = True
 
 
 @contextmanager

@@ -203,7 +203,8 @@ def _pin_title(ax: Any) -> None:
     formatter = ax.yaxis.get_major_formatter()
     if ax.yaxis.get_visible() and getattr(formatter, "get_offset", lambda: "")():
         return
-    ax.set_title(title.get_text(), fontsize=title.get_fontsize(), y=1.0)
+    title.set_y(1.0)  # what `ax.set_title(..., y=1.0)` does, without setting its font again
+    ax._autotitlepos = False  # noqa: SLF001
 
 
 def arrange(fig: Any, pad: float = 0.08, right: float = 0.0, xrotation: float = 0.0) -> None:
