@@ -66,6 +66,17 @@ _CHILD = """
 import gc, os, pickle, signal, struct, sys
 gc.disable()  # as nnrun.tf_import.collector_paused: load the drawing code without useless passes
 try:
+    # Nothing here reads a docstring or draws in 3-D: matplotlib's Artist classes would each
+    # build the docstring of their `set` from every property (kwdoc), and its projections
+    # import mplot3d; skipping both is a fifth of this process's start.
+    import matplotlib.artist
+    if hasattr(matplotlib.artist, "kwdoc"):
+        matplotlib.artist.kwdoc = lambda artist: ""
+    sys.modules.setdefault("mpl_toolkits.mplot3d", None)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Unable to import Axes3D")
+        import matplotlib.figure
     import nnrun.inspect.plots, nnrun.plots
 except Exception:
     pass  # each picture's own unpickling says what is missing
