@@ -63,7 +63,14 @@ class Sheet:
         else:
             bar.ax.set_position(where)
             bar.ax.set_visible(True)
-            bar.update_normal(mappable)
+            same = mappable.norm is bar.norm and mappable.cmap is bar.cmap and mappable.get_alpha() == bar.alpha
+            if same:  # the colours it shows already (boundary pictures share one norm and colour map)
+                bar.mappable = mappable
+            else:
+                from nnrun import ticks
+
+                ticks.unflatten(bar.ax)  # the Colorbar sets its own ticks again
+                bar.update_normal(mappable)
         bar.set_label(label or "")
         return bar
 

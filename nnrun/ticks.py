@@ -8,14 +8,18 @@ calls it after `arrange`): the tick marks of each kind as one line of markers, t
 of each kind as one line, a text per label, with the properties of the axis's own ticks; the
 axis keeps only its label, placed where matplotlib places it (beyond the tick labels).
 
-An axis it cannot draw the same way is left to matplotlib: an offset or scale text beside its
-labels ("1e-5", "+1000"), ticks on the top or right side. `nnrun.figure_cache.Sheet.empty`
-puts the axis back as a new one is (default locators, label pad).
+A colour bar's axes are flattened too (its ticks and labels stand on the far side, right of
+a vertical bar: drawn from the ticks' second mark and label). An axis it cannot draw the same
+way is left to matplotlib: an offset or scale text beside its labels ("1e-5", "+1000"),
+ticks on both sides, or on the side opposite its label. `nnrun.figure_cache.Sheet.empty` puts
+a grid axis back as a new one is (default locators, label pad) and a kept colour bar's as its
+Colorbar set it (`unflatten`).
 """
 
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
 
 from matplotlib.artist import Artist
@@ -25,13 +29,19 @@ from matplotlib.ticker import NullLocator
 
 from nnrun.plots import line_size
 
+#: What `flatten` changed on an axis, for `unflatten`: (major locator, minor locator, whether
+#: each was the default, label pad).
+_BEFORE: weakref.WeakKeyDictionary[Any, tuple[Any, Any, bool, bool, float]] = weakref.WeakKeyDictionary()
+
 
 def flatten(fig: Any) -> None:
-    """Flatten the ticks of each of `fig`'s grid axes (see the module docstring)."""
+    """Flatten the ticks of each of `fig`'s grid axes and colour bars (see the module docstring)."""
     renderer = fig.canvas.get_renderer()
     for ax in fig.axes:
-        if ax.get_subplotspec() is None or not ax.axison:
-            continue  # a colour bar's axis belongs to its Colorbar
+        if not ax.axison or not ax.get_visible():
+            continue
+        if ax.get_subplotspec() is None and getattr(ax, "_colorbar", None) is None:
+            continue  # an inset or other free axes: matplotlib draws it
         ax.apply_aspect()  # the box an image keeps: its size chooses the ticks
         for axis, x in ((ax.xaxis, True), (ax.yaxis, False)):
             if axis.get_visible():
@@ -48,8 +58,23 @@ def _in_view(axis: Any, locs: Any, labels: list[str]) -> list[tuple[float, str]]
     return [(float(v), s) for v, s, t in zip(locs, labels, shown, strict=True) if lo - slack <= t <= hi + slack]
 
 
+def unflatten(ax: Any) -> None:
+    """Put `ax`'s axes back as they were before `flatten` (a kept colour bar, whose Colorbar
+    sets its ticks again only when its colours change)."""
+    for artist in [a for a in ax.artists if isinstance(a, _Group)]:
+        artist.remove()
+    for axis in (ax.xaxis, ax.yaxis):
+        before = _BEFORE.pop(axis, None)
+        if before is not None:
+            major, minor, default_major, default_minor, axis.labelpad = before
+            axis.set_major_locator(major)
+            axis.set_minor_locator(minor)
+            axis.isDefault_majloc, axis.isDefault_minloc = default_major, default_minor
+
+
 def _flatten(ax: Any, axis: Any, x: bool, renderer: Any) -> None:
     groups = []
+    far = None  # the ticks stand on the axes' far side (right, top): marks and labels 2
     for major in (True, False):
         locator = axis.get_major_locator() if major else axis.get_minor_locator()
         if isinstance(locator, NullLocator):
@@ -60,29 +85,37 @@ def _flatten(ax: Any, axis: Any, x: bool, renderer: Any) -> None:
         if getattr(formatter, "get_offset", lambda: "")():
             return  # an offset text is placed from the labels' boxes: matplotlib keeps it
         tick = (axis.get_major_ticks if major else axis.get_minor_ticks)(1)[0]
-        if tick.tick2line.get_visible() or tick.label2.get_visible():
-            return  # ticks on the far side: not drawn here
+        near = tick.tick1line.get_visible() or tick.label1.get_visible()
+        beyond_spine = tick.tick2line.get_visible() or tick.label2.get_visible()
+        if (near and beyond_spine) or (far is not None and beyond_spine != far):
+            return  # ticks on both sides: not drawn here
+        far = beyond_spine
         groups.append((tick, _in_view(axis, locs, labels)))
     if not groups:
         return
+    if far and axis.get_label_position() != ("top" if x else "right"):
+        return  # the label on the other side: matplotlib places it
 
     zorder = axis.get_zorder()
     drawn: list[Any] = []
     px = ax.figure.dpi / 72
-    edge = ax.bbox.y0 if x else ax.bbox.x0
+    box = ax.bbox
+    edge = (box.y1 if x else box.x1) if far else (box.y0 if x else box.x0)
+    at = 1.0 if far else 0.0  # where the marks and labels stand across the axis, in axes units
     beyond = 0.0  # how far the ticks and their labels reach past the spine, in pixels
     for tick, ticks in groups:
         if not ticks:
             continue
         where = [v for v, _ in ticks]
-        for template in (tick.gridline, tick.tick1line):
+        mark, label = (tick.tick2line, tick.label2) if far else (tick.tick1line, tick.label1)
+        for template in (tick.gridline, mark):
             if not template.get_visible():
                 continue
             if template is tick.gridline:  # one line of separate segments
                 xs = [c for v in where for c in (v, v, math.nan)]
                 ys = [c for _ in where for c in (0.0, 1.0, math.nan)]
             else:
-                xs, ys = where, [0.0] * len(where)
+                xs, ys = where, [at] * len(where)
                 beyond = max(beyond, tick.get_tick_padding() * px)
             line = _like(template, *((xs, ys) if x else (ys, xs)))
             if template is tick.gridline:
@@ -90,20 +123,27 @@ def _flatten(ax: Any, axis: Any, x: bool, renderer: Any) -> None:
             else:
                 line.set_clip_on(False)  # tick marks stand outside the axes
             drawn.append(line)
-        if not tick.label1.get_visible():
+        if not label.get_visible():
             continue
         # an empty label still counts, as a point where its text would start
         beyond = max(beyond, (tick.get_pad() + tick.get_tick_padding()) * px)
-        labels = [((v, 0.0) if x else (0.0, v), label) for v, label in ticks if label]
+        labels = [((v, at) if x else (at, v), s) for v, s in ticks if s]
         if labels:
             text = Text(0, 0, "")
-            text.update_from(tick.label1)  # font, colour, alignment, rotation, padded transform
-            text.set_rotation_mode(tick.label1.get_rotation_mode())
+            text.update_from(label)  # font, colour, alignment, rotation, padded transform
+            text.set_rotation_mode(label.get_rotation_mode())
             text.set_figure(ax.figure)
             text.set_clip_on(False)
             drawn.append(_Labels(text, labels))
-            beyond = max(beyond, _reach(text, labels, x, edge, renderer))
+            beyond = max(beyond, _reach(text, labels, x, edge, renderer, far))
     ax.add_artist(_Group(drawn, zorder))
+    _BEFORE[axis] = (
+        axis.get_major_locator(),
+        axis.get_minor_locator(),
+        axis.isDefault_majloc,
+        axis.isDefault_minloc,
+        axis.labelpad,
+    )
     axis.set_major_locator(NullLocator())
     axis.set_minor_locator(NullLocator())
     # matplotlib puts the axis label `labelpad` points beyond the tick labels, which are gone
@@ -156,8 +196,10 @@ class _Group(Artist):
             artist.draw(renderer)
 
 
-def _reach(text: Any, labels: list[tuple[tuple[float, float], str]], x: bool, edge: float, renderer: Any) -> float:
-    """How far past the spine at `edge` (pixels) the labels drawn with `text` reach, measured
+def _reach(
+    text: Any, labels: list[tuple[tuple[float, float], str]], x: bool, edge: float, renderer: Any, far: bool
+) -> float:
+    """How far past the spine at `edge` (pixels; `far`: the right or top one) the labels drawn with `text` reach, measured
     as matplotlib measures them: level labels on an x axis are all as tall, so one is measured;
     on a y axis the widest; turned labels each."""
     if text.get_rotation() == 0:
@@ -171,5 +213,5 @@ def _reach(text: Any, labels: list[tuple[tuple[float, float], str]], x: bool, ed
         text.set_position(where)
         text.set_text(label)
         box = text.get_window_extent(renderer)
-        reach = max(reach, edge - (box.y0 if x else box.x0))
+        reach = max(reach, ((box.y1 if x else box.x1) - edge) if far else edge - (box.y0 if x else box.x0))
     return reach

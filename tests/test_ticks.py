@@ -68,3 +68,42 @@ def test_an_offset_axis_keeps_its_own_ticks_and_the_other_is_flattened() -> None
     ticks.flatten(fig)
     assert not isinstance(ax.xaxis.get_major_locator(), NullLocator)
     assert isinstance(ax.yaxis.get_major_locator(), NullLocator)
+
+
+def _bar(ax: Any, norm: Any) -> Any:
+    """An image with a colour bar right of it, placed as `figure_cache.Sheet.colorbar` places it."""
+    image = ax.imshow(np.linspace(0, 1, 48).reshape(6, 8), cmap="RdBu_r", norm=norm)
+    plots.arrange(ax.figure, right=plots.COLORBAR_ROOM)
+    box = ax.get_position()
+    bar = ax.figure.colorbar(image, cax=ax.figure.add_axes((box.x1 + 0.03, box.y0, 0.03, box.height)))
+    bar.set_label("p(class 1)")
+    return bar
+
+
+@pytest.mark.parametrize("bands", [True, False])
+def test_a_colour_bar_s_ticks_on_its_far_side_draw_the_same_pixels(bands: bool) -> None:
+    from matplotlib.colors import BoundaryNorm, Normalize
+
+    images = []
+    for flat in (False, True):
+        fig, ax = plots.new_figure(figsize=(6, 4))
+        bar = _bar(ax, BoundaryNorm(np.linspace(0, 1, 11), 256) if bands else Normalize(0, 37))
+        if flat:
+            ticks.flatten(fig)
+            assert isinstance(bar.ax.yaxis.get_major_locator(), NullLocator)  # drawn by nnrun.ticks
+        fig.canvas.draw()
+        images.append(np.asarray(fig.canvas.buffer_rgba(), dtype=int))
+    differ = np.abs(images[0] - images[1]).max(axis=2)
+    assert differ.max() <= 2, (int((differ > 2).sum()), "pixels differ")
+
+
+def test_unflatten_gives_a_colour_bar_its_own_ticks_back() -> None:
+    from matplotlib.colors import Normalize
+
+    fig, ax = plots.new_figure(figsize=(6, 4))
+    bar = _bar(ax, Normalize(0, 37))
+    locator, pad = bar.ax.yaxis.get_major_locator(), bar.ax.yaxis.labelpad
+    ticks.flatten(fig)
+    ticks.unflatten(bar.ax)
+    assert bar.ax.yaxis.get_major_locator() is locator and bar.ax.yaxis.labelpad == pad
+    assert not [a for a in bar.ax.artists if isinstance(a, ticks._Group)]  # noqa: SLF001

@@ -13,6 +13,7 @@ Every function takes plain arrays and rows and writes one PNG; none imports Tens
 
 from __future__ import annotations
 
+import functools
 import math
 import textwrap
 from collections.abc import Sequence
@@ -339,18 +340,25 @@ def _line(ax: Any, grid: Grid, z: np.ndarray, level: float) -> None:
     ax.add_collection(LineCollection(lines, colors="k", linewidths=1.5), autolim=False)
 
 
+@functools.cache
+def _bands() -> tuple[Any, Any]:
+    """(colour map, norm) of p(class 1) in ten red-blue bands, one pair for every picture: its
+    colour table is made once, and a kept colour bar sees the same colours (nothing to redo)."""
+    import matplotlib
+    from matplotlib.colors import BoundaryNorm
+
+    levels = np.linspace(0, 1, 11)
+    bands = _over_white(matplotlib.colormaps["RdBu_r"]((levels[:-1] + levels[1:]) / 2), 0.75)
+    return bands, BoundaryNorm(levels, bands.N)
+
+
 def _regions(ax: Any, grid: Grid, probs: np.ndarray, names: Sequence[str]) -> Any:
     """Binary: p(class 1) in ten red-blue bands with the 0.5 line, an image of the grid (bands
     from its values interpolated between grid points), which draws in a fraction of the time
     filled contours take and looks the same. More classes: the winning class."""
     if probs.shape[1] == 2:
-        import matplotlib
-        from matplotlib.colors import BoundaryNorm
-
         p = probs[:, 1].reshape(grid.shape)
-        levels = np.linspace(0, 1, 11)
-        bands = _over_white(matplotlib.colormaps["RdBu_r"]((levels[:-1] + levels[1:]) / 2), 0.75)
-        im = regions(ax, p, grid.extent(), bands, BoundaryNorm(levels, bands.N))
+        im = regions(ax, p, grid.extent(), *_bands())
         if np.nanmin(p) < 0.5 < np.nanmax(p):
             _line(ax, grid, p, 0.5)
         return im
