@@ -2,11 +2,12 @@
 
 A streamed dataset (`nnrun.data.stream`) cannot sit in the graph as tensors. `StreamLoop` is
 the graph trainer's `_EpochLoop` with the rows coming from iterators instead: one over the
-training pipeline (`nnrun.train.stream.pipeline`, repeated: each pass is the next epoch, with
-the next shuffle), one over the validation pipeline (batches of `EVAL_BATCH`, in order). The
+training rows' pieces (`nnrun.train.stream.endless_pieces`: epoch after epoch, each with the next
+shuffle), one over the validation rows' (pieces of `EVAL_BATCH` batches, in order). Both read
+ahead across the end of an epoch, so an epoch's first piece is ready when it begins. The
 iterators give whole pieces of rows, each a whole number of batches, which the loop cuts into
 batches (slices of a tensor, not copies): a `get_next` per piece instead of per batch. The
-batches are the ones `fit` trains on from the same pipeline, so the two trainers see the same
+batches are the ones `fit` trains on (`nnrun.train.stream.pipeline`), so the two trainers see the same
 rows in the same order and their losses agree epoch by epoch; everything else (metrics,
 learning rate, early stopping, divergence, `training.inspect`) is the in-memory loop's.
 
@@ -52,14 +53,14 @@ class StreamLoop(_EpochLoop):
 
     def _inputs(self, spec: Spec, data: Dataset) -> None:
         from nnrun.data.stream import EVAL_BATCH
-        from nnrun.train.stream import pipeline
+        from nnrun.train.stream import endless_pieces
 
         tf = self.tf
         self.seed = tf.constant(int(spec.seed), tf.int64)
         seed = spec.seed if spec.training.shuffle else None
-        train = pipeline(data.x_train, data.y_train, self.bs, seed, whole=True)  # type: ignore[arg-type]
-        val = pipeline(data.x_val, data.y_val, EVAL_BATCH, whole=True)  # type: ignore[arg-type]
-        self.x, self.x_val = iter(train.repeat()), iter(val.repeat())
+        train = endless_pieces(data.x_train, data.y_train, self.bs, seed)  # type: ignore[arg-type]
+        val = endless_pieces(data.x_val, data.y_val, EVAL_BATCH)  # type: ignore[arg-type]
+        self.x, self.x_val = iter(train), iter(val)
         # the loop's signature keeps the in-memory loop's arguments: the targets come with the inputs
         self.y = self.y_val = tf.zeros([0])
 

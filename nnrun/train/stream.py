@@ -39,13 +39,28 @@ def outputs(model: Any, x: Any) -> np.ndarray:
     return np.concatenate([call(model, x[i : i + EVAL_BATCH]) for i in range(0, len(x), EVAL_BATCH)])
 
 
-def pipeline(rows: Rows, y: np.ndarray, batch_size: int, seed: int | None = None, whole: bool = False) -> Any:
-    """A `tf.data.Dataset` of (inputs, targets) batches of streamed rows; each pass over it is
-    the next epoch (a new shuffle when `seed` is given). Batches are read ahead of training.
+def pipeline(rows: Rows, y: np.ndarray, batch_size: int, seed: int | None = None) -> Any:
+    """A `tf.data.Dataset` of (inputs, targets) batches of streamed rows, for `fit`; each pass
+    over it is the next epoch (a new shuffle when `seed` is given). Batches are read ahead of
+    training."""
+    import tensorflow as tf
 
-    `whole`: the elements are the pieces as read (`Rows.pieces`: `Rows.piece_rows` rows each, a
-    whole number of batches, the epoch's last piece may be smaller), for a consumer that cuts
-    them into the same batches itself (`nnrun.train.graph_stream`)."""
+    ds = _pieces(rows, y, batch_size, seed, endless=False).rebatch(batch_size)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(math.ceil(len(rows) / batch_size)))
+    return ds.prefetch(2)
+
+
+def endless_pieces(rows: Rows, y: np.ndarray, batch_size: int, seed: int | None = None) -> Any:
+    """The (inputs, targets) pieces of epoch after epoch, with no end, for a consumer that knows
+    an epoch's length and cuts the pieces into `pipeline`'s batches itself
+    (`nnrun.train.graph_stream`). A piece is `Rows.piece_rows` rows, a whole number of batches;
+    an epoch's last piece may be smaller. The reading ahead goes on across the end of an epoch,
+    where a new pass over a dataset would begin again with nothing read."""
+    return _pieces(rows, y, batch_size, seed, endless=True)
+
+
+def _pieces(rows: Rows, y: np.ndarray, batch_size: int, seed: int | None, endless: bool) -> Any:
+    """The epoch's pieces (`Rows.pieces`), read `PIECES_AHEAD` ahead; `endless`: epoch after epoch."""
     import tensorflow as tf
 
     size = rows.piece_rows(batch_size)
@@ -60,7 +75,12 @@ def pipeline(rows: Rows, y: np.ndarray, batch_size: int, seed: int | None = None
         return x, y[positions]
 
     def read(i: Any) -> tuple[Any, Any]:
-        x, t = tf.numpy_function(piece, [i], (tf.float32, tf.as_dtype(y.dtype)), stateful=True)
+        # stateful=False, though `piece` is not: TensorFlow's op determinism (on in every run:
+        # `seed_everything`) turns off `prefetch` in a pipeline with a stateful function, and the
+        # net then waited for each piece to be read (MNIST MLP, graph trainer: 1.38x the epoch of
+        # the arrays loaded whole). The calls stay one at a time, in order: `map` is sequential
+        # and tf.data may not parallelize it (`map_parallelization` off below).
+        x, t = tf.numpy_function(piece, [i], (tf.float32, tf.as_dtype(y.dtype)), stateful=False)
         x.set_shape((None, *rows.shape[1:]))
         t.set_shape((None, *y.shape[1:]))
         return x, t
@@ -72,9 +92,10 @@ def pipeline(rows: Rows, y: np.ndarray, batch_size: int, seed: int | None = None
     # to 128 KiB for good (TensorFlow's mitigation of a Python 3.11 leak), and each step of a
     # model's matrix products then maps and faults in fresh pages (MNIST MLP: 36 000 page faults,
     # about 0.1 s of CPU, an epoch).
-    ds = tf.data.Dataset.range(count).map(read).prefetch(PIECES_AHEAD)
-    if whole:
-        return ds.apply(tf.data.experimental.assert_cardinality(count))
-    ds = ds.rebatch(batch_size)
-    ds = ds.apply(tf.data.experimental.assert_cardinality(math.ceil(len(rows) / batch_size)))
-    return ds.prefetch(2)
+    options = tf.data.Options()
+    options.experimental_optimization.map_parallelization = False
+    numbers = tf.data.Dataset.range(count)
+    if endless:
+        numbers = numbers.repeat()
+    ds = numbers.map(read).prefetch(PIECES_AHEAD).with_options(options)
+    return ds if endless else ds.apply(tf.data.experimental.assert_cardinality(count))

@@ -4,7 +4,10 @@ the reader lends tf.data (which keeps them without copying) are reused only once
 
 from __future__ import annotations
 
+import math
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -62,3 +65,51 @@ def test_the_pipeline_gives_the_batches_rows_batches_describes(tmp_path: Path, m
             np.testing.assert_array_equal(y.numpy(), data.y_train[p])
     in_order = np.concatenate([x.numpy() for x, _ in pipeline(data.x_val, data.y_val, 1024)])
     np.testing.assert_allclose(in_order, np.asarray(data.x_val), rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_the_graph_trainers_pieces_come_epoch_after_epoch_and_are_read_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`endless_pieces` gives the epochs' pieces one after the other, as `Rows.pieces` reads them,
+    and reads the next ones while the consumer holds one, across the end of an epoch, with
+    TensorFlow's op determinism on, as in every run (which turns off the prefetch of a pipeline
+    whose function it knows as stateful)."""
+    import tensorflow as tf
+
+    from nnrun.train.stream import PIECES_AHEAD, endless_pieces
+
+    tf.config.experimental.enable_op_determinism()
+    monkeypatch.setattr(nnrun.data.rows, "BLOCK_BYTES", 20 * ROW)
+    monkeypatch.setattr(nnrun.data.stream, "BUFFER_BYTES", 200 * ROW)
+    monkeypatch.setattr(nnrun.data.stream, "TRANSFORM_BYTES", 128 * ROW)  # pieces of 128 rows: 2 an epoch
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(300, 6)).astype("float32"), y=np.arange(300) % 2)
+    spec = loads_spec(
+        "data: {dataset: npz, path: d.npz, stream: true}\n"
+        "model: {layers: [{type: dense, units: 1, activation: sigmoid}]}\nloss: binary_crossentropy\n"
+    )
+    data = prepare(spec, tmp_path)
+    rows = data.x_train
+    assert math.ceil(len(rows) / rows.piece_rows(32)) == 2  # type: ignore[attr-defined]
+    expected = [p for epoch in range(3) for p in rows.pieces(rows.piece_rows(32), seed=3, epoch=epoch)]  # type: ignore[attr-defined]
+    expected = [(positions.copy(), x.copy()) for positions, x in expected]
+    read = []
+    pieces = type(rows).pieces
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for item in pieces(self, *args, **kwargs):
+            read.append(1)
+            yield item
+
+    monkeypatch.setattr(type(rows), "pieces", counted)
+    it = iter(endless_pieces(rows, data.y_train, 32, seed=3))  # type: ignore[arg-type]
+    first = next(it)
+    deadline = time.monotonic() + 10
+    while len(read) < 1 + PIECES_AHEAD and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(read) >= 1 + PIECES_AHEAD  # the next epoch's first pieces too, while this one is held
+    got = [first] + [next(it) for _ in range(len(expected) - 1)]
+    for (x, y), (positions, want) in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(x.numpy(), want)
+        np.testing.assert_array_equal(y.numpy(), data.y_train[positions])
