@@ -60,11 +60,16 @@ ISSUE_COMMIT = "7100e11"
 SWEEP_PAIRS = 2
 
 
+#: Every command runs under this wrapper, which waits for all the processes the command leaves
+#: behind (a sweep's fork server and the workers it forked), so their CPU seconds count.
+REAP = [sys.executable, str(ROOT / "benchmarks" / "reap.py")]
+
+
 def _cost(command: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> tuple[float, float]:
-    """(wall, CPU seconds: user + system of the process and its children) of one command."""
+    """(wall, CPU seconds: user + system of the process and all its descendants) of one command."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(command, cwd=cwd, env={**ENV, **(env or {})}, capture_output=True, text=True)
+    proc = subprocess.run([*REAP, *command], cwd=cwd, env={**ENV, **(env or {})}, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:

@@ -10,7 +10,8 @@
    points share one traced training loop and the worker collects each point's garbage
    (issues 8 and 16, `nnrun.train.warm`).
 
-CPU seconds are those of the processes and every child they waited for (getrusage), so
+CPU seconds are those of the processes and all their descendants (getrusage, under
+benchmarks/reap.py, which waits for the sweep's fork server and its workers too), so
 "cores busy" = CPU seconds / wall seconds.
 """
 
@@ -39,7 +40,13 @@ def _children_cpu() -> float:
 
 def _timed(args: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
     cpu0, t0 = _children_cpu(), time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "nnrun", *args], cwd=ROOT, capture_output=True, text=True, env=ENV)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "reap.py"), sys.executable, "-m", "nnrun", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
     wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
     if proc.returncode != 0:
         raise RuntimeError(f"nnrun {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")

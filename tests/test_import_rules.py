@@ -31,6 +31,7 @@ MAY_IMPORT_TENSORFLOW = {
     "nnrun.predict",  # loads model.keras
     "nnrun.data.download",  # keras.utils.get_file, only when a Keras dataset file is not cached yet
     "nnrun.sweep.worker",  # thread pools set before TensorFlow's first op
+    "nnrun.sweep.preload",  # the fork server of local sweep workers loads TensorFlow once for all of them
     "nnrun.experiment.artefacts",  # samples the optimizer's schedule at every update for lr_steps.csv
     "nnrun.inspect.recorder",  # per-epoch internals, inside the training loop
     "nnrun.inspect.augmentation",  # runs the config's Keras augmentation layers on samples

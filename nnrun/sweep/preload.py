@@ -1,0 +1,38 @@
+"""What the local backend's fork server loads once, for every worker it forks.
+
+Each worker used to start as a fresh interpreter (`spawn`) and import TensorFlow itself: about
+2.3 CPU-seconds a worker, two at once on two cores, before either trained anything. The fork
+server (multiprocessing's `forkserver`) imports this module once, while the sweep process is
+still reading the config and making its folder; each worker is then a fork of it, with
+TensorFlow and Keras already imported and shared copy-on-write.
+
+It only imports: no TensorFlow op runs here, so TensorFlow's runtime (its thread pools) does
+not exist yet when a worker is forked, and each worker sizes its own pools (`worker.setup`)
+before its first op, as a spawned worker did. What is loaded is frozen out of the collector's
+sight (`gc.freeze`), as `nnrun.tf_import` does in any process that loads TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+
+from nnrun.tf_import import collector_paused, quiet_stderr
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The libraries, then what every point of every worker runs: loaded once here, not once a worker.
+with quiet_stderr(), collector_paused():
+    import keras  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
+    import tensorflow  # noqa: F401
+
+    import nnrun.build.model  # noqa: F401
+    import nnrun.experiment  # noqa: F401
+    import nnrun.experiment.history  # noqa: F401
+    import nnrun.inspect.recorder  # noqa: F401
+    import nnrun.sweep.worker  # noqa: F401
+    import nnrun.train.evaluate  # noqa: F401
+    import nnrun.train.forward  # noqa: F401
+    import nnrun.train.graph  # noqa: F401
+    import nnrun.train.warm  # noqa: F401

@@ -1,0 +1,34 @@
+"""The fork server's preload (nnrun/sweep/preload.py) loads the libraries but never starts
+TensorFlow's runtime: a worker forked from it must still be able to size its thread pools."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+CHECK = """
+import nnrun.sweep.preload
+from tensorflow.python.eager import context
+assert context.context()._context_handle is None, "the fork server started TensorFlow's runtime"
+import os
+pid = os.fork()
+if pid == 0:  # what a worker does first: its own thread pools, then ops
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    assert tf.config.threading.get_intra_op_parallelism_threads() == 1
+    assert float(tf.reduce_sum(tf.ones([3]))) == 3.0
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_preload_leaves_the_runtime_to_each_worker() -> None:
+    proc = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "ok"
+    assert "tensorflow" not in proc.stderr.lower(), proc.stderr  # loaded quietly
