@@ -34,6 +34,7 @@ MAY_IMPORT_TENSORFLOW = {
     "nnrun.sweep.preload",  # the fork server of local sweep workers loads TensorFlow once for all of them
     "nnrun.experiment.artefacts",  # samples the optimizer's schedule at every update for lr_steps.csv
     "nnrun.inspect.recorder",  # per-epoch internals, inside the training loop
+    "nnrun.inspect.replay",  # a dense net's weights kept in the training loop, its internals replayed after
     "nnrun.inspect.augmentation",  # runs the config's Keras augmentation layers on samples
 }
 

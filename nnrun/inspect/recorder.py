@@ -1,6 +1,11 @@
 """Recording a network's internals while it trains, with TensorFlow ops only.
 
-Both trainers use one `Recorder`, so they record the same numbers:
+Two recorders share `Recording` (the layers measured, the gradients of every update, the
+derivation of internals' numbers), and each trainer records through the same one, so the two
+trainers record the same numbers: `recorder_for` gives a small network of Dense layers a
+`nnrun.inspect.replay.ReplayRecorder` (only the weights and gradients kept in the loop, the
+rest replayed in NumPy after training), and any other network a `Recorder`, whose statistics
+are traced into the loop, as follows.
 
 - every update: the gradient's L2 norm per layer is added to an accumulator, from inside the
   model's own `train_step` (`watching` wraps the optimizer's `apply_gradients` for the length
@@ -102,48 +107,54 @@ def _value(variable: Any, read: dict[int, Any]) -> Any:
     return variable.value if value is None else value
 
 
-class Recorder:
-    """The accumulators, snapshots and probe batch of one training (see the module docstring)."""
+def recorder_for(model: keras.Model, spec: Spec, data: Dataset, in_graph: bool = False) -> Recording | None:
+    """The recorder of one training when `training.inspect` is on, else None: a `ReplayRecorder`
+    for the small dense networks it can replay in NumPy (`nnrun.inspect.replay`), else a `Recorder`.
+    `in_graph`: for the graph trainer's loop (else the `fit` trainer's callback)."""
+    if not spec.training.inspect:
+        return None
+    from nnrun.inspect.replay import ReplayRecorder
+    from nnrun.train.base import batches_per_epoch
 
-    def __init__(self, model: keras.Model, x_train: np.ndarray, epochs: int, updates_per_epoch: int) -> None:
+    epochs, updates = spec.training.epochs, batches_per_epoch(spec, len(data.x_train))
+    plan = ReplayRecorder.plan(model, data, epochs, updates)
+    if plan is not None:
+        return ReplayRecorder(model, data.x_train, epochs, updates, plan, in_graph)
+    return Recorder(model, data.x_train, epochs, updates)
+
+
+class Recording:
+    """What both recorders share: the layers measured, the gradients of every update
+    (`watching`), the epochs recorded, and turning the measurements into internals (`_derive`).
+
+    A trainer uses a recorder through `watching`; the graph trainer's loop also through
+    `carrying`, `needs_epoch_begin`/`epoch_begin`, `loop_state`/`take`/`loop_output`, `collect`
+    and `next_stop`; the `fit` trainer through `callback`; both end with `finish`."""
+
+    def __init__(self, model: keras.Model, epochs: int, updates_per_epoch: int, sums: bool = True) -> None:
         self.model = model
         self.layers_ = [layer for layer in model.layers if layer.trainable_weights or activation_kind(layer)]
         self.weighted = [layer for layer in self.layers_ if layer.trainable_weights]
         self.watched = [(layer, kind) for layer in self.layers_ if (kind := activation_kind(layer))]
-        #: The trainable weights layer by layer, and for each of their values (flattened and
-        #: concatenated, see `_flat`) the index of its layer: one segment sum gives every
-        #: layer's squared norm at once, a few ops whatever the depth.
         self.params = [v for layer in self.weighted for v in layer.trainable_weights]
         self._slot = {id(v): i for i, v in enumerate(self.params)}
-        self._segments = np.concatenate(
-            [
-                np.full(int(np.prod(v.shape)), i, np.int32)
-                for i, layer in enumerate(self.weighted)
-                for v in layer.trainable_weights
-            ]
-            or [np.zeros(0, np.int32)]
-        )
         #: For each of `params`, the index of its layer, and a last entry of its own for the 1
         #: that counts an update (`_norms`).
         self._counted = np.array(
             [i for i, layer in enumerate(self.weighted) for _ in layer.trainable_weights] + [len(self.weighted)],
             np.int32,
         )
-        #: (index into `watched`, units) in the order `_units` lays them out; set by its trace.
+        #: (index into `watched`, units) in the order the units' reductions are laid out (`_derive`).
         self._layout: list[tuple[int, int]] = []
-        self.grads = tf.Variable(tf.zeros([len(self.weighted) + 1]), trainable=False)
-        self.start = tf.Variable(self._flat([v.value for v in self.params]), trainable=False)
-        # a variable, not a constant of the trace: a sweep worker's next run of the same
-        # architecture reuses the traced loop with its own rows (`restart`)
-        self.probe = tf.Variable(x_train[:PROBE_ROWS], trainable=False)
+        #: The sums of each layer's gradient norms over the epoch's updates, and their count
+        #: (`_norms`); None for a recorder that takes only carried gradients (`sums` False).
+        self.grads = tf.Variable(tf.zeros([len(self.weighted) + 1]), trainable=False) if sums else None
         self.recorded_epochs = recorded_epochs(epochs, updates_per_epoch)
-        #: 1: the statistics are taken after every epoch, in the graph trainer's loop; else
-        #: every `stride` epochs (plus the snapshots and the last), where its calls end.
+        #: 1: the statistics are taken after every epoch; else every `stride` epochs (plus the
+        #: snapshots and the last).
         self.stride = recorded_stride(epochs, updates_per_epoch)
         self._recorded_set = set(self.recorded_epochs)
         self._snap_set = set(snapshot_epochs(epochs))
-        self._pending: tuple[int, np.ndarray] | None = None
-        self._taken: list[tuple[int, np.ndarray]] = []
         #: While the graph trainer traces an epoch (`carrying`): that graph, and the gradients
         #: of the update traced in it, which the epoch's statistics take as they are.
         self._carry_graph: Any = None
@@ -165,29 +176,11 @@ class Recorder:
             },
         )
 
-    @classmethod
-    def for_training(cls, model: keras.Model, spec: Spec, data: Dataset) -> Recorder | None:
-        """A recorder when `training.inspect` is on, else None."""
-        if not spec.training.inspect:
-            return None
-        from nnrun.train.base import batches_per_epoch
-
-        return cls(model, data.x_train, spec.training.epochs, batches_per_epoch(spec, len(data.x_train)))
-
-    def restart(self, x_train: np.ndarray) -> None:
-        """Record a new training of the same model from scratch (its variables already reset):
-        a fresh `Inspection`, this training's probe rows, the measurements started again."""
-        self.probe.assign(x_train[:PROBE_ROWS])
-        self._restart(self._flat([v.value for v in self.params]))
-        self._pending = None
-        self._taken = []
+    def _fresh(self) -> None:
+        """A new training of the same model: an empty `Inspection`, the gradient sums cleared."""
         self.inspection = Inspection(layers=self.inspection.layers, kernels=self.inspection.kernels)
-
-    def _flat(self, values: list[Any], *tail: Any) -> Any:
-        """The tensors (one per `params` entry), then `tail`, as one float32 vector."""
-        flat = tf.constant([-1])
-        parts = [tf.cast(v, tf.float32) for v in values]  # vectors (biases) as they are: fewer ops to trace
-        return tf.concat([v if len(v.shape) == 1 else tf.reshape(v, flat) for v in parts] + list(tail), 0)
+        if self.grads is not None:
+            self.grads.assign(tf.zeros_like(self.grads))
 
     # -- every update --------------------------------------------------------------------
 
@@ -218,6 +211,8 @@ class Recorder:
         if self._carried is None and tf.compat.v1.get_default_graph() is self._carry_graph:
             self._carried = grads  # the epoch's one update: its statistics take them (`take`), no op here
             return
+        if self.grads is None:
+            raise AssertionError("gradients applied outside the graph of the epoch that carries them")
         self.grads.assign_add(self._norms(grads))
 
     def _norms(self, grads: list[Any]) -> Any:
@@ -240,18 +235,124 @@ class Recorder:
         go to `take` as they are, rather than through the accumulator."""
         self._carry_graph, self._carried = tf.compat.v1.get_default_graph(), None
 
-    def take(self, stats: Any, i: Any, done: Any, last: Any) -> Any:
+    def is_recorded(self, epoch: int) -> bool:
+        return epoch in self._recorded_set
+
+    def _ranges(self, members: list[tuple[int, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """Per unit: the centre of its layer's output range, and how far from it an output is
+        near a limit (infinitely far for the activations without a range)."""
+        centre, reach = [], []
+        for j, units in members:
+            lo, hi = _RANGES.get(self.watched[j][1], (-math.inf, math.inf))
+            width = int(units.shape[-1])
+            if math.isfinite(hi - lo):
+                centre += [(lo + hi) / 2] * width
+                reach += [(hi - lo) / 2 - SATURATION_MARGIN * (hi - lo)] * width
+            else:
+                centre += [0.0] * width
+                reach += [math.inf] * width
+        return np.asarray(centre, np.float32), np.asarray(reach, np.float32)
+
+    def _derive(self, raw: np.ndarray) -> np.ndarray:
+        """`stats`'s vectors (one a row) -> internals' (see `internals.rows_from_vector`), in one
+        pass over all the rows."""
+        raw = np.asarray(raw, dtype="float64")
+        n, k = len(self.weighted), len(raw)
+        grad, count = raw[:, :n], raw[:, n : n + 1]
+        squares = np.sqrt(raw[:, n + 1 : 4 * n + 1].reshape(k, n, 3))
+        now, moved, before = squares[..., 0], squares[..., 1], squares[..., 2]
+        units = raw[:, 4 * n + 1 :].reshape(k, 4, -1)
+        kinds = [kind for _, kind in self.watched]
+        dead, sat, mean, std = (np.full((k, len(kinds)), np.nan) for _ in range(4))
+        start = 0
+        for j, width in self._layout:
+            top, near, mu, var = (units[:, q, start : start + width] for q in range(4))
+            start += width
+            if kinds[j] == "relu":
+                dead[:, j] = np.mean(top <= 0.0, axis=1)
+            if kinds[j] in _RANGES:
+                sat[:, j] = np.mean(near >= SATURATED_ROWS, axis=1)
+            # the layer's mean and variance over all its outputs, from its units' (every unit has as many rows)
+            mean[:, j] = np.mean(mu, axis=1)
+            std[:, j] = np.sqrt(np.mean(var, axis=1) + np.var(mu, axis=1))
+        ratio = moved / np.maximum(before, 1e-12)
+        return np.concatenate([grad / np.maximum(count, 1.0), now, ratio, dead, sat, mean, std], axis=1)
+
+
+class Recorder(Recording):
+    """Statistics traced into the training loop: any model (see the module docstring)."""
+
+    def __init__(self, model: keras.Model, x_train: np.ndarray, epochs: int, updates_per_epoch: int) -> None:
+        super().__init__(model, epochs, updates_per_epoch)
+        #: For each value of the trainable weights (flattened and concatenated, see `_flat`) the
+        #: index of its layer: one segment sum gives every layer's squared norm at once, a few
+        #: ops whatever the depth.
+        self._segments = np.concatenate(
+            [
+                np.full(int(np.prod(v.shape)), i, np.int32)
+                for i, layer in enumerate(self.weighted)
+                for v in layer.trainable_weights
+            ]
+            or [np.zeros(0, np.int32)]
+        )
+        self.start = tf.Variable(self._flat([v.value for v in self.params]), trainable=False)
+        # a variable, not a constant of the trace: a sweep worker's next run of the same
+        # architecture reuses the traced loop with its own rows (`restart`)
+        self.probe = tf.Variable(x_train[:PROBE_ROWS], trainable=False)
+        self._pending: tuple[int, np.ndarray] | None = None
+        self._taken: list[tuple[int, np.ndarray]] = []
+
+    def restart(self, x_train: np.ndarray) -> None:
+        """Record a new training of the same model from scratch (its variables already reset):
+        a fresh `Inspection`, this training's probe rows, the measurements started again."""
+        self.probe.assign(x_train[:PROBE_ROWS])
+        self._restart(self._flat([v.value for v in self.params]))
+        self._pending = None
+        self._taken = []
+        self.inspection = Inspection(layers=self.inspection.layers, kernels=self.inspection.kernels)
+
+    @property
+    def needs_epoch_begin(self) -> bool:
+        """The graph trainer calls `epoch_begin` before every epoch (else `stats` restarts)."""
+        return self.stride > 1
+
+    def loop_state(self, epochs: Any) -> tuple[Any, ...]:
+        """What the graph trainer's loop carries for the recorder: the statistics' rows."""
+        return (tf.TensorArray(tf.float32, size=epochs),)
+
+    def loop_output(self, state: tuple[Any, ...]) -> Any:
+        return state[0].stack()
+
+    def collect(self, first: int, stats: np.ndarray, count: int) -> None:
+        """After a call of the graph trainer's loop (`first` epochs done before it, `count` in
+        it): the statistics it took (`loop_output`), and the weights if it ended at a snapshot."""
+        for taken in stats[:count]:  # [epoch, internals...]; epoch 0: none taken
+            if taken[0] > 0:
+                self.offer(int(taken[0]), taken[1:])
+        self.snapshot(first + count)
+
+    def callback(self) -> keras.callbacks.Callback:
+        return RecorderCallback(self)
+
+    def _flat(self, values: list[Any], *tail: Any) -> Any:
+        """The tensors (one per `params` entry), then `tail`, as one float32 vector."""
+        flat = tf.constant([-1])
+        parts = [tf.cast(v, tf.float32) for v in values]  # vectors (biases) as they are: fewer ops to trace
+        return tf.concat([v if len(v.shape) == 1 else tf.reshape(v, flat) for v in parts] + list(tail), 0)
+
+    def take(self, state: tuple[Any, ...], i: Any, done: Any, last: Any) -> tuple[Any, ...]:
         """After the epoch traced since `carrying`, the `i`-th of the call (`done` epochs done):
-        `stats` (a TensorArray) with the epoch's `stats_row` at `i` if it is recorded, or
-        if it is the call's `last` (kept in case it ends the run), else as it was.
+        `state`'s rows (a TensorArray) with the epoch's `stats_row` at `i` if it is recorded, or
+        if it is the call's `last` (kept in case it ends the run), else as they were.
 
         With `stride` > 1 the statistics run in a loop of one iteration or none: a few ops
         and a function call per epoch (a `tf.cond` costs several times more without Grappler),
         against half a millisecond per call the loop would otherwise end at each recorded epoch.
         """
         carried, self._carry_graph, self._carried = self._carried, None, None
+        (stats,) = state
         if self.stride == 1:
-            return stats.write(i, self.stats_row(done, carried))
+            return (stats.write(i, self.stats_row(done, carried)),)
         due = np.zeros(self.recorded_epochs[-1] + 2, bool)
         due[self.recorded_epochs] = True
         now = tf.logical_or(tf.gather(tf.constant(due), tf.minimum(done, len(due) - 1)), last)
@@ -259,7 +360,7 @@ class Recorder:
         def record(k: Any, stats: Any) -> tuple[Any, Any]:
             return k + 1, stats.write(i, self.stats_row(done, carried))
 
-        return tf.while_loop(lambda k, _: k < tf.cast(now, tf.int32), record, (tf.constant(0), stats))[1]
+        return (tf.while_loop(lambda k, _: k < tf.cast(now, tf.int32), record, (tf.constant(0), stats))[1],)
 
     # -- every epoch, and after a recorded one -----------------------------------------
 
@@ -346,46 +447,6 @@ class Recorder:
         self._layout = layout
         return tf.reshape(tf.concat(parts, 1) if len(parts) > 1 else parts[0], [-1])
 
-    def _ranges(self, members: list[tuple[int, Any]]) -> tuple[np.ndarray, np.ndarray]:
-        """Per unit: the centre of its layer's output range, and how far from it an output is
-        near a limit (infinitely far for the activations without a range)."""
-        centre, reach = [], []
-        for j, units in members:
-            lo, hi = _RANGES.get(self.watched[j][1], (-math.inf, math.inf))
-            width = int(units.shape[-1])
-            if math.isfinite(hi - lo):
-                centre += [(lo + hi) / 2] * width
-                reach += [(hi - lo) / 2 - SATURATION_MARGIN * (hi - lo)] * width
-            else:
-                centre += [0.0] * width
-                reach += [math.inf] * width
-        return np.asarray(centre, np.float32), np.asarray(reach, np.float32)
-
-    def _derive(self, raw: np.ndarray) -> np.ndarray:
-        """`stats`'s vectors (one a row) -> internals' (see `internals.rows_from_vector`), in one
-        pass over all the rows."""
-        raw = np.asarray(raw, dtype="float64")
-        n, k = len(self.weighted), len(raw)
-        grad, count = raw[:, :n], raw[:, n : n + 1]
-        squares = np.sqrt(raw[:, n + 1 : 4 * n + 1].reshape(k, n, 3))
-        now, moved, before = squares[..., 0], squares[..., 1], squares[..., 2]
-        units = raw[:, 4 * n + 1 :].reshape(k, 4, -1)
-        kinds = [kind for _, kind in self.watched]
-        dead, sat, mean, std = (np.full((k, len(kinds)), np.nan) for _ in range(4))
-        start = 0
-        for j, width in self._layout:
-            top, near, mu, var = (units[:, q, start : start + width] for q in range(4))
-            start += width
-            if kinds[j] == "relu":
-                dead[:, j] = np.mean(top <= 0.0, axis=1)
-            if kinds[j] in _RANGES:
-                sat[:, j] = np.mean(near >= SATURATED_ROWS, axis=1)
-            # the layer's mean and variance over all its outputs, from its units' (every unit has as many rows)
-            mean[:, j] = np.mean(mu, axis=1)
-            std[:, j] = np.sqrt(np.mean(var, axis=1) + np.var(mu, axis=1))
-        ratio = moved / np.maximum(before, 1e-12)
-        return np.concatenate([grad / np.maximum(count, 1.0), now, ratio, dead, sat, mean, std], axis=1)
-
     # -- Python side ---------------------------------------------------------------------
 
     def next_stop(self, done: int) -> int:
@@ -397,9 +458,6 @@ class Recorder:
         """Keep the weights after `epoch` if it is a snapshot epoch."""
         if epoch in self._snap_set:
             self.inspection.snapshots[epoch] = [np.array(w) for w in self.model.get_weights()]
-
-    def is_recorded(self, epoch: int) -> bool:
-        return epoch in self._recorded_set
 
     def add(self, epoch: int, values: np.ndarray) -> None:
         """The statistics after `epoch` (1-based) into the rows."""

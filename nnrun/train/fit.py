@@ -66,11 +66,11 @@ class FitTrainer(Trainer):
     def train(self, model: keras.Model, spec: Spec, data: Dataset, hooks: Hooks) -> TrainResult:
         n = len(data.x_train)
         bs = batch_size(spec, n)
-        from nnrun.inspect.recorder import Recorder, RecorderCallback
+        from nnrun.inspect.recorder import recorder_for
 
         bridge = _Bridge(hooks)
-        recorder = Recorder.for_training(model, spec, data)
-        callbacks: list[keras.callbacks.Callback] = [RecorderCallback(recorder)] if recorder else []
+        recorder = recorder_for(model, spec, data)
+        callbacks: list[keras.callbacks.Callback] = [recorder.callback()] if recorder else []
         callbacks.append(bridge)
         es = spec.training.early_stopping
         stopper = None

@@ -248,9 +248,9 @@ class _EpochLoop:
             self.es_best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
             if self.es.restore_best_weights:
                 self.best_weights = [tf.Variable(w.value, trainable=False) for w in model.weights]
-        from nnrun.inspect.recorder import Recorder
+        from nnrun.inspect.recorder import recorder_for
 
-        self.recorder = Recorder.for_training(model, spec, data)
+        self.recorder = recorder_for(model, spec, data, in_graph=True)
         self.step = tf.function(self._chunk, autograph=False)
         self.executor = executor_for(model)
 
@@ -387,7 +387,7 @@ class _EpochLoop:
         epoch = self.epoch.read_value()
         lr = self._learning_rate()
         model.reset_metrics()
-        if self.recorder is not None and self.recorder.stride > 1:  # else its stats() after every epoch does it
+        if self.recorder is not None and self.recorder.needs_epoch_begin:
             with tf.control_dependencies([self.recorder.epoch_begin()]):
                 epoch = tf.identity(epoch)
         self._train_epoch(epoch, x, y, seed)
@@ -417,17 +417,17 @@ class _EpochLoop:
             row, code = self._epoch(x, y, x_val, y_val, seed)
             if recorder is not None:  # the internals of the recorded epochs and of the call's last, in the loop
                 last = tf.logical_or(tf.equal(i + 1, epochs), tf.not_equal(code, _RUNNING))
-                stats = (recorder.take(stats[0], i, self.epoch.read_value(), last),)
+                stats = recorder.take(stats, i, self.epoch.read_value(), last)
             return (i + 1, rows.write(i, row), code, *stats)
 
         start = (tf.constant(0), tf.TensorArray(tf.float32, size=epochs), tf.constant(_RUNNING))
-        stats = (tf.TensorArray(tf.float32, size=epochs),) if recorder is not None else ()
+        stats = recorder.loop_state(epochs) if recorder is not None else ()
         count, rows, code, *stats = tf.while_loop(
             lambda i, rows, code, *_: tf.logical_and(i < epochs, tf.equal(code, _RUNNING)),
             body,
             (*start, *stats),
         )
-        return rows.stack(), count, code, stats[0].stack() if stats else tf.zeros([0, 0])
+        return rows.stack(), count, code, recorder.loop_output(stats) if recorder is not None else tf.zeros([0, 0])
 
     # -- Python side ---------------------------------------------------------------------
 
@@ -457,10 +457,7 @@ class _EpochLoop:
             row["learning_rate"] = float(vals[width - 1])
             rows.append(row)
         if self.recorder is not None and rows:
-            for taken in stats.numpy()[: int(count)]:  # [epoch, internals...]; epoch 0: none taken
-                if taken[0] > 0:
-                    self.recorder.offer(int(taken[0]), taken[1:])
-            self.recorder.snapshot(first + len(rows))
+            self.recorder.collect(first, stats.numpy(), len(rows))
         return rows, int(code)
 
     def finish(self, trained: bool) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from nnrun.experiment import execute, prepare_experiment
 from nnrun.inspect import internals
+from nnrun.inspect.replay import ReplayRecorder
 from nnrun.runs.layout import RunFolder
 from nnrun.train.fit import FitTrainer
 from nnrun.train.graph import GraphTrainer
@@ -25,15 +26,22 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize(
-    ("case", "epochs"),
+    ("case", "epochs", "traced"),
     [
-        ("sgd-xor-full-batch", None),
-        ("dropout-minibatch-partial-last-batch", None),
+        ("sgd-xor-full-batch", None, False),
+        ("dropout-minibatch-partial-last-batch", None, False),
         # full batch past MAX_RECORDED epochs: every 2nd epoch, the snapshots and the last, in-graph
-        ("sgd-xor-full-batch", 40),
+        ("sgd-xor-full-batch", 40, False),
+        # the same dense nets with the statistics traced into the loop, as other networks are
+        ("dropout-minibatch-partial-last-batch", None, True),
+        ("sgd-xor-full-batch", 40, True),
     ],
 )
-def test_graph_and_fit_record_the_same_internals(case: str, epochs: int | None, tmp_path: Path) -> None:
+def test_graph_and_fit_record_the_same_internals(
+    case: str, epochs: int | None, traced: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if traced:
+        monkeypatch.setattr(ReplayRecorder, "plan", staticmethod(lambda *_: None))
     config = SAME_AS_FIT[case]
     if epochs is not None:
         config = {**config, "training": {**config["training"], "epochs": epochs}}

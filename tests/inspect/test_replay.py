@@ -1,0 +1,102 @@
+"""The replaying recorder (`nnrun.inspect.replay`): its NumPy forward pass is Keras's, it gives
+the internals the traced statistics give on the same run, and other networks are traced.
+
+Real models and real tiny trainings, as in tests/inspect/test_recorder.py.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from nnrun.build.model import build_model
+from nnrun.experiment import prepare_experiment
+from nnrun.inspect import dense_numpy, internals, replay
+from nnrun.inspect.recorder import Recorder, recorder_for
+from nnrun.inspect.replay import ReplayRecorder
+from nnrun.train.graph import GraphTrainer
+from tests.train.test_graph import SAME_AS_FIT, config, train, write
+
+#: Every activation the catalogue allows on a Dense layer, and the layers a dense net may hold.
+EVERY_ACTIVATION = [
+    {"type": "flatten"},
+    {"type": "dense", "units": 6, "activation": "relu"},
+    {"type": "dense", "units": 6, "activation": "sigmoid"},
+    {"type": "dropout", "rate": 0.5},
+    {"type": "dense", "units": 6, "activation": "tanh"},
+    {"type": "gaussian_noise", "stddev": 0.3},
+    {"type": "dense", "units": 6, "activation": {"name": "leaky_relu", "alpha": 0.2}},
+    {"type": "dense", "units": 6, "activation": "step"},
+    {"type": "dense", "units": 6, "activation": "linear"},
+    {"type": "dense", "units": 3, "activation": "softmax"},
+]
+
+
+def _model(tmp_path: Path, layers: list[dict]) -> tuple[keras.Model, object]:
+    cfg = config({"dataset": "iris"}, layers, {"name": "adam"}, "categorical_crossentropy", {"epochs": 3})
+    prepared = prepare_experiment(write(tmp_path, cfg))
+    return build_model(prepared.spec, prepared.data.input_shape), prepared
+
+
+def test_the_numpy_forward_pass_is_kerass_for_every_activation(tmp_path: Path) -> None:
+    model, _ = _model(tmp_path, EVERY_ACTIVATION)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 1.5, w.shape).astype("float32") for w in model.get_weights()])
+    params = [v for layer in model.layers for v in layer.trainable_weights]
+    every = [(layer, None) for layer in model.layers]  # every layer's output measured
+    plan = replay._plan(model, (4,), params, every)  # noqa: SLF001 - the plan itself, for all outputs
+    assert plan is not None and [s.kind for s in plan][:4] == ["identity", "dense", "dense", "identity"]
+    x = rng.normal(0, 2, (50, 4)).astype("float32")
+    x[0] = 0.0  # an exact zero into the step's threshold
+    weights = [w[None] for w in model.get_weights()]  # one epoch
+    ours = dense_numpy.outputs(plan, weights, x)
+    theirs = keras.Model(model.inputs[0], [layer.output for layer in model.layers])(x, training=False)
+    assert len(ours) == len(theirs) == len(model.layers)
+    for layer, a, b in zip(model.layers, ours, theirs, strict=True):
+        np.testing.assert_allclose(a[0], np.asarray(b), rtol=1e-5, atol=1e-6, err_msg=layer.name)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    leaky, step = ours[kinds.index("LeakyReLU")][0], ours[kinds.index("Step")][0]
+    assert (leaky < 0).any() and set(np.unique(step)) == {0.0, 1.0}
+
+
+def test_dense_nets_are_replayed_and_others_traced(tmp_path: Path) -> None:
+    model, prepared = _model(tmp_path, EVERY_ACTIVATION)
+    assert isinstance(recorder_for(model, prepared.spec, prepared.data), ReplayRecorder)
+    norm = [{"type": "dense", "units": 4, "activation": "relu"}, {"type": "batch_normalization"}]
+    model, prepared = _model(tmp_path, [*norm, {"type": "dense", "units": 3, "activation": "softmax"}])
+    assert type(recorder_for(model, prepared.spec, prepared.data)) is Recorder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("case", "epochs"),
+    [("sgd-xor-full-batch", 40), ("dropout-minibatch-partial-last-batch", None)],
+)
+def test_replayed_internals_are_the_traced_ones(
+    case: str, epochs: int | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = SAME_AS_FIT[case]
+    if epochs is not None:
+        cfg = {**cfg, "training": {**cfg["training"], "epochs": epochs}}
+    prepared = prepare_experiment(write(tmp_path, cfg))
+    replayed, _ = train(GraphTrainer(), prepared)
+    monkeypatch.setattr(ReplayRecorder, "plan", staticmethod(lambda *_: None))
+    traced, _ = train(GraphTrainer(), prepared)
+    r, t = replayed.inspection, traced.inspection
+    recorded = internals.recorded_epochs(prepared.spec.training.epochs, replayed.batches_per_epoch)
+    assert len(r.rows) == len(t.rows) == len(recorded) * len(r.layers)
+    for a, b in zip(t.rows, r.rows, strict=True):
+        assert (a["epoch"], a["activation"]) == (b["epoch"], b["activation"])  # names count up per process
+        for key in internals.VALUES:
+            if a[key] is None:
+                assert b[key] is None, key
+            else:
+                assert math.isclose(a[key], b[key], rel_tol=1e-5, abs_tol=1e-7), (key, a, b)
+    assert sorted(r.snapshots) == sorted(t.snapshots)
+    for e in t.snapshots:
+        for x, y in zip(t.snapshots[e], r.snapshots[e], strict=True):
+            np.testing.assert_array_equal(x, y)
