@@ -31,6 +31,7 @@ with quiet_stderr(), collector_paused():
     import nnrun.experiment  # noqa: F401
     import nnrun.experiment.history  # noqa: F401
     import nnrun.inspect.recorder  # noqa: F401
+    import nnrun.inspect.replay  # noqa: F401
     import nnrun.sweep.worker  # noqa: F401
     import nnrun.train.evaluate  # noqa: F401
     import nnrun.train.forward  # noqa: F401
