@@ -46,14 +46,15 @@ class Regions(AxesImage):
 
 
 def _bilinear(p: np.ndarray, v: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """p at fractional rows `v` (one per output row) and columns `u` (one per output column)."""
+    """p at fractional rows `v` (one per output row) and columns `u` (one per output column):
+    the grid's rows interpolated first (output rows x grid columns), then their columns, which
+    reads each grid value a few times instead of four times per output pixel."""
     r0 = np.minimum(v.astype(int), p.shape[0] - 2) if p.shape[0] > 1 else np.zeros(len(v), int)
     c0 = np.minimum(u.astype(int), p.shape[1] - 2) if p.shape[1] > 1 else np.zeros(len(u), int)
-    fr, fc = (v - r0)[:, None], (u - c0)[None, :]
+    fr, fc = (v - r0)[:, None], u - c0
     r1, c1 = np.minimum(r0 + 1, p.shape[0] - 1), np.minimum(c0 + 1, p.shape[1] - 1)
-    top = p[r0][:, c0] * (1 - fc) + p[r0][:, c1] * fc
-    below = p[r1][:, c0] * (1 - fc) + p[r1][:, c1] * fc
-    return top * (1 - fr) + below * fr
+    rows = p[r0] * (1 - fr) + p[r1] * fr
+    return rows[:, c0] * (1 - fc) + rows[:, c1] * fc
 
 
 def regions(ax: Any, p: np.ndarray, extent: tuple[float, float, float, float], cmap: Any, norm: Any) -> Regions:
@@ -63,5 +64,12 @@ def regions(ax: Any, p: np.ndarray, extent: tuple[float, float, float, float], c
     image.set_data(p)
     image.set_clip_path(ax.patch)
     ax.add_image(image)
-    image.set_extent(extent)  # the axes' limits, as imshow sets them
+    # the axes' limits from the extent, as imshow's set_extent gives them (the image's corners
+    # as data, its edges sticky), worked out when first needed: set_extent sets them at once,
+    # which works out the limits of everything on the axes twice
+    left, right, bottom, top = extent
+    ax.update_datalim([(left, bottom), (right, top)])
+    image.sticky_edges.x[:] = [left, right]
+    image.sticky_edges.y[:] = [bottom, top]
+    ax.autoscale(True)
     return image
