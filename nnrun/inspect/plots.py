@@ -25,7 +25,7 @@ import numpy as np
 from nnrun.figure_cache import lend
 from nnrun.inspect.internals import series
 from nnrun.inspect.regions import regions
-from nnrun.plots import COLORBAR_ROOM, DIVERGED_COLOUR, arrange, epoch_axis, few_epochs, log_axis, save_png
+from nnrun.plots import COLORBAR_ROOM, DIVERGED_COLOUR, arrange, epoch_axis, few_epochs, legend, log_axis, save_png
 
 #: Colour ramp from the input layer (dark) to the output layer (light).
 RAMP = "viridis"
@@ -162,7 +162,7 @@ def gradients(
         _mark_diverged(ax, rows, diverged, exploded)
         ax.set_ylabel("gradient L2 norm (mean over the epoch's updates)")
         ax.set_title("gradient norm per layer")
-        ax.legend(fontsize=8, loc="best", ncol=2 if len(grads) > 6 else 1)
+        legend(ax, fontsize=8, loc="best", ncol=2 if len(grads) > 6 else 1)
         _verdict_note(ax, notes)
         _layer_lines(ax2, series(rows, "update_ratio"), order, log=True, zero="no update")
         _mark_diverged(ax2, rows, diverged, exploded)
@@ -204,7 +204,7 @@ def activations(
             _mark_diverged(ax, rows, diverged, exploded)
             ax.set_ylabel("% of the layer's units")
             ax.set_title(label)
-            ax.legend(fontsize=8, loc="best")
+            legend(ax, fontsize=8, loc="best")
         _verdict_note(axes[0][0], notes)
         text = f"{title}: hidden layers' activations on a fixed batch of training rows"
         fig.suptitle("\n".join(textwrap.wrap(text, int(6.2 * len(panels) * 11))))  # one panel: no room for one line
@@ -472,6 +472,6 @@ def predictions(
             ax.set_ylabel(f"predicted {target}")
             ax.set_aspect("equal", adjustable="datalim")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=9)
+        legend(ax, fontsize=9)
         ax.set_title(f"{title}: test predictions (R² {r2:.3f})")
         return _save(fig, path)
