@@ -19,10 +19,14 @@ Colorbar set it (`unflatten`).
 from __future__ import annotations
 
 import math
+import threading
 import weakref
+from collections import OrderedDict
 from typing import Any
 
+import numpy as np
 from matplotlib.artist import Artist
+from matplotlib.colors import to_rgba
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from matplotlib.ticker import NullLocator
@@ -169,17 +173,104 @@ def _like(template: Any, xs: list[float], ys: list[float]) -> Any:
 
 
 class _Labels(Artist):
-    """An axis's tick labels: one text drawn at each place with each string."""
+    """An axis's tick labels: one text drawn at each place with each string.
+
+    Drawn as `Text.draw` draws each of them, with what does not change from label to label
+    done once: the graphics context, the places (one transform of them all), and each
+    string's layout (kept per string and text style: tick labels repeat from picture to
+    picture). A text style this does not cover (path effects, TeX, wrapping, a box) is drawn
+    by `Text.draw` label by label."""
 
     def __init__(self, text: Any, labels: list[tuple[tuple[float, float], str]]) -> None:
         super().__init__()
         self.text, self.labels = text, labels
 
     def draw(self, renderer: Any) -> None:
+        global _OWN_LAYOUT
+        text = self.text
+        plain = not (text.get_path_effects() or text.get_usetex() or text.get_wrap() or text.get_bbox_patch())
+        if not (_OWN_LAYOUT and plain and not text.get_clip_on()):
+            self._each(renderer)
+            return
+        try:
+            layouts = [_layout(text, label, renderer) for _, label in self.labels]
+        except (AttributeError, TypeError, ValueError):  # a matplotlib whose Text differs inside
+            _OWN_LAYOUT = False
+            self._each(renderer)
+            return
+        places = text.get_transform().transform(np.array([where for where, _ in self.labels], dtype=float))
+        gc = renderer.new_gc()
+        gc.set_foreground(to_rgba(text.get_color()), isRGBA=True)
+        gc.set_alpha(text.get_alpha())
+        gc.set_url(text.get_url())
+        gc.set_antialiased(text.get_antialiased())
+        gc.set_snap(text.get_snap())
+        height = renderer.get_canvas_width_height()[1]
+        flip = renderer.flipy()
+        angle, font = text.get_rotation(), text.get_fontproperties()
+        for (posx, posy), lines in zip(places, layouts, strict=True):
+            if not (math.isfinite(posx) and math.isfinite(posy)):
+                continue
+            for line, ismath, x, y in lines:
+                y = y + posy
+                renderer.draw_text(
+                    gc,
+                    x + posx,
+                    height - y if flip else y,
+                    line,
+                    font,
+                    angle,
+                    ismath=ismath,
+                    mtext=text if len(lines) == 1 else None,  # its font features and language: every label's
+                )
+        gc.restore()
+
+    def _each(self, renderer: Any) -> None:
         for where, label in self.labels:
             self.text.set_position(where)
             self.text.set_text(label)
             self.text.draw(renderer)
+
+
+#: Layouts kept: (string, text style, dpi) -> its lines as `Text._get_layout` places them
+#: around the text's position (the least recently used goes first).
+MAX_LAYOUTS = 4096
+_LAYOUTS: OrderedDict[tuple[Any, ...], list[tuple[str, Any, float, float]]] = OrderedDict()
+_LAYOUT_LOCK = threading.Lock()
+#: False once `Text`'s insides turned out different (a matplotlib newer than pyproject.toml
+#: allows): labels are drawn by `Text.draw` from then on.
+_OWN_LAYOUT = True
+
+
+def _layout(text: Any, label: str, renderer: Any) -> list[tuple[str, Any, float, float]]:
+    """`label`'s lines drawn with `text`'s style: (line, ismath, x, y) around the position."""
+    key = (
+        label,
+        hash(text.get_fontproperties()),
+        text.get_horizontalalignment(),
+        text.get_verticalalignment(),
+        text.get_rotation(),
+        text.get_rotation_mode(),
+        text.get_linespacing(),
+        text.get_multialignment(),
+        renderer.dpi,
+    )
+    with _LAYOUT_LOCK:
+        kept = _LAYOUTS.get(key)
+        if kept is not None:
+            _LAYOUTS.move_to_end(key)
+            return kept
+    text.set_text(label)
+    _, info, _ = text._get_layout(renderer)  # noqa: SLF001 - what Text.draw places its lines by
+    made = []
+    for line, _, (x, y) in info:
+        clean, ismath = text._preprocess_math(line)  # noqa: SLF001
+        made.append((clean, ismath, float(x), float(y)))
+    with _LAYOUT_LOCK:
+        _LAYOUTS[key] = made
+        while len(_LAYOUTS) > MAX_LAYOUTS:
+            _LAYOUTS.popitem(last=False)
+    return made
 
 
 class _Group(Artist):
