@@ -142,6 +142,7 @@ class SweepFolder:
     CURVES = "curves.png"
     LR_VS_METRIC = "lr_vs_metric.png"  # learning-rate sweeps only
     VALUE_VS_METRIC = "value_vs_metric.png"  # sweeps of another number (units, dropout rate, ...)
+    LOGS = ".logs"  # the local backend's worker-<n>.log files
     PREFIX = "sweep-"
     #: A point folder's name: `p`, the zero-padded index, the time stamp, 6 hex digits.
     POINT_PATTERN = r"p(?P<index>\d{3,})-\d{8}-\d{6}-[0-9a-f]{6}"
@@ -159,6 +160,7 @@ class SweepFolder:
     curves = property(lambda self: self.dir / self.CURVES)
     lr_vs_metric = property(lambda self: self.dir / self.LR_VS_METRIC)
     value_vs_metric = property(lambda self: self.dir / self.VALUE_VS_METRIC)
+    logs = property(lambda self: self.dir / self.LOGS)
 
     @classmethod
     def point_name(cls, index: int, n_points: int, stamp: str, token: str) -> str:

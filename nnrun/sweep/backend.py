@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from nnrun.sweep.worker import Task
@@ -31,9 +32,14 @@ class Backend(ABC):
     #: Threads each worker's TensorFlow uses.
     threads: int
 
+    def launch(self) -> None:  # noqa: B027 - optional: the default starts nothing early
+        """Begin loading what the workers need before the sweep folder exists (the local
+        backend's fork server imports TensorFlow), while the sweep process checks the data;
+        `start` follows, or `kill` if the sweep does not begin. Default: nothing."""
+
     @abstractmethod
-    def start(self) -> None:
-        """Start the workers (may return before they are ready)."""
+    def start(self, log_dir: Path | None = None) -> None:
+        """Start the workers (may return before they are ready); their output goes to `log_dir`."""
 
     @abstractmethod
     def free_slots(self) -> int: ...

@@ -6,8 +6,6 @@ so nothing imports back and there is no cycle.
 
 from __future__ import annotations
 
-from typing import Any
-
 from nnrun.errors import NnrunError
 from nnrun.sweep.backend import Backend
 
@@ -27,13 +25,13 @@ def check_backend(name: str, address: str | None) -> None:
         import_ray()
 
 
-def make_backend(name: str, workers: int, threads: int, log_dir: Any, address: str | None = None) -> Backend:
+def make_backend(name: str, workers: int, threads: int, address: str | None = None) -> Backend:
     if name == "local":
         if address:
             raise NnrunError("--address is for --backend ray")
         from nnrun.sweep.local import LocalBackend
 
-        return LocalBackend(workers, threads, log_dir)
+        return LocalBackend(workers, threads)
     if name == "ray":
         from nnrun.sweep.ray_backend import RayBackend
 

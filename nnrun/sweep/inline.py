@@ -10,6 +10,7 @@ then passed on to the sweep's own handler, so the sweep stops as it does with wo
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 from typing import Any
 
 from nnrun.runs.layout import Status
@@ -25,7 +26,7 @@ class InlineBackend(Backend):
     def __init__(self) -> None:
         self.task: Task | None = None
 
-    def start(self) -> None:
+    def start(self, log_dir: Path | None = None) -> None:
         pass
 
     def free_slots(self) -> int:

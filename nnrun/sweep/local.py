@@ -8,9 +8,10 @@ pipe, so a dead worker fails exactly its own point and is replaced; the others k
 Workers are forked by multiprocessing's fork server, which has imported TensorFlow, Keras and
 nnrun's run code once (`nnrun.sweep.preload`) but never run a TensorFlow op: each worker starts
 with the libraries loaded (shared copy-on-write) and no TensorFlow runtime, then limits its
-thread pools to `threads` so that `workers x threads` does not exceed the cores. The server is
-started with the backend, so it loads while the sweep process prepares its folder; a recycled
-or replaced worker is forked from it too. (Spawned workers each imported TensorFlow
+thread pools to `threads` so that `workers x threads` does not exceed the cores. A new sweep
+starts the server as soon as its config and grid are valid (`launch`), so it loads while the
+sweep process checks the data and makes its folder; a recycled or replaced worker is forked
+from it too. (Spawned workers each imported TensorFlow
 themselves: about 2.3 CPU-seconds a worker, two at once on two cores.)
 Their stdout/stderr go to `<sweep>/.logs/worker-<n>.log`.
 """
@@ -64,20 +65,24 @@ class _Worker:
 class LocalBackend(Backend):
     name = "local"
 
-    def __init__(self, workers: int, threads: int, log_dir: Path | None = None) -> None:
+    def __init__(self, workers: int, threads: int) -> None:
         self.slots = max(1, workers)
         self.threads = threads
-        self.log_dir = log_dir
+        self.log_dir: Path | None = None
         self.ctx = mp.get_context("forkserver")
-        self.ctx.set_forkserver_preload([PRELOAD])
-        forkserver.ensure_running()  # it loads TensorFlow while this process goes on
         self.workers: list[_Worker] = []
         self.spawned = 0
         self.deaths = 0
 
-    def start(self) -> None:
-        if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
+    def launch(self) -> None:
+        self.ctx.set_forkserver_preload([PRELOAD])
+        forkserver.ensure_running()  # it loads TensorFlow while this process goes on
+
+    def start(self, log_dir: Path | None = None) -> None:
+        self.launch()  # (a resumed sweep starts here)
+        self.log_dir = log_dir
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
         for _ in range(self.slots):
             self._spawn()
 

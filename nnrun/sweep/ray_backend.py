@@ -12,6 +12,7 @@ into one folder); a failed point is recorded and `nnrun sweep --resume` re-runs 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from nnrun.errors import Fatal, NnrunError
@@ -46,7 +47,7 @@ class RayBackend(Backend):
         self.started: list[Event] = []
         self._remote: Any = None
 
-    def start(self) -> None:
+    def start(self, log_dir: Path | None = None) -> None:
         ray = self.ray
         options: dict[str, Any] = {
             "include_dashboard": False,

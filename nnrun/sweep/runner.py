@@ -359,7 +359,7 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
     with SweepSignals() as interrupts:
         try:
             if pending:
-                backend.start()
+                backend.start(SweepFolder(sweep.dir).logs)
                 _load_drawing_code()
             while True:
                 if stop is None and interrupts.count:

@@ -46,10 +46,6 @@ def _workers(requested: int | None, n: int) -> tuple[int, int]:
     return workers, thread_budget(workers)
 
 
-def _started(job: runner.Sweep, name: str, count: int, threads: int, address: str | None) -> Started:
-    return Started(job, make_backend(name, count, threads, job.dir / ".logs", address), name, count)
-
-
 def new(
     config: Path,
     lr: str | None,
@@ -90,12 +86,18 @@ def new_from(
 
     parse(doc)
     plan = expand(doc, lr, grid, seeds, select)
-    runner.check_data(plan, base)
     name, address = how.backend or "local", how.address
     count, threads = _workers(how.workers, len(plan.points))
     check_backend(name, address)
-    job = runner.create(plan, doc, config, out, command, name, count, threads, address, how.fail_fast, base_dir=base)
-    return _started(job, name, count, threads, address)
+    backend = make_backend(name, count, threads, address)
+    backend.launch()  # the workers' libraries load while the data are checked
+    try:
+        runner.check_data(plan, base)
+        job = runner.create(plan, doc, config, out, command, name, count, threads, address, how.fail_fast, base)
+    except BaseException:
+        backend.kill()  # the sweep did not begin: nothing is left running for it
+        raise
+    return Started(job, backend, name, count)
 
 
 def resume(
@@ -116,4 +118,4 @@ def resume(
         backend=name, address=address, workers=count, threads_per_worker=threads, fail_fast=how.fail_fast
     )
     job.record.save()
-    return _started(job, name, count, threads, address)
+    return Started(job, make_backend(name, count, threads, address), name, count)

@@ -123,3 +123,6 @@ def test_fail_fast_stops_at_the_first_failed_point(tmp_path: Path) -> None:
     assert "no run folder" in text
     assert "--fail-fast: stopping" in text
     assert "✓ point" not in text
+    # the whole traceback is in the worker's log
+    log = (sweep_dir / ".logs" / "worker-1.log").read_text()
+    assert "point 0 failed" in log and "Traceback" in log
