@@ -128,10 +128,13 @@ def execute(
 
         spec, data = prepared.spec, prepared.data
         folder.ensure_writable(out_root)
-        seed_everything(spec.seed)
-        model = build_model(spec, data.input_shape, batches_per_epoch(spec, len(data.x_train)))
         trainer, why_not_graph = choose(spec, data)
-        model = trainer.reuse(model, spec, data)
+        model = trainer.build(
+            spec,
+            data,
+            lambda: seed_everything(spec.seed),
+            lambda: build_model(spec, data.input_shape, batches_per_epoch(spec, len(data.x_train))),
+        )
 
         created = run_dir is None
         signals.keep = True  # from here a signal is recorded in the run: never an empty folder

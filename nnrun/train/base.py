@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
@@ -141,6 +141,14 @@ class Trainer(ABC):
         """The model to train: `model` as built, or one kept from an earlier run of the same
         architecture, set to `model`'s state (`nnrun.train.warm`, the graph trainer's)."""
         return model
+
+    def build(
+        self, spec: Spec, data: Dataset, seed: Callable[[], None], make: Callable[[], keras.Model]
+    ) -> keras.Model:
+        """The model to train: `make()`'s, built after `seed()` as a fresh process builds it, or
+        (`reuse`) one kept from an earlier run set to exactly that state."""
+        seed()
+        return self.reuse(make(), spec, data)
 
     @abstractmethod
     def train(self, model: keras.Model, spec: Spec, data: Dataset, hooks: Hooks) -> TrainResult: ...

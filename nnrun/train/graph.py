@@ -35,7 +35,7 @@ import logging
 import math
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from nnrun.train.base import History, Hooks, Row, Trainer, TrainResult, batch_size, batches_per_epoch
@@ -157,6 +157,13 @@ class GraphTrainer(Trainer):
         from nnrun.train import warm
 
         return warm.adopt(model, spec, data)
+
+    def build(
+        self, spec: Spec, data: Dataset, seed: Callable[[], None], make: Callable[[], keras.Model]
+    ) -> keras.Model:
+        from nnrun.train import warm
+
+        return warm.build(spec, data, seed, make)
 
     def train(self, model: keras.Model, spec: Spec, data: Dataset, hooks: Hooks) -> TrainResult:
         from nnrun.train import warm
