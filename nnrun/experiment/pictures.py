@@ -13,10 +13,11 @@ picture.
 Every run of the process draws in one thread, in the order the pictures were handed over: a
 run's pictures and its closing step come after those of the run before it. In a sweep worker (`use_process`) that thread has each picture drawn by a
 drawing process of its own instead: matplotlib is mostly Python, and in a thread it would take
-turns with the next point's Python for one interpreter lock. The process is started once,
-imports matplotlib and nnrun's plot code but never TensorFlow, and gets each picture as a
-pickled call (a `functools.partial` of a plot function and its data); a picture that does not
-pickle, or any picture once the process is gone, is drawn in the thread as before. While the
+turns with the next point's Python for one interpreter lock. The process is started once
+(`nnrun.drawer`: a fork of the worker when that is safe, else a fresh interpreter), never runs
+TensorFlow, and gets each picture as a pickled call (a `functools.partial` of a plot function
+and its data); a picture that does not pickle, or any picture once the process is gone, is
+drawn in the thread as before. While the
 worker waits for its previous point to close, it draws the next queued pictures itself
 (`help_while`); a closing step still waits for every picture handed over before it.
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
@@ -57,60 +59,17 @@ class _Mark:
             pass
 
 
-#: The drawing process's loop: load the drawing code, then read a pickled call, make it, answer
-#: b"1" (drawn) or b"0" (failed).
-#: The answers have file descriptor 1 to themselves (whatever prints goes to stderr, the worker's
-#: log). It ignores the terminal's stop signals (the worker decides) and ends when the worker
-#: does (end of input).
-_CHILD = """
-import gc, os, pickle, signal, struct, sys
-gc.disable()  # as nnrun.tf_import.collector_paused: load the drawing code without useless passes
-try:
-    # Nothing here reads a docstring or draws in 3-D: matplotlib's Artist classes would each
-    # build the docstring of their `set` from every property (kwdoc), and its projections
-    # import mplot3d; skipping both is a fifth of this process's start.
-    import matplotlib.artist
-    if hasattr(matplotlib.artist, "kwdoc"):
-        matplotlib.artist.kwdoc = lambda artist: ""
-    sys.modules.setdefault("mpl_toolkits.mplot3d", None)
-    import warnings
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Unable to import Axes3D")
-        import matplotlib.figure
-    import nnrun.inspect.plots, nnrun.plots
-except Exception:
-    pass  # each picture's own unpickling says what is missing
-gc.freeze()
-gc.enable()
-for s in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
-    signal.signal(s, signal.SIG_IGN)
-answers = os.fdopen(os.dup(1), "wb")
-os.dup2(2, 1)
-jobs = sys.stdin.buffer
-while len(head := jobs.read(8)) == 8:
-    try:
-        pickle.loads(jobs.read(struct.unpack("<Q", head)[0]))()
-        answer = b"1"
-    except Exception:
-        answer = b"0"
-    answers.write(answer)
-    answers.flush()
-"""
+#: A fresh drawing process (`nnrun.drawer`).
+_CHILD = "from nnrun.drawer import main; main()"
 
 
 class _Process:
-    """The drawing process (see the module docstring)."""
+    """The drawing process (see the module docstring): a fork of this process when that is safe
+    and the drawing code is loaded here already (a sweep worker forked from the fork server),
+    else a fresh interpreter."""
 
     def __init__(self) -> None:
-        import nnrun
-
-        # nnrun's own folder first, however this process found it (a checkout, an install)
-        path = [str(Path(nnrun.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
-        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": os.pathsep.join(p for p in path if p)}
-        env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # one core's work
-        self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-        )
+        self.proc: subprocess.Popen[bytes] | _Fork | None = _Fork.start() or _fresh()
 
     def draw(self, figure: Callable[[], Any]) -> bool | None:
         """True if drawn there, False if it failed there; None: draw it here instead."""
@@ -145,6 +104,92 @@ class _Process:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _fresh() -> subprocess.Popen[bytes]:
+    import nnrun
+
+    # nnrun's own folder first, however this process found it (a checkout, an install)
+    path = [str(Path(nnrun.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": os.pathsep.join(p for p in path if p)}
+    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # one core's work
+    return subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+
+
+def _one_thread() -> bool:
+    """This process runs one thread only, native ones included (a fork copies just the calling
+    thread: a lock another thread holds would stay held in the child)."""
+    try:
+        return threading.active_count() == 1 and len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # no /proc: not known, so not safe
+        return False
+
+
+class _Fork:
+    """A drawing process forked from this one, with the part of `subprocess.Popen` `_Process`
+    uses (`stdin`, `stdout`, `wait`, `kill`). A fork starts drawing at once: importing
+    matplotlib and the drawing code in a fresh interpreter costs about a quarter of a CPU-second."""
+
+    def __init__(self, pid: int, stdin: Any, stdout: Any) -> None:
+        self.pid, self.stdin, self.stdout = pid, stdin, stdout
+
+    @classmethod
+    def start(cls) -> _Fork | None:
+        """The fork, or None when forking is not safe here or would gain nothing."""
+        if not hasattr(os, "fork") or "nnrun.inspect.plots" not in sys.modules or not _one_thread():
+            return None
+        jobs_in, jobs_out = os.pipe()
+        answers_in, answers_out = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the drawing process: never returns into this process's code
+            try:
+                _drawing_fork(jobs_in, answers_out)
+            finally:
+                os._exit(0)
+        os.close(jobs_in)
+        os.close(answers_out)
+        return cls(pid, os.fdopen(jobs_out, "wb"), os.fdopen(answers_in, "rb"))
+
+    def wait(self, timeout: float) -> int:
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                done, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # already reaped
+                return 0
+            if done:
+                return status
+            if time.monotonic() > end:
+                raise subprocess.TimeoutExpired(f"drawing process {self.pid}", timeout)
+            time.sleep(POLL_SECONDS)
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
+def _drawing_fork(jobs: int, answers: int) -> None:
+    """The forked drawing process: only its two pipes and the standard descriptors kept open
+    (as a fresh one is started: the worker's connections are not held open by it), standard
+    output sent to standard error, the stop signals ignored, then `nnrun.drawer.serve`."""
+    import gc
+
+    from nnrun import drawer
+
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd not in (jobs, answers):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    os.dup2(2, 1)
+    drawer.ignore_stop_signals()
+    gc.freeze()  # what the worker loaded lives as long as this process: no collector passes over it
+    drawer.serve(os.fdopen(jobs, "rb"), os.fdopen(answers, "wb"))
 
 
 class _Drawer:

@@ -155,3 +155,54 @@ def test_a_signal_while_the_pictures_are_drawn_leaves_whole_pngs_and_a_final_sta
     names = assert_whole_pngs(run_dir)
     assert names <= XOR_PICTURES
     assert (run_dir / "model.keras").is_file() and (run_dir / "metrics.json").is_file()
+
+
+#: A sweep worker's drawing process, in a process of its own: the drawing code loaded first
+#: (as in a worker forked from the fork server), one picture drawn there, the process ended.
+_DRAWING_PROCESS = """
+import os, sys
+from functools import partial
+from pathlib import Path
+
+import nnrun.inspect.plots
+from nnrun import figure_cache, plots
+from nnrun.experiment import pictures
+
+out, fresh = Path(sys.argv[1]), sys.argv[2] == "fresh"
+if fresh:
+    pictures._Fork.start = staticmethod(lambda: None)
+pictures.use_process()
+kind = type(pictures._drawer.process.proc).__name__
+run = pictures.Pictures(lambda: False)
+run.add([partial(plots.curves, [{"epoch": float(i), "loss": 1.0 / i} for i in range(1, 6)], out, "t")])
+run.finish()
+pictures.stop_process()
+try:
+    os.waitpid(-1, os.WNOHANG)
+    left = "a child left"
+except ChildProcessError:
+    left = "no child left"
+print(kind, run.drawn, len(figure_cache._KEPT), left, sorted(p.name for p in out.iterdir()))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("how", "made"), [("fork", "_Fork"), ("fresh", "Popen")])
+def test_a_worker_s_pictures_are_drawn_in_its_drawing_process(tmp_path: Path, how: str, made: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    # one thread, as a worker forked from the fork server has (numpy's BLAS would start a pool)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", _DRAWING_PROCESS, str(tmp_path), how],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    # drawn there (this process kept no figure), the process ended and waited for
+    assert done.stdout.split("[")[0].split() == [made, "1", "0", "no", "child", "left"], done.stdout
+    assert assert_whole_pngs(tmp_path) == {"loss.png"}
