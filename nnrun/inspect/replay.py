@@ -12,10 +12,11 @@ full-batch XOR run: about 85 more graph nodes, 0.05-0.08 s a process, a quarter 
 
 In the graph trainer's loop (`take`) each epoch writes one row into a preallocated buffer
 variable: the weights as one flat vector, then the epoch's gradients (full batch: the one
-update's, flattened; else the accumulated per-update norms, cleared for the next epoch). Its
-slot is the epoch's own when every epoch is recorded, else a slot of its own for the epochs
-that are needed and one of two alternating slots for the rest (so the last two epochs are
-always there, for a run that stopped early); Python reads the buffer once, after training.
+update's, flattened; else the accumulated per-update norms, cleared for the next epoch), in
+three ops or four. Its slot is the epoch's own when every epoch is recorded or the rows are
+small (`EVERY_ROW_BYTES`), else a slot of its own for the epochs that are needed and one of two
+alternating slots for the rest (so the last two epochs are always there, for a run that stopped
+early). Python reads the buffer once, after training.
 The `fit` trainer's callback keeps the same rows in Python. Both then replay the same rows with
 the same code, so they record the same internals. Networks with any other layer, streamed data
 or a buffer over `MAX_BUFFER_BYTES` get `nnrun.inspect.recorder.Recorder` instead.
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
 #: The rows of weights a training keeps take at most this many bytes; a larger network (or a
 #: long run of a wide one that records every epoch) is recorded by the traced statistics.
 MAX_BUFFER_BYTES = 16 << 20
+#: A long run of tiny epochs keeps every epoch's row when they take at most this many bytes
+#: (no op an epoch to find its slot), else only the needed ones (`_slots`).
+EVERY_ROW_BYTES = 1 << 20
 #: Epochs replayed at once (their activations on the probe batch are held together).
 REPLAYED = 32
 
@@ -151,10 +155,10 @@ class ReplayRecorder(Recording):
         self.buffer: Any = None
         self._slot_of: np.ndarray | None = None
         if in_graph:
-            if self.stride > 1:
+            width = self.size + (self.size if self._gradient_values else len(self.weighted) + 1)
+            if self.stride > 1 and (epochs + 1) * width * 4 > EVERY_ROW_BYTES:
                 self._slot_of = _slots(self._needed, epochs)
             rows = epochs + 1 if self._slot_of is None else int(self._slot_of.max()) + 1
-            width = self.size + (self.size if self._gradient_values else len(self.weighted) + 1)
             self.buffer = tf.Variable(tf.zeros([rows, width]), trainable=False)
 
     def restart(self, x_train: np.ndarray) -> None:
@@ -168,8 +172,14 @@ class ReplayRecorder(Recording):
         return np.concatenate([np.ravel(v.numpy()) for v in self.params])
 
     def _flat(self, tensors: list[Any]) -> Any:
-        flat = tf.constant([-1])
-        return tf.concat([t if len(t.shape) == 1 else tf.reshape(t, flat) for t in tensors], 0)
+        """The tensors as one vector: one op (each value to its place), where reshaping each
+        and concatenating took one op a tensor more, every epoch."""
+        ends = np.cumsum([0, *(int(np.prod(t.shape)) for t in tensors)])
+        places = [
+            np.arange(a, b, dtype=np.int32).reshape(t.shape)
+            for a, b, t in zip(ends[:-1], ends[1:], tensors, strict=True)
+        ]
+        return tf.dynamic_stitch(places, tensors)
 
     # -- in the graph trainer's loop -------------------------------------------------
 
@@ -191,7 +201,7 @@ class ReplayRecorder(Recording):
         tail = carried if carried is not None else [self.grads.read_value()]
         row = self._flat([*[v.value for v in self.params], *tail])
         slot = done if self._slot_of is None else tf.gather(tf.constant(self._slot_of), done)
-        self.buffer.scatter_update(tf.IndexedSlices(tf.expand_dims(row, 0), tf.reshape(slot, [1])))
+        tf.raw_ops.ResourceScatterUpdate(resource=self.buffer.handle, indices=slot, updates=row)  # the row at `slot`
         if carried is None:
             with tf.control_dependencies([row]):  # the sums read, then cleared for the next epoch
                 self.grads.assign(tf.zeros_like(self.grads))

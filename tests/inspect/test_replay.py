@@ -71,19 +71,42 @@ def test_dense_nets_are_replayed_and_others_traced(tmp_path: Path) -> None:
     assert type(recorder_for(model, prepared.spec, prepared.data)) is Recorder
 
 
+def test_a_long_run_keeps_the_needed_epochs_and_its_last_two() -> None:
+    epochs = 700
+    needed = set(internals.recorded_epochs(epochs, 1))
+    needed |= {e - 1 for e in needed if e > 1}
+    slots = replay._slots(needed, epochs)  # noqa: SLF001
+    assert slots.max() + 1 == len(needed) + 2
+    buffer = np.zeros(slots.max() + 1, int)
+    for last in range(1, epochs + 1):  # the run may stop after any epoch
+        buffer[slots[last]] = last
+        for e in {e for e in needed if e <= last} | {last, last - 1} - {0}:
+            assert buffer[slots[e]] == e, (last, e)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("case", "epochs"),
-    [("sgd-xor-full-batch", 40), ("dropout-minibatch-partial-last-batch", None)],
+    ("case", "epochs", "every_row"),
+    [
+        ("sgd-xor-full-batch", 40, True),
+        ("sgd-xor-full-batch", 40, False),  # the needed epochs' rows only (`_slots`)
+        ("dropout-minibatch-partial-last-batch", None, True),
+    ],
 )
 def test_replayed_internals_are_the_traced_ones(
-    case: str, epochs: int | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    case: str, epochs: int | None, every_row: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if not every_row:
+        monkeypatch.setattr(replay, "EVERY_ROW_BYTES", 0)
+    slots = replay._slots  # noqa: SLF001
     cfg = SAME_AS_FIT[case]
     if epochs is not None:
         cfg = {**cfg, "training": {**cfg["training"], "epochs": epochs}}
     prepared = prepare_experiment(write(tmp_path, cfg))
+    made: list[object] = []
+    monkeypatch.setattr(replay, "_slots", lambda *a: made.append(a) or slots(*a))
     replayed, _ = train(GraphTrainer(), prepared)
+    assert len(made) == (not every_row)
     monkeypatch.setattr(ReplayRecorder, "plan", staticmethod(lambda *_: None))
     traced, _ = train(GraphTrainer(), prepared)
     r, t = replayed.inspection, traced.inspection
