@@ -8,6 +8,14 @@ stream 0.55 s (0.68 s while the pipeline was built with `Dataset.from_generator`
 `pipeline`), on the arrays loaded whole 0.51 s. A stream's epoch is bounded below by its
 pipeline (reading, transforming, handing the pieces to tf.data): about 0.05 s an epoch here
 (0.38-0.43 s before its reads went into reused memory: `nnrun.data.rows.Scratch`).
+
+That reading overlaps the training: tf.data reads `PIECES_AHEAD` pieces ahead, in its own
+threads, on another core. It did not while TensorFlow's op determinism turned the prefetch off
+(see `_pieces`): the graph trainer's thread then waited 0.044-0.094 s (median 0.049 s) an epoch
+for pieces and the streamed epoch was 1.38x the loaded one in `make bench`; since, it waits for
+none, and does 0.147 s of work an epoch against 0.153 s on the arrays loaded whole (MNIST MLP,
+38 400 training rows; the thread's run time and the wall time it was neither running nor
+runnable, from /proc's schedstat, medians of 5 interleaved rounds on a loaded 2-core machine).
 """
 
 from __future__ import annotations
