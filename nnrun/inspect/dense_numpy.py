@@ -21,9 +21,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
         return np.float32(1.0) / (np.float32(1.0) + np.exp(-x))
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+def _softmax(x: np.ndarray) -> np.ndarray:  # over the units: the next-to-last axis here
+    e = np.exp(x - x.max(axis=-2, keepdims=True))
+    return e / e.sum(axis=-2, keepdims=True)
 
 
 #: The activations a Dense layer may have here, by Keras's name for them.
@@ -54,10 +54,10 @@ class Step:
 
 
 def _apply(step: Step, h: np.ndarray, weights: Sequence[np.ndarray]) -> np.ndarray:
-    if step.kind == "dense":  # [rows, in] or [epochs, rows, in] @ [epochs, in, out]
-        h = h @ weights[step.kernel]
+    if step.kind == "dense":  # [in, rows] or [epochs, in, rows]; kernel [epochs, in, out]
+        h = np.matmul(weights[step.kernel].transpose(0, 2, 1), h)
         if step.bias >= 0:
-            h = h + weights[step.bias][:, None, :]
+            h = h + weights[step.bias][:, :, None]
         return ACTIVATIONS[step.activation](h)
     if step.kind == "flatten":  # only before the first Dense layer (`replay._plan`): no epoch axis yet
         return h.reshape(len(h), -1)
@@ -70,13 +70,18 @@ def _apply(step: Step, h: np.ndarray, weights: Sequence[np.ndarray]) -> np.ndarr
 
 
 def outputs(plan: Sequence[Step], weights: Sequence[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
-    """The watched layers' outputs (float32, [epochs, rows, units]) for the rows `x`, in watched
-    order, with the weights of several epochs at once: each of `weights` has a leading axis of epochs."""
+    """The watched layers' outputs (float32) for the rows `x`, in watched order, with the weights
+    of several epochs at once: each of `weights` has a leading axis of epochs. An output is laid
+    out [epochs, units, rows], so reducing over the rows runs along contiguous memory."""
     epochs = len(weights[0]) if weights else 1
     out: dict[int, np.ndarray] = {}
     h = np.asarray(x, np.float32)
+    rows_last = False  # the input is [rows, features...] until its first Dense layer
     for step in plan:
+        if step.kind == "dense" and not rows_last:
+            h, rows_last = h.T, True
         h = _apply(step, h, weights).astype(np.float32, copy=False)
         if step.watched >= 0:
-            out[step.watched] = h if h.ndim == 3 else np.broadcast_to(h, (epochs, *h.shape))
+            units = h if rows_last else h.T
+            out[step.watched] = np.broadcast_to(units, (epochs, *units.shape[-2:]))
     return [out[j] for j in sorted(out)]

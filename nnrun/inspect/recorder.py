@@ -243,15 +243,19 @@ class Recording:
         near a limit (infinitely far for the activations without a range)."""
         centre, reach = [], []
         for j, units in members:
-            lo, hi = _RANGES.get(self.watched[j][1], (-math.inf, math.inf))
+            c, r = self._range(j)
             width = int(units.shape[-1])
-            if math.isfinite(hi - lo):
-                centre += [(lo + hi) / 2] * width
-                reach += [(hi - lo) / 2 - SATURATION_MARGIN * (hi - lo)] * width
-            else:
-                centre += [0.0] * width
-                reach += [math.inf] * width
+            centre += [c] * width
+            reach += [r] * width
         return np.asarray(centre, np.float32), np.asarray(reach, np.float32)
+
+    def _range(self, j: int) -> tuple[float, float]:
+        """The centre of the `j`-th watched layer's output range, and how far from it an output
+        is near a limit (infinitely far for the activations without a range)."""
+        lo, hi = _RANGES.get(self.watched[j][1], (-math.inf, math.inf))
+        if not math.isfinite(hi - lo):
+            return 0.0, math.inf
+        return (lo + hi) / 2, (hi - lo) / 2 - SATURATION_MARGIN * (hi - lo)
 
     def _derive(self, raw: np.ndarray) -> np.ndarray:
         """`stats`'s vectors (one a row) -> internals' (see `internals.rows_from_vector`), in one

@@ -276,17 +276,23 @@ class ReplayRecorder(Recording):
 
     def _units(self, weights: np.ndarray) -> np.ndarray:
         """Per unit of the activation layers on the probe batch, as `Recorder._units` lays them
-        out, a row for each row of `weights`."""
+        out, a row for each row of `weights`: only the reductions `_derive` reads for the layer's
+        activation (the maximum for ReLU, the rows near a limit for sigmoid and tanh), zeros for
+        the rest, layer by layer (concatenating the outputs first cost more than the reductions)."""
         outputs = dense_numpy.outputs(self.steps, self._unflat(weights), self.probe)
+        self._layout = [(j, int(out.shape[1])) for j, out in enumerate(outputs)]
+        parts: list[list[np.ndarray]] = [[], [], [], []]
+        for j, out in enumerate(outputs):  # [epochs, units, rows]
+            kind, none = self.watched[j][1], np.zeros(out.shape[:2], np.float32)
+            centre, reach = (np.float32(v) for v in self._range(j))
+            mean = out.mean(-1)
+            parts[0].append(out.max(-1) if kind == "relu" else none)
+            parts[1].append((np.abs(out - centre) > reach).mean(-1) if np.isfinite(reach) else none)
+            parts[2].append(mean)
+            parts[3].append(np.square(out - mean[..., None]).mean(-1))
         if not outputs:
             return np.zeros((len(weights), 0))
-        members = list(enumerate(outputs))
-        self._layout = [(j, int(out.shape[-1])) for j, out in members]
-        x = np.concatenate(outputs, 2)  # [epochs, rows, units]
-        centre, reach = self._ranges(members)
-        mean = x.mean(1, dtype=np.float64)
-        near = (np.abs(x - centre) > reach).mean(1)
-        return np.concatenate([x.max(1), near, mean, np.mean(np.square(x - mean[:, None, :]), 1)], 1)
+        return np.concatenate([np.concatenate(q, 1) for q in parts], 1)
 
 
 class _ReplayCallback(keras.callbacks.Callback):

@@ -57,7 +57,7 @@ def test_the_numpy_forward_pass_is_kerass_for_every_activation(tmp_path: Path) -
     theirs = keras.Model(model.inputs[0], [layer.output for layer in model.layers])(x, training=False)
     assert len(ours) == len(theirs) == len(model.layers)
     for layer, a, b in zip(model.layers, ours, theirs, strict=True):
-        np.testing.assert_allclose(a[0], np.asarray(b), rtol=1e-5, atol=1e-6, err_msg=layer.name)
+        np.testing.assert_allclose(a[0].T, np.asarray(b), rtol=1e-5, atol=1e-6, err_msg=layer.name)  # [units, rows]
     kinds = [type(layer).__name__ for layer in model.layers]
     leaky, step = ours[kinds.index("LeakyReLU")][0], ours[kinds.index("Step")][0]
     assert (leaky < 0).any() and set(np.unique(step)) == {0.0, 1.0}
