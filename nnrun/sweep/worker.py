@@ -280,7 +280,7 @@ def serve(conn: Any, threads: int, log_path: str | None) -> None:
             # Its pictures are being drawn: take the next point meanwhile, once the point
             # before this one is final (never more than one point closing behind the one training).
             if previous is not None:
-                pictures.help_while(lambda: not previous.is_set())  # noqa: B023 - called here, at once
+                pictures.help_while(lambda: not previous.is_set(), threads)  # noqa: B023 - called here, at once
             previous = closed
             send(("free", task.index, rss_mib()))
     except (BrokenPipeError, OSError):  # the sweep process is gone

@@ -112,6 +112,29 @@ def test_a_waiting_thread_helps_draw_and_a_closing_step_still_comes_after_every_
     assert pictures.drawn == 2
 
 
+def test_a_worker_with_one_core_only_waits() -> None:
+    """With one core for a worker and its drawing process, the waiting worker draws nothing itself."""
+    drawn_by: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    def blocking() -> None:
+        started.set()
+        release.wait(5)
+        drawn_by.append(threading.current_thread().name)
+
+    def queued() -> None:
+        drawn_by.append(threading.current_thread().name)
+
+    pictures = Pictures(lambda: False)
+    pictures.add([blocking, queued])
+    started.wait(5)
+    waited = time.monotonic()
+    help_while(lambda: time.monotonic() < waited + 0.2, cores=1)
+    release.set()
+    pictures.finish()
+    assert drawn_by == ["nnrun-pictures", "nnrun-pictures"]
+
+
 @pytest.mark.slow
 def test_a_run_leaves_every_picture_whole_before_its_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """When run.json says completed, every picture is already a whole PNG."""
