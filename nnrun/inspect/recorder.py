@@ -216,13 +216,14 @@ class Recording:
         self.grads.assign_add(self._norms(grads))
 
     def _norms(self, grads: list[Any]) -> Any:
-        """[each layer's gradient norm..., 1]: one update's share of the gradient sums.
+        """[each layer's gradient norm / sqrt(2)..., 1]: one update's share of the gradient sums
+        (`_derive` multiplies the sums by sqrt(2): one op less per weight tensor, every update).
 
         Every update, so each gradient's squared norm is one op where it lies (`l2_loss`, half
         the sum of squares), and only those few numbers are summed by layer: flattening the
         gradients into one vector first copied every value of the network each update (for an
         MLP 784-128-10 that copy was most of what recording cost)."""
-        squares = [2.0 * tf.nn.l2_loss(tf.cast(g, tf.float32)) for g in grads]
+        squares = [tf.nn.l2_loss(tf.cast(g, tf.float32)) for g in grads]
         # the trailing 1, alone in the last segment, counts the update (its norm is 1)
         n = len(self.weighted) + 1
         return tf.sqrt(tf.math.unsorted_segment_sum(tf.stack([*squares, tf.ones([])]), self._counted, n))
@@ -262,7 +263,7 @@ class Recording:
         pass over all the rows."""
         raw = np.asarray(raw, dtype="float64")
         n, k = len(self.weighted), len(raw)
-        grad, count = raw[:, :n], raw[:, n : n + 1]
+        grad, count = raw[:, :n] * math.sqrt(2.0), raw[:, n : n + 1]  # the sums of norms / sqrt(2) (`_norms`)
         squares = np.sqrt(raw[:, n + 1 : 4 * n + 1].reshape(k, n, 3))
         now, moved, before = squares[..., 0], squares[..., 1], squares[..., 2]
         units = raw[:, 4 * n + 1 :].reshape(k, 4, -1)
