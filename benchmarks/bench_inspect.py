@@ -57,9 +57,10 @@ def run() -> str:
         "## The cost of looking inside: `training.inspect` on vs off (bench_inspect)",
         "",
         f"Training seconds from run.json, best of {REPEATS} interleaved runs each, graph trainer. "
-        "`on` records internals.csv inside the graph loop (gradient norms every update; weight norms, update "
-        "ratios and activations on the probe batch every epoch, or about 30 times in a long full-batch run; "
-        "weight snapshots at about six epochs, where a graph call ends); the pictures "
+        "`on` records internals.csv (every epoch, or about 30 epochs of a long full-batch run): these dense "
+        "nets keep their gradient norms (every update) and each epoch's weights in the graph loop, and the "
+        "weight norms, update ratios, snapshots and the probe batch's activations are replayed in NumPy "
+        "after training (`nnrun/inspect/replay.py`; other nets trace them into the loop); the pictures "
         "are drawn after training and show in the whole-process column (CPU seconds of the whole `nnrun train`: "
         "importing TensorFlow, training, evaluating, every picture).",
         "",
