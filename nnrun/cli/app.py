@@ -89,18 +89,13 @@ def exit_code(exc: SystemExit) -> int:
     return 1
 
 
-#: Libraries whose modules take a moment to free at the end of a process that loaded them
-#: without TensorFlow (a sweep process, which checks the data and draws the summary: 0.2-0.5 s).
-SLOW_TO_FREE = ("matplotlib", "pandas", "sklearn")
-
-
 def entry() -> None:
     """The process entry point (`nnrun`, `python -m nnrun`): `main`, then, if this command
     imported TensorFlow, end the process without its teardown (one to two seconds of freeing
     graphs and thread pools, after every file is already written and synced). Only the process's
     own entry point may do this: the library and the Python API return, a notebook keeps its kernel.
-    A process that loaded other large libraries ends as Python does (its threads joined, its
-    atexit handlers run) but without freeing every module.
+    A command that asked for it (`common.end_quickly`: a sweep) ends as Python does (its
+    threads joined, its atexit handlers run) but without freeing every module.
     """
     try:
         main()
@@ -109,7 +104,7 @@ def entry() -> None:
     else:
         code = 0
     if "tensorflow" not in sys.modules:
-        if not any(name in sys.modules for name in SLOW_TO_FREE):
+        if not common.ends_quickly():
             sys.exit(code)  # nothing slow to tear down: the ordinary ending, atexit handlers and all
         _ordinary_ending()
     end_now(code)

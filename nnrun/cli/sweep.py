@@ -163,9 +163,11 @@ def sweep(
     set_: SetOpt = None,
 ) -> None:
     """Train every combination of a grid (learning rates, any key, seeds) in parallel, then summarise."""
+    from nnrun.cli.common import end_quickly
     from nnrun.errors import Fatal
     from nnrun.sweep import runner, start
 
+    end_quickly()  # this process loads scikit-learn, pandas and matplotlib, and writes every file itself
     command = list(sys.argv)
     how = start.Execution(workers, backend, address, fail_fast)
     if resume is not None:
