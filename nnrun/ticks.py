@@ -252,7 +252,7 @@ def _layout(text: Any, label: str, renderer: Any) -> list[tuple[str, Any, float,
         text.get_rotation(),
         text.get_rotation_mode(),
         text.get_linespacing(),
-        text.get_multialignment(),
+        text._get_multialignment(),  # noqa: SLF001 - how _get_layout aligns lines
         renderer.dpi,
     )
     with _LAYOUT_LOCK:

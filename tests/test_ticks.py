@@ -107,3 +107,13 @@ def test_unflatten_gives_a_colour_bar_its_own_ticks_back() -> None:
     ticks.unflatten(bar.ax)
     assert bar.ax.yaxis.get_major_locator() is locator and bar.ax.yaxis.labelpad == pad
     assert not [a for a in bar.ax.artists if isinstance(a, ticks._Group)]  # noqa: SLF001
+
+
+def test_tick_labels_are_drawn_from_kept_layouts() -> None:
+    fig, ax = plots.new_figure(figsize=(6, 4))
+    _log_lines(ax)
+    plots.arrange(fig)
+    ticks.flatten(fig)
+    fig.canvas.draw()
+    assert ticks._OWN_LAYOUT  # noqa: SLF001 - no fallback to Text.draw label by label
+    assert any(key[0] == "10⁻²" for key in ticks._LAYOUTS)  # noqa: SLF001 - a y tick label's layout kept
