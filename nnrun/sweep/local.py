@@ -33,6 +33,9 @@ from nnrun.sweep.worker import Task, serve
 
 #: What the fork server imports once for every worker (see that module).
 PRELOAD = "nnrun.sweep.preload"
+#: Set in the fork server's environment as it starts, and only there: it tells the preload
+#: that it runs in the server (which then ends without freeing TensorFlow).
+SERVER_ENV = "NNRUN_SWEEP_FORK_SERVER"
 #: A sweep gives up when workers keep dying (e.g. every point runs out of memory).
 MAX_RESTARTS_PER_WORKER = 5
 #: A worker whose resident memory has grown by more than this since its first point is
@@ -76,7 +79,11 @@ class LocalBackend(Backend):
 
     def launch(self) -> None:
         self.ctx.set_forkserver_preload([PRELOAD])
-        forkserver.ensure_running()  # it loads TensorFlow while this process goes on
+        os.environ[SERVER_ENV] = "1"  # the server copies the environment as it starts
+        try:
+            forkserver.ensure_running()  # it loads TensorFlow while this process goes on
+        finally:
+            del os.environ[SERVER_ENV]
 
     def start(self, log_dir: Path | None = None) -> None:
         self.launch()  # (a resumed sweep starts here)

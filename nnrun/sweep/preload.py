@@ -10,12 +10,20 @@ It only imports: no TensorFlow op runs here, so TensorFlow's runtime (its thread
 not exist yet when a worker is forked, and each worker sizes its own pools (`worker.setup`)
 before its first op, as a spawned worker did. What is loaded is frozen out of the collector's
 sight (`gc.freeze`), as `nnrun.tf_import` does in any process that loads TensorFlow.
+
+The server ends when the sweep process does, having written nothing: in the server (told by
+`local.SERVER_ENV`, which its workers do not inherit) it ends then with `os._exit`, without
+freeing TensorFlow's modules (0.1-0.3 s, which a benchmark or the next command would wait for).
+The workers it forks never run it: multiprocessing ends each with `os._exit`.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import sys
 
+from nnrun.sweep.local import SERVER_ENV
 from nnrun.tf_import import collector_paused, quiet_stderr
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -37,3 +45,16 @@ with quiet_stderr(), collector_paused():
     import nnrun.train.forward  # noqa: F401
     import nnrun.train.graph  # noqa: F401
     import nnrun.train.warm  # noqa: F401
+
+
+def _end() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(0)
+
+
+if os.environ.pop(SERVER_ENV, None):
+    atexit.register(_end)

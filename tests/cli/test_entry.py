@@ -15,14 +15,20 @@ PACKAGE = ROOT / "nnrun"
 
 
 def test_only_the_entry_point_ends_the_process() -> None:
-    """os._exit only in the two process entry points (the CLI's, a sweep worker process's main
-    loop): the library and the Python API always return."""
+    """os._exit only where a process ends that nnrun started: the CLI's entry point, a sweep
+    worker's main loop, a worker's forked drawing process, the fork server's ending (its
+    preload); the library and the Python API always return."""
     callers = []
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Attribute) and node.attr == "_exit":
                 callers.append(path.relative_to(ROOT).as_posix())
-    assert sorted(callers) == ["nnrun/cli/app.py", "nnrun/sweep/worker.py"]
+    assert sorted(callers) == [
+        "nnrun/cli/app.py",
+        "nnrun/experiment/pictures.py",
+        "nnrun/sweep/preload.py",
+        "nnrun/sweep/worker.py",
+    ]
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'nnrun = "nnrun.cli.app:entry"' in pyproject
     assert "entry()" in (PACKAGE / "__main__.py").read_text()

@@ -32,3 +32,21 @@ def test_preload_leaves_the_runtime_to_each_worker() -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "ok"
     assert "tensorflow" not in proc.stderr.lower(), proc.stderr  # loaded quietly
+
+
+ENDING = """
+import atexit, os, sys
+atexit.register(print, "the ordinary ending")  # runs after (LIFO) the server's own ending, if at all
+os.environ["NNRUN_SWEEP_FORK_SERVER"] = "1"
+import nnrun.sweep.preload
+from nnrun.sweep.local import SERVER_ENV
+assert SERVER_ENV == "NNRUN_SWEEP_FORK_SERVER" and SERVER_ENV not in os.environ  # forks do not inherit it
+print("loaded")
+"""
+
+
+@pytest.mark.slow
+def test_the_fork_server_ends_without_freeing_tensorflow() -> None:
+    proc = subprocess.run([sys.executable, "-c", ENDING], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["loaded"]  # flushed, and os._exit before any other ending
