@@ -338,10 +338,11 @@ def _duration(seconds: float) -> str:
 
 def _load_drawing_code() -> threading.Thread:
     """Load matplotlib and the summary's drawing code (`summary.warm_up`) in a background
-    thread while the points train: the summary's pictures need them once the last point is
-    done, when nothing else is left to run beside them, and loading them then (about 0.35 s of
-    CPU) would lengthen the sweep by as much. A warm-up that fails only means the summary pays
-    for it itself."""
+    thread, started while the backend starts (the local backend waits there for its fork server
+    to finish loading TensorFlow, this process idle): the summary's pictures need them once the
+    last point is done, when nothing else is left to run beside them, and loading them then
+    (about 0.35 s of CPU) would lengthen the sweep by as much. A warm-up that fails only means
+    the summary pays for it itself."""
 
     def load() -> None:
         try:
@@ -370,8 +371,9 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
     with SweepSignals() as interrupts:
         try:
             if pending:
-                backend.start(SweepFolder(sweep.dir).logs)
+                # first: the local backend's start waits for its fork server to load TensorFlow
                 warming = _load_drawing_code()
+                backend.start(SweepFolder(sweep.dir).logs)
             while True:
                 if stop is None and interrupts.count:
                     stop = Status.INTERRUPTED
