@@ -64,4 +64,6 @@ class Backend(ABC):
         """Stop every worker at once (a second Ctrl-C)."""
 
     @abstractmethod
-    def close(self) -> None: ...
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers. `wait=False` (every point is final): they may end in the
+        background, while the summary is written, but before this process ends."""

@@ -55,5 +55,5 @@ class InlineBackend(Backend):
     def kill(self) -> None:
         self.task = None
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         self.task = None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import threading
 from multiprocessing import forkserver
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -201,16 +202,24 @@ class LocalBackend(Backend):
         for w in self.workers:
             w.process.join(timeout=5)
 
-    def close(self) -> None:
-        for w in self.workers:
+    def close(self, wait: bool = True) -> None:
+        workers, self.workers = self.workers, []
+        for w in workers:
             try:
                 w.conn.send(None)
             except (BrokenPipeError, OSError):
                 pass
-        for w in self.workers:
-            w.process.join(timeout=10)
-            if w.process.is_alive():
-                w.process.kill()
-                w.process.join(timeout=5)
-            w.conn.close()
-        self.workers = []
+        if wait:
+            _end(workers)
+        else:  # joined before this process ends (not a daemon thread)
+            threading.Thread(target=_end, args=(workers,), name="nnrun-end-workers").start()
+
+
+def _end(workers: list[_Worker]) -> None:
+    """Wait for workers told to end (a worker that does not, killed after 10 s)."""
+    for w in workers:
+        w.process.join(timeout=10)
+        if w.process.is_alive():
+            w.process.kill()
+            w.process.join(timeout=5)
+        w.conn.close()

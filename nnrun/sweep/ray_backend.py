@@ -108,6 +108,6 @@ class RayBackend(Backend):
         for ref in self.inflight:
             self.ray.cancel(ref, force=True)
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         if self.ray.is_initialized():
             self.ray.shutdown()

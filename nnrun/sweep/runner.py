@@ -414,7 +414,7 @@ def run(sweep: Sweep, backend: Backend, command: list[str], fail_fast: bool, rep
             left = Status.SKIPPED if stop == Status.STOPPED else Status.INTERRUPTED
             never_started = set(pending)
             unfinished = [*pending, *backend.busy()]
-            backend.close()
+            backend.close(wait=bool(unfinished))  # (points to settle: their workers must be gone first)
             for index in unfinished:  # one sweep.json write below for all of them
                 if record.point(index).status in (Status.PENDING, Status.RUNNING):
                     result = {"status": left} if index in never_started else {"status": Status.INTERRUPTED}
