@@ -123,3 +123,17 @@ def test_replayed_internals_are_the_traced_ones(
     for e in t.snapshots:
         for x, y in zip(t.snapshots[e], r.snapshots[e], strict=True):
             np.testing.assert_array_equal(x, y)
+
+
+def test_images_are_flattened_as_keras_flattens_them() -> None:
+    model = keras.Sequential(
+        [keras.Input((3, 4)), keras.layers.Flatten(), keras.layers.Dense(5, activation="tanh"), keras.layers.Dense(2)]
+    )
+    params = [v for layer in model.layers for v in layer.trainable_weights]
+    plan = replay._plan(model, (3, 4), params, [(layer, None) for layer in model.layers])  # noqa: SLF001
+    assert plan is not None and plan[0].kind == "flatten"
+    x = np.random.default_rng(1).normal(size=(7, 3, 4)).astype("float32")
+    ours = dense_numpy.outputs(plan, [w[None] for w in model.get_weights()], x)
+    theirs = keras.Model(model.inputs[0], [layer.output for layer in model.layers])(x, training=False)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a[0].T, np.asarray(b), rtol=1e-5, atol=1e-6)
