@@ -232,10 +232,10 @@ class ReplayRecorder(Recording):
     def finish(self) -> Inspection:
         last = self._done
         if self.buffer is not None and last:
-            buffer = self.buffer.numpy()
-            for e in [e for e in self._needed if e <= last] + [last, last - 1]:
-                if e >= 1:
-                    self._rows[e] = buffer[e if self._slot_of is None else self._slot_of[e]]
+            epochs = sorted({e for e in self._needed if e <= last} | {last, last - 1} - {0})
+            slots = epochs if self._slot_of is None else self._slot_of[epochs]
+            rows = tf.gather(self.buffer, slots).numpy()  # only the rows wanted: every epoch's can be many
+            self._rows.update(zip(epochs, rows, strict=True))
         if last:
             epochs = [e for e in self.recorded_epochs if e <= last]
             epochs += [] if last in self._recorded_set else [last]  # a run that stopped early: its last epoch
