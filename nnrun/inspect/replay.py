@@ -148,10 +148,10 @@ class ReplayRecorder(Recording):
         #: or the sums of the per-update norms and the count of updates.
         self._rows: dict[int, np.ndarray] = {}
         self._done = 0
-        #: The weights before the first epoch: from the first call of the graph trainer's loop
-        #: (`loop_output`), or the fit callback's `on_train_begin` (reading them now, eagerly,
-        #: would cost more than the graph's few ops).
-        self.start: np.ndarray | None = None
+        #: The weights before the first epoch, read now (the process's first eager read of a
+        #: variable costs a few ms, but the graph trainer makes one anyway: reading them in its
+        #: loop took ~2 ms more to trace).
+        self.start = self.read_weights()
         self.buffer: Any = None
         self._slot_of: np.ndarray | None = None
         if in_graph:
@@ -164,7 +164,7 @@ class ReplayRecorder(Recording):
     def restart(self, x_train: np.ndarray) -> None:
         """Record a new training of the same model from scratch (its variables already reset)."""
         self.probe = np.asarray(x_train[:PROBE_ROWS], np.float32)
-        self.start = None
+        self.start = self.read_weights()
         self._rows, self._done = {}, 0
         self._fresh()
 
@@ -183,12 +183,10 @@ class ReplayRecorder(Recording):
     needs_epoch_begin = False
 
     def loop_state(self, epochs: Any) -> tuple[Any, ...]:
-        """Nothing carried through the loop; the weights as the call starts are its output."""
-        self._call_start = self._flat([v.value for v in self.params])
-        return ()
+        return ()  # nothing carried through the loop: the rows go to the buffer
 
     def loop_output(self, state: tuple[Any, ...]) -> Any:
-        return self._call_start
+        return tf.zeros([0, 0])
 
     def take(self, state: tuple[Any, ...], i: Any, done: Any, last: Any) -> tuple[Any, ...]:
         """After the epoch traced since `carrying` (`done` epochs done): its row into the buffer."""
@@ -205,10 +203,7 @@ class ReplayRecorder(Recording):
         return state
 
     def collect(self, first: int, stats: np.ndarray, count: int) -> None:
-        """After a call of the graph trainer's loop: `first + count` epochs done; the first call's
-        output is the weights before training."""
-        if first == 0:
-            self.start = stats
+        """After a call of the graph trainer's loop: `first + count` epochs done."""
         self._done = first + count
 
     def next_stop(self, done: int) -> int:
@@ -257,7 +252,6 @@ class ReplayRecorder(Recording):
     def _measure(self, epochs: list[int]) -> np.ndarray:
         """The epochs' measurements as `Recorder.stats` lays them out, a row each (`_derive`
         turns them into internals)."""
-        assert self.start is not None
         rows = np.stack([self._rows[e] for e in epochs])
         now = rows[:, : self.size]
         before = np.stack([self._rows[e - 1][: self.size] if e > 1 else self.start for e in epochs])
@@ -298,9 +292,6 @@ class _ReplayCallback(keras.callbacks.Callback):
     def __init__(self, recorder: ReplayRecorder) -> None:
         super().__init__()
         self.recorder = recorder
-
-    def on_train_begin(self, logs: Any = None) -> None:
-        self.recorder.start = self.recorder.read_weights()
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         self.recorder.grads.assign(tf.zeros_like(self.recorder.grads))
