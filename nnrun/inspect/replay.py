@@ -234,10 +234,13 @@ class ReplayRecorder(Recording):
         if last:
             epochs = [e for e in self.recorded_epochs if e <= last]
             epochs += [] if last in self._recorded_set else [last]  # a run that stopped early: its last epoch
-            for k in range(0, len(epochs), REPLAYED):
-                group = epochs[k : k + REPLAYED]
-                for epoch, values in zip(group, self._derive(self._measure(group)), strict=True):
-                    self.inspection.add_epoch(epoch, values)
+            # a diverged run's weights overflow in the replay: inf and NaN, as TensorFlow's ops
+            # give them, without NumPy printing a RuntimeWarning on the learner's terminal
+            with np.errstate(all="ignore"):
+                for k in range(0, len(epochs), REPLAYED):
+                    group = epochs[k : k + REPLAYED]
+                    for epoch, values in zip(group, self._derive(self._measure(group)), strict=True):
+                        self.inspection.add_epoch(epoch, values)
             for e in sorted(self._snap_set):
                 if e <= last:
                     self.inspection.snapshots[e] = [w[0] for w in self._unflat(self._rows[e][None, : self.size])]
