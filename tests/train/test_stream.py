@@ -38,6 +38,17 @@ def test_a_lent_array_is_reused_only_once_nothing_refers_to_it() -> None:
     assert d.ctypes.data % nnrun.data.rows.ALIGN == 0
 
 
+def _streamed(tmp_path: Path, n: int) -> Any:
+    """`n` rows of 6 random features and alternating labels in an npz, prepared streamed."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(n, 6)).astype("float32"), y=np.arange(n) % 2)
+    spec = loads_spec(
+        "data: {dataset: npz, path: d.npz, stream: true}\n"
+        "model: {layers: [{type: dense, units: 1, activation: sigmoid}]}\nloss: binary_crossentropy\n"
+    )
+    return prepare(spec, tmp_path)
+
+
 @pytest.mark.slow
 def test_the_pipeline_gives_the_batches_rows_batches_describes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from nnrun.train.stream import pipeline
@@ -47,13 +58,7 @@ def test_the_pipeline_gives_the_batches_rows_batches_describes(tmp_path: Path, m
     monkeypatch.setattr(nnrun.data.rows, "READ_BYTES", 30 * ROW)
     monkeypatch.setattr(nnrun.data.stream, "BUFFER_BYTES", 200 * ROW)
     monkeypatch.setattr(nnrun.data.stream, "TRANSFORM_BYTES", 50 * ROW)
-    rng = np.random.default_rng(0)
-    np.savez(tmp_path / "d.npz", x=rng.normal(size=(1000, 6)).astype("float32"), y=np.arange(1000) % 2)
-    spec = loads_spec(
-        "data: {dataset: npz, path: d.npz, stream: true}\n"
-        "model: {layers: [{type: dense, units: 1, activation: sigmoid}]}\nloss: binary_crossentropy\n"
-    )
-    data = prepare(spec, tmp_path)
+    data = _streamed(tmp_path, 1000)
     rows = data.x_train
     ds = pipeline(rows, data.y_train, 64, seed=3)
     for epoch in range(2):
@@ -83,13 +88,7 @@ def test_the_graph_trainers_pieces_come_epoch_after_epoch_and_are_read_ahead(
     monkeypatch.setattr(nnrun.data.rows, "BLOCK_BYTES", 20 * ROW)
     monkeypatch.setattr(nnrun.data.stream, "BUFFER_BYTES", 200 * ROW)
     monkeypatch.setattr(nnrun.data.stream, "TRANSFORM_BYTES", 128 * ROW)  # pieces of 128 rows: 2 an epoch
-    rng = np.random.default_rng(0)
-    np.savez(tmp_path / "d.npz", x=rng.normal(size=(300, 6)).astype("float32"), y=np.arange(300) % 2)
-    spec = loads_spec(
-        "data: {dataset: npz, path: d.npz, stream: true}\n"
-        "model: {layers: [{type: dense, units: 1, activation: sigmoid}]}\nloss: binary_crossentropy\n"
-    )
-    data = prepare(spec, tmp_path)
+    data = _streamed(tmp_path, 300)
     rows = data.x_train
     assert math.ceil(len(rows) / rows.piece_rows(32)) == 2  # type: ignore[attr-defined]
     expected = [p for epoch in range(3) for p in rows.pieces(rows.piece_rows(32), seed=3, epoch=epoch)]  # type: ignore[attr-defined]
