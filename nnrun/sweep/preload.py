@@ -21,10 +21,21 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 
+from nnrun.signals import STOP_SIGNALS
 from nnrun.sweep.local import SERVER_ENV
 from nnrun.tf_import import collector_paused, quiet_stderr
+
+if os.environ.get(SERVER_ENV):
+    # The server lives exactly as long as the sweep process. A stop signal sent to the whole
+    # process group (a closed terminal, Ctrl-\, a group SIGTERM) is the sweep's to act on:
+    # had it ended the server, every worker would look dead to the sweep (multiprocessing
+    # reads a worker's exit through the server) and its points would be marked failed instead
+    # of interrupted. Its workers inherit this and then set their own (`worker.serve`).
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # The libraries, then what every point of every worker runs: loaded once here, not once a worker.

@@ -50,3 +50,35 @@ def test_the_fork_server_ends_without_freeing_tensorflow() -> None:
     proc = subprocess.run([sys.executable, "-c", ENDING], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["loaded"]  # flushed, and os._exit before any other ending
+
+
+SURVIVES = """
+import multiprocessing as mp, os, signal, time
+from multiprocessing import forkserver
+from nnrun.sweep.local import LocalBackend
+
+backend = LocalBackend(1, 1)
+backend.launch()
+first = backend.ctx.Process(target=time.sleep, args=(0,))
+first.start()  # returns once the server has loaded everything and forked
+first.join()
+server = forkserver._forkserver._forkserver_pid
+for number in (signal.SIGHUP, signal.SIGTERM, signal.SIGQUIT, signal.SIGINT):
+    os.kill(server, number)  # what a closed terminal or a group signal sends it
+time.sleep(0.5)
+assert os.waitpid(server, os.WNOHANG) == (0, 0), "the fork server died of a stop signal"
+second = backend.ctx.Process(target=time.sleep, args=(0,))
+second.start()
+second.join()
+assert second.exitcode == 0, second.exitcode
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_the_fork_server_outlives_the_stop_signals_sent_to_the_group() -> None:
+    """A stop signal for the whole process group is the sweep's to act on: if it ended the
+    server, the sweep would read every worker as dead and mark its points failed."""
+    proc = subprocess.run([sys.executable, "-c", SURVIVES], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "ok"
