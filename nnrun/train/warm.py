@@ -166,7 +166,7 @@ def _take_initial_state(entry: _Entry, spec: Spec, data: Dataset) -> bool:
     pairs = [
         (a, b) for k, f in zip(kept.layers, layers, strict=True) for a, b in zip(k.variables, f.variables, strict=True)
     ]
-    if any(tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype for a, b in pairs):
+    if not _alike(pairs):
         return False
     for a, b in pairs:
         a.assign(b._initializer(b._shape, dtype=b._dtype) if b._value is None else b.value)
@@ -178,6 +178,11 @@ def _take_initial_state(entry: _Entry, spec: Spec, data: Dataset) -> bool:
     return True
 
 
+def _alike(pairs: list[tuple[Any, Any]]) -> bool:
+    """Each kept variable can take its partner's value: same shape, same dtype."""
+    return all(tuple(a.shape) == tuple(b.shape) and a.dtype == b.dtype for a, b in pairs)
+
+
 def _take_state(kept: keras.Model, fresh: keras.Model) -> bool:
     """Copy every variable of `fresh` and of its (newly built) optimizer into `kept`."""
     fresh.optimizer.build(fresh.trainable_variables)
@@ -187,7 +192,7 @@ def _take_state(kept: keras.Model, fresh: keras.Model) -> bool:
     ]
     if len(kept.variables) != len(fresh.variables) or len(kept.optimizer.variables) != len(fresh.optimizer.variables):
         return False
-    if any(tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype for a, b in pairs):
+    if not _alike(pairs):
         return False
     for a, b in pairs:
         a.assign(b.value)
